@@ -1,0 +1,48 @@
+# The two commands of the README: `make demo` and `make test`. Both install what is missing
+# (Debian packages when run as root, the pinned Python packages into .venv) and are idempotent.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# libzbar0: pyzbar; libpulse0: QtMultimedia (sounds); GL/EGL/xkb/fontconfig/dbus/glib: Qt offscreen;
+# chromium: the browser tests (never a downloaded browser); python3-venv: `python3 -m venv`.
+DEBIAN_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
+	libfontconfig1 libdbus-1-3 libglib2.0-0 chromium
+
+.PHONY: test demo deps system-deps lint typecheck pytest bench lock clean
+
+test: deps lint typecheck pytest
+
+demo: deps
+	@$(BIN)/python -m scripts.demo
+
+deps: system-deps $(STAMP)
+
+system-deps:
+	@PYTHON="$(PYTHON)" bash scripts/system-deps.sh $(DEBIAN_PACKAGES)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[server,scanner,dev]'
+	@touch $(STAMP)
+
+lint: deps
+	$(BIN)/ruff check .
+
+typecheck: deps
+	$(BIN)/mypy
+
+pytest: deps
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: deps
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Re-pin after changing dependencies in pyproject.toml.
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^stepperslife-door' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

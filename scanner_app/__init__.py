@@ -1,0 +1,3 @@
+"""SteppersLife Door: the offline-first door scanner and box office (PySide6 shell over ``core``)."""
+
+__version__ = "0.1.0"

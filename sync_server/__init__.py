@@ -1,0 +1,1 @@
+"""SteppersLife sync server (Flask + SQLAlchemy)."""
