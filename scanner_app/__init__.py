@@ -1,3 +1,3 @@
-"""SteppersLife Door: the offline-first door scanner and box office (PySide6 shell over ``core``)."""
+"""SteppersLife Door: the offline-first door scanner and box office (Qt shell over ``core``)."""
 
 __version__ = "0.1.0"

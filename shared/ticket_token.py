@@ -129,7 +129,7 @@ def read_claims(payload: object) -> Verification:
     if len(text) != TOKEN_CHARS:
         return Verification(Reason.MALFORMED)
     raw = base64.b32decode(text)
-    version, event_id, ticket_id, key_version = HEADER.unpack_from(raw)
+    _version, event_id, ticket_id, key_version = HEADER.unpack_from(raw)
     if event_id == 0 or ticket_id == 0 or key_version == 0:
         return Verification(Reason.MALFORMED)
     return Verification(Reason.OK, TicketClaims(event_id, ticket_id, key_version))
