@@ -46,9 +46,7 @@ class Keyring:
     keys: Mapping[tuple[int, int], bytes] = field(default_factory=dict)
 
     @classmethod
-    def derived(
-        cls, master_secret: bytes, versions: Iterable[tuple[int, int]]
-    ) -> Keyring:
+    def derived(cls, master_secret: bytes, versions: Iterable[tuple[int, int]]) -> Keyring:
         return cls({(e, v): derive_event_key(master_secret, e, v) for e, v in versions})
 
     def get(self, event_id: int, key_version: int) -> bytes | None:

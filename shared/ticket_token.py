@@ -107,32 +107,35 @@ def _normalise(payload: object) -> str | None:
     return text
 
 
+def _parse(payload: object) -> tuple[Verification, bytes]:
+    text = _normalise(payload)
+    if text is None:
+        return Verification(Reason.MALFORMED), b""
+    # Decode just enough to tell an unknown future version (maybe another length) from garbage.
+    try:
+        head = base64.b32decode(text[:8])
+    except (binascii.Error, ValueError):
+        return Verification(Reason.MALFORMED), b""
+    if head[0] != FORMAT_VERSION:
+        # Versions 2..15 are reserved for future formats (the text starts "A" or "B"); any
+        # other first byte means this is not one of our tokens at all.
+        reserved = FORMAT_VERSION < head[0] <= MAX_RESERVED_VERSION
+        return Verification(Reason.UNSUPPORTED_VERSION if reserved else Reason.MALFORMED), b""
+    if len(text) != TOKEN_CHARS:
+        return Verification(Reason.MALFORMED), b""
+    raw = base64.b32decode(text)
+    _version, event_id, ticket_id, key_version = HEADER.unpack_from(raw)
+    if event_id == 0 or ticket_id == 0 or key_version == 0:
+        return Verification(Reason.MALFORMED), b""
+    return Verification(Reason.OK, TicketClaims(event_id, ticket_id, key_version)), raw
+
+
 def read_claims(payload: object) -> Verification:
     """Decode ``payload`` without checking its signature.
 
     The result's reason is ``ok`` only in the sense "well-formed"; use :func:`verify` to decide.
     """
-    text = _normalise(payload)
-    if text is None:
-        return Verification(Reason.MALFORMED)
-    # The first character carries the top five bits of the version byte: decode just enough to
-    # tell an unknown future version (a different length) from garbage.
-    try:
-        head = base64.b32decode(text[:8])
-    except (binascii.Error, ValueError):
-        return Verification(Reason.MALFORMED)
-    if head[0] != FORMAT_VERSION:
-        # Versions 2..15 are reserved for future formats (the text starts "A" or "B"); any
-        # other first byte means this is not one of our tokens at all.
-        reserved = FORMAT_VERSION < head[0] <= MAX_RESERVED_VERSION
-        return Verification(Reason.UNSUPPORTED_VERSION if reserved else Reason.MALFORMED)
-    if len(text) != TOKEN_CHARS:
-        return Verification(Reason.MALFORMED)
-    raw = base64.b32decode(text)
-    _version, event_id, ticket_id, key_version = HEADER.unpack_from(raw)
-    if event_id == 0 or ticket_id == 0 or key_version == 0:
-        return Verification(Reason.MALFORMED)
-    return Verification(Reason.OK, TicketClaims(event_id, ticket_id, key_version))
+    return _parse(payload)[0]
 
 
 def verify(
@@ -144,7 +147,7 @@ def verify(
     signature. A token naming another event is ``wrong_event`` before its signature is checked,
     because a door holds no key to check it with. Never raises.
     """
-    read = read_claims(payload)
+    read, raw = _parse(payload)
     if read.claims is None:
         return read
     claims = read.claims
@@ -153,7 +156,6 @@ def verify(
     key = keyring.get(claims.event_id, claims.key_version)
     if key is None:
         return Verification(Reason.UNKNOWN_KEY, claims)
-    raw = base64.b32decode(_normalise(payload) or "")
     if not hmac.compare_digest(_mac(key, raw[: HEADER.size]), raw[HEADER.size :]):
         return Verification(Reason.BAD_SIGNATURE, claims)
     return Verification(Reason.OK, claims)
