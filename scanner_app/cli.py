@@ -1,23 +1,196 @@
-"""``scanner-app``: the door app. With no command it opens the window; commands run headless."""
+"""``scanner-app``: the door app. With no command it opens the window; commands run headless.
+
+Commands use the same core as the window (``scanner_app.core``) and print JSON on stdout:
+
+    scanner-app pair --server URL --code CODE
+    scanner-app sync
+    scanner-app check --payload TEXT | --image FILE  [--door NAME] [--exit]
+    scanner-app lookup TEXT [--limit N]
+    scanner-app status
+
+``--data-dir`` (before the command) picks the data folder; default: the window's data folder
+(``scanner_app.settings.Folders``), so the headless commands and the window share one database.
+Exit status: 0 done (a refused ticket is still "done": read the verdict), 1 failed, 2 bad usage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import logging
 import sys
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scanner_app.settings import Folders, add_gui_arguments
+
+logger = logging.getLogger(__name__)
+
+def data_dir_for(args: argparse.Namespace) -> Path:
+    """``--data-dir``, else the window's data folder (``--home`` / its variable / platformdirs)."""
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    return Folders.for_user(getattr(args, "home", None)).data
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scanner-app", description=__doc__)
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="scanner-app", description="SteppersLife door scanner.",
+        epilog="With no command, the door window opens.",
+    )
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="data folder (default: the user data folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    add_gui_arguments(parser)  # the window's options (--camera, --decoder, --kiosk, --home)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    pair = sub.add_parser("pair", help="pair this door with a server")
+    pair.add_argument("--server", required=True, help="server address, e.g. https://tix.example")
+    pair.add_argument("--code", required=True, help="the pairing code from the dashboard")
+
+    sub.add_parser("sync", help="upload queued scans, then download door data")
+
+    check = sub.add_parser("check", help="decide on one ticket code and record it")
+    what = check.add_mutually_exclusive_group(required=True)
+    what.add_argument("--payload", help="the code's text")
+    what.add_argument("--image", type=Path, help="a picture holding the QR code")
+    check.add_argument("--door", default=None, help="door name (default: this door's)")
+    check.add_argument("--exit", action="store_true", help="record an exit, not an entry")
+
+    lookup = sub.add_parser("lookup", help="find tickets by name, email, order or ticket number")
+    lookup.add_argument("text")
+    lookup.add_argument("--limit", type=int, default=20)
+
+    sub.add_parser("status", help="tickets cached, scans queued, last sync, conflicts")
     return parser
 
 
+def _json_default(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _print(data: object) -> None:
+    print(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def _decode_image(path: Path) -> list[str]:
+    """QR texts found in an image file, by the hardware decoders when present."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise ValueError(f"cannot read an image from {path}")
+    frame = np.ascontiguousarray(image, dtype=np.uint8)
+    try:
+        from scanner_app.hardware import decoders
+
+        found: list[str] = []
+        for decoder in decoders.available_decoders().values():
+            found = decoder.decode(frame)
+            if found:
+                return found
+        return found
+    except (ImportError, AttributeError):
+        import zxingcpp
+
+        return [r.text for r in zxingcpp.read_barcodes(frame) if r.text]
+
+
+def _http_client(server_url: str) -> Any:
+    import httpx
+
+    return httpx.Client(base_url=server_url, timeout=httpx.Timeout(30.0, connect=5.0))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from scanner_app.core.door import Door
+    from scanner_app.core.sync import SyncEngine, SyncError, pair
+    from shared.protocol import Direction
+
+    data_dir = data_dir_for(args)
+
+    if args.command == "pair":
+        with _http_client(args.server) as client:
+            try:
+                answer = pair(client, data_dir, args.code)
+            except SyncError as exc:
+                _print({"paired": False, "error": exc.code, "message": exc.message})
+                return 1
+        _print({"paired": True, "server": args.server, "device_id": answer.device_id,
+                "device_name": answer.device_name, "event_ids": list(answer.event_ids)})
+        return 0
+
+    door = Door.open(data_dir)
+    try:
+        if args.command == "sync":
+            identity = door.store.identity()
+            if identity is None or not identity.paired:
+                _print({"synced": False, "error": "not_paired"})
+                return 1
+            with _http_client(identity.server_url) as client:
+                try:
+                    report = SyncEngine(door.store, client).sync_once()
+                except SyncError as exc:
+                    _print({"synced": False, "error": exc.code, "message": exc.message})
+                    return 1
+            _print({"synced": True, **report.to_json()})
+            return 0
+        if args.command == "check":
+            if args.image is not None:
+                texts = _decode_image(args.image)
+                if not texts:
+                    _print({"decoded": False, "error": "no QR code found in the image"})
+                    return 1
+                payload, source = texts[0], "image"
+            else:
+                payload, source = args.payload, "cli"
+            verdict = door.check(payload, door=args.door or door.door_name, source=source,
+                                 direction=Direction.EXIT if args.exit else Direction.ENTRY)
+            _print({**asdict(verdict), "colour": verdict.colour.value,
+                    "admitted": verdict.admitted})
+            return 0
+        if args.command == "lookup":
+            _print([asdict(row) for row in door.lookup(args.text, args.limit)])
+            return 0
+        if args.command == "status":
+            identity = door.store.identity()
+            info = door.store.sync_info()
+            _print({
+                **asdict(door.status()),
+                "last_error": info.last_error,
+                "clock_skew_seconds": info.clock_skew_seconds,
+                "server": identity.server_url if identity else None,
+                "device_id": identity.device_id if identity else None,
+                "door": door.door_name,
+                "events": [{"event_id": e.event_id, "name": e.name} for e in door.events()],
+                "conflict_list": [c.to_json() for c in door.conflicts()],
+            })
+            return 0
+    finally:
+        door.close()
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        print("scanner-app: the door window arrives with the door-app issue (#6).", file=sys.stderr)
-        return 2
-    return 0
+        # The window, imported only when wanted (Qt is heavy); the Qt engineer's module.
+        app = importlib.import_module("scanner_app.app")
+        return int(app.main(args) or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except (OSError, ValueError) as exc:
+        print(f"scanner-app: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,20 +1,180 @@
-"""``make demo``: until the server and the door app exist, say what the demo will do."""
+"""``make demo``: a newcomer sees green, orange and red within a minute.
+
+1. A throwaway sync server (SQLite in ``.demo/server``) with the demo dance weekend.
+2. Two paired doors: "Side door" admits one ticket and syncs, so the server knows it is used;
+   the "Main entrance" door (``.demo/door``) then downloads the ticket list.
+3. Stand-in camera frames (``.demo/camera``): real QR codes on a phone-like screen — three valid
+   tickets, the one used at the side door, and a forged one.
+4. With a display, the door window opens on those frames; without one, the same pictures go
+   through the headless ``scanner-app check --image`` and each verdict is printed.
+Each run starts from nothing, so the demo always shows the same thing.
+"""
 
 from __future__ import annotations
 
-PLAN = """\
-make demo will:
-  1. start the sync server on an embedded SQLite database with a demo dance weekend,
-  2. pair the door app to it with a one-time pairing code,
-  3. open the door app with a stand-in camera showing real demo tickets
-     (some valid, one already used, one forged): green, orange and red within a minute.
-     With no display it runs the same tickets through `scanner-app check` and prints each verdict.
-The server (#3) and the door app (#5, #6) are being built; this step is a placeholder until then.
-"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from PIL import Image, ImageDraw
+
+from shared.qr import render_png
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / ".demo"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(a) for a in args], check=False, capture_output=True, text=True, env=env
+    )
+    if result.returncode != 0:
+        sys.exit(f"demo: {' '.join(map(str, args[:3]))} failed:\n{result.stderr or result.stdout}")
+    return result.stdout
+
+
+def server(*args: str) -> str:
+    return run(BIN / "sync-server", "--instance", DEMO / "server", *args)
+
+
+def door(data: Path, *args: str | Path) -> str:
+    return run(BIN / "scanner-app", "--data-dir", data, *args)
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit("demo: the sync server stopped during start-up; see .demo/server.log")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    sys.exit(f"demo: the sync server did not answer at {url}")
+
+
+def phone_frame(token: str | None, caption: str) -> Image.Image:
+    """A 1280x720 camera frame: a hand-held phone screen showing the ticket's QR code."""
+    frame = Image.new("L", (1280, 720), 40)
+    draw = ImageDraw.Draw(frame)
+    draw.rounded_rectangle((440, 60, 840, 700), radius=40, fill=15)
+    draw.rounded_rectangle((460, 110, 820, 650), radius=12, fill=235)
+    draw.text((480, 130), caption, fill=30)
+    if token is not None:
+        import io
+
+        qr = Image.open(io.BytesIO(render_png(token, box_size=9))).convert("L")
+        frame.paste(qr, (640 - qr.width // 2, 390 - qr.height // 2))
+    return frame
+
+
+def make_camera(folder: Path, tickets: list[tuple[str, str | None]]) -> list[Path]:
+    """The stand-in camera plays ``folder`` at 30 frames a second, looping: each ticket is held
+    up for 3 s with an empty screen between. Frames are symlinks to one picture per ticket."""
+    stills_dir = folder.parent / "tickets"
+    stills_dir.mkdir(parents=True)
+    folder.mkdir(parents=True)
+    blank = stills_dir / "blank.png"
+    phone_frame(None, "next in line…").save(blank)
+    stills: list[Path] = []
+    n = 0
+    for caption, token in tickets:
+        still = stills_dir / f"ticket-{len(stills):02d}.png"
+        phone_frame(token, caption).save(still)
+        stills.append(still)
+        for source, count in ((still, 90), (blank, 30)):
+            for _ in range(count):
+                (folder / f"frame-{n:04d}.png").symlink_to(source)
+                n += 1
+    return stills
+
+
+def forge(token: str) -> str:
+    last = "A" if token[-1] != "A" else "B"
+    return token[:-1] + last
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "") in {"offscreen", "minimal"}:
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def main() -> int:
-    print(PLAN, end="")
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir()
+    print("demo: seeding the sync server (SQLite in .demo/server) …")
+    summary = json.loads(server("seed-demo", "--live", "--json"))
+    event_id = int(summary["event_id"])
+    # Tickets good for tonight (day 1): whole-weekend passes, bundles and Friday tickets.
+    samples = [s for s in summary["sample_tokens"] if 1 in s["valid_day_numbers"]]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (DEMO / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(BIN / "sync-server"), "--instance", str(DEMO / "server"), "run", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"{url}/api/v1/openapi.json", process)
+        print(f"demo: sync server on {url}: {summary['event_name']} (event {event_id})")
+        side, main_door = DEMO / "side-door", DEMO / "door"
+        for data, name in ((side, "Side door"), (main_door, "Main entrance")):
+            code = json.loads(
+                server("pair-device", "--event", str(event_id), "--name", name, "--json")
+            )
+            door(data, "pair", "--server", url, "--code", code["code"])
+            door(data, "sync")
+        used = samples[3]
+        verdict = json.loads(door(side, "check", "--payload", used["token"]))
+        if verdict.get("colour") != "green":
+            sys.exit(f"demo: the side door should have admitted {used['holder_name']}: {verdict}")
+        door(side, "sync")
+        door(main_door, "sync")
+        print("demo: two doors paired; the side door admitted one ticket and synced")
+        tickets = [(f"{s['holder_name']}", s["token"]) for s in samples[:3]] + [
+            (f"{used['holder_name']} (again)", used["token"]),
+            ("Forged ticket", forge(samples[4]["token"])),
+        ]
+        stills = make_camera(DEMO / "camera", tickets)
+        if has_display():
+            print("demo: opening the door app with a stand-in camera; close the window to stop")
+            subprocess.run(
+                [
+                    str(BIN / "scanner-app"),
+                    "--data-dir",
+                    str(main_door),
+                    "--camera",
+                    str(DEMO / "camera"),
+                ],
+                check=False,
+            )
+        else:
+            print("demo: no display here; the same tickets through `scanner-app check --image`:")
+            for (caption, _), still in zip(tickets, stills, strict=True):
+                verdict = json.loads(door(main_door, "check", "--image", still))
+                colour, title = verdict.get("colour", "?"), verdict.get("title", "")
+                print(f"  {caption:<32} -> {colour:>6}  {title}  {verdict.get('detail', '')}")
+            print("demo: on a machine with a display, `make demo` opens the door window instead.")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
     return 0
 
 

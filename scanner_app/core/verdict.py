@@ -27,6 +27,7 @@ class VerdictCode(StrEnum):
     UNKNOWN_KEY = "unknown_key"
     UNSUPPORTED_VERSION = "unsupported_version"
     MALFORMED = "malformed"
+    ERROR = "error"  # the door could not record the scan (disk full, data wiped): scan again
 
 
 class Colour(StrEnum):

@@ -1,0 +1,529 @@
+# mypy: allow-subclassing-any, allow-untyped-decorators
+# (this PySide6 ships no type stubs, so mypy sees every Qt class as Any)
+# ruff: noqa: E402  (sys.path must be fixed before any import: bench/token.py shadows stdlib `token`)
+"""Door scanning figures: decode per backend, the decode -> verdict -> journal pipeline, the longest
+GUI-thread stall while scanning at 30 fps, and start-up with 100,000 tickets cached.
+
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/scan_pipeline.py [--quick]``.
+Frames are synthetic but real: real signed tokens rendered by ``shared.qr`` into camera-like
+scenes (``scanner_app.hardware.synthetic``), decoded by the real backends. Targets (issue #6):
+verdict <= 10 ms median at 720p with the default backend, >= 97% read on degraded frames,
+GUI stall <= 16 ms, start-up <= 2 s, <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, bench/ would come first on sys.path and bench/token.py would shadow the
+# standard library's `token`; put the project root there instead, before any other import.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse
+import base64
+import json
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scanner_app.core.door import Door
+from scanner_app.core.ports import Decoder, GrayFrame
+from scanner_app.hardware.decoders import available_decoders, best_decoder_name
+from scanner_app.hardware.synthetic import (
+    SAMPLE_EVENT_ID,
+    SAMPLE_MASTER_SECRET,
+    Degradation,
+    empty_scene,
+    sample_token,
+    scene,
+    ticket_frames,
+    write_frames,
+)
+from scanner_app.settings import Folders, Settings
+from shared import protocol as p
+from shared.keys import derive_event_key
+
+RESOLUTIONS = [(640, 480), (1280, 720)]
+TARGET_VERDICT_MS = 10.0
+TARGET_READ = 0.97
+TARGET_STALL_MS = 16.0
+TARGET_START_S = 2.0
+TARGET_MB = 300.0
+BENCH_SERVER = "http://127.0.0.1:9"  # nothing listens there: the app syncs offline, as at a door
+
+
+@dataclass
+class Figures:
+    median_ms: float
+    p99_ms: float
+    read_rate: float
+    fps: float
+
+
+def timed(
+    fn: Callable[[GrayFrame], list[str]], frames: Sequence[tuple[GrayFrame, str | None]]
+) -> Figures:
+    times: list[float] = []
+    reads = 0
+    for frame, expected in frames:
+        start = time.perf_counter()
+        texts = fn(frame)
+        times.append((time.perf_counter() - start) * 1000)
+        reads += (expected in texts) if expected else (texts == [])
+    times.sort()
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    return Figures(
+        statistics.median(times), p99, reads / len(frames), 1000 / statistics.mean(times)
+    )
+
+
+def ratio(value: float, target: float, lower_is_better: bool = True) -> str:
+    ok = value <= target if lower_is_better else value >= target
+    return f"{'OK  ' if ok else 'MISS'} ({value / target:.2f}x target)"
+
+
+def frames_for(
+    width: int, height: int, kind: Degradation | str | None, n: int, seed: int
+) -> list[tuple[GrayFrame, str | None]]:
+    rng = np.random.default_rng(seed)
+    if kind == "empty":
+        return [(empty_scene(width, height, rng), None) for _ in range(n)]
+    out: list[tuple[GrayFrame, str | None]] = []
+    for i in range(n):
+        token = sample_token(1000 + i)
+        out.append((scene(token, width, height, kind, rng), token))  # type: ignore[arg-type]
+    return out
+
+
+def decode_section(decoders: dict[str, Decoder], n: int) -> dict[tuple[str, int], float]:
+    print("\n== Decode, per frame (median / p99 ms, read rate, frames per second)")
+    degraded_read: dict[tuple[str, int], list[float]] = {}
+    kinds: list[Degradation | str | None] = [None, *Degradation, "empty"]
+    for width, height in RESOLUTIONS:
+        print(f"-- {width}x{height}")
+        for kind in kinds:
+            frames = frames_for(width, height, kind, n, seed=hash((width, str(kind))) & 0xFFFF)
+            row = f"  {kind or 'clean'!s:<13}"
+            for name, decoder in decoders.items():
+                f = timed(decoder.decode, frames)
+                row += (
+                    f" | {name:<9} {f.median_ms:6.2f} / {f.p99_ms:6.2f} ms"
+                    f" {f.read_rate:6.1%} {f.fps:6.0f} fps"
+                )
+                if isinstance(kind, Degradation):
+                    degraded_read.setdefault((name, width), []).append(f.read_rate)
+            print(row)
+    print("-- all degraded kinds together, per frame")
+    summary = {}
+    for (name, width), rates in degraded_read.items():
+        summary[(name, width)] = statistics.mean(rates)
+        print(
+            f"  {name:<9} {width}x{dict(RESOLUTIONS)[width]}: {statistics.mean(rates):6.1%}  "
+            f"{ratio(statistics.mean(rates), TARGET_READ, False)}"
+        )
+    return summary
+
+
+def glare_pass_section(n: int) -> None:
+    """What zxing-cpp's glare pass (scanner_app/hardware/glare.py) buys, and what it costs."""
+    from scanner_app.hardware.decoders import ZxingDecoder
+
+    print("\n== zxing-cpp glare pass: off / on (median / p99 ms, read rate, passes run)")
+    for width, height in RESOLUTIONS:
+        for kind in (Degradation.GLARE, None, "empty"):
+            frames = frames_for(width, height, kind, n, seed=31)
+            row = f"  {width}x{height} {kind or 'clean'!s:<6}"
+            for glare_pass in (False, True):
+                decoder = ZxingDecoder(glare_pass=glare_pass)
+                f = timed(decoder.decode, frames)
+                row += (
+                    f" | {'on ' if glare_pass else 'off'} {f.median_ms:5.2f} / {f.p99_ms:5.2f} ms"
+                    f" {f.read_rate:6.1%} ({decoder.glare_passes} passes)"
+                )
+            print(row)
+
+
+def per_ticket_section(decoder: Decoder, n: int) -> None:
+    """A ticket is held up for a moment: read if any of 5 consecutive frames reads."""
+    print(f"\n== Per ticket (any of 5 consecutive frames, {decoder.name}, 1280x720)")
+    rates = []
+    for kind in Degradation:
+        rng = np.random.default_rng(99)
+        read = 0
+        for i in range(n):
+            token = sample_token(5000 + i)
+            read += any(
+                token in decoder.decode(scene(token, 1280, 720, kind, rng)) for _ in range(5)
+            )
+        rates.append(read / n)
+        print(f"  {kind:<13} {read / n:6.1%}")
+    print(
+        f"  all degraded  {statistics.mean(rates):6.1%}  "
+        f"{ratio(statistics.mean(rates), TARGET_READ, False)}"
+    )
+
+
+def preprocessing_section(decoder: Decoder, n: int) -> None:
+    """Does shrinking or cropping a 720p frame buy speed without losing reads?"""
+    print(f"\n== Pre-processing a 1280x720 frame before {decoder.name} (median ms, read rate)")
+    kinds: list[Degradation | str | None] = [
+        None,
+        Degradation.SMALL,
+        Degradation.NOISE,
+        Degradation.PERSPECTIVE,
+        "empty",
+    ]
+
+    def shrink(factor: float) -> Callable[[GrayFrame], GrayFrame]:
+        def run(frame: GrayFrame) -> GrayFrame:
+            small: GrayFrame = cv2.resize(
+                frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA
+            ).astype(np.uint8)
+            return small
+
+        return run
+
+    options: dict[str, Callable[[GrayFrame], GrayFrame]] = {
+        "full frame": lambda f: f,
+        "downscale 1/2": shrink(0.5),
+        "downscale 2/3": shrink(2 / 3),
+        "centre crop 2/3": lambda f: f[
+            f.shape[0] // 6 : -f.shape[0] // 6, f.shape[1] // 6 : -f.shape[1] // 6
+        ],
+    }
+    for label, prepare in options.items():
+        row = f"  {label:<16}"
+        for kind in kinds:
+            frames = frames_for(1280, 720, kind, n, seed=7)
+            f = timed(lambda frame, p=prepare: decoder.decode(p(frame)), frames)  # type: ignore[misc]
+            row += f" | {kind or 'clean'!s:<11} {f.median_ms:5.2f} ms {f.read_rate:6.1%}"
+        print(row)
+
+
+def bench_page(first: int, count: int, has_more: bool) -> p.DoorDataPage:
+    """A real door-data page for the synthetic event: ``count`` tickets from ``first``."""
+    key = base64.b64encode(derive_event_key(SAMPLE_MASTER_SECRET, SAMPLE_EVENT_ID, 1)).decode()
+    now = datetime.now(UTC)
+    day = p.EventDay(now.date(), now - timedelta(hours=2), now + timedelta(hours=6))
+    event = p.EventSettings(SAMPLE_EVENT_ID, "Bench Weekend", "America/Chicago", (day,))
+    tickets = tuple(
+        p.TicketRecord(
+            ticket_id=i,
+            event_id=SAMPLE_EVENT_ID,
+            ticket_number=f"T-{i:07d}",
+            order_number=f"SL-{100000 + i // 2}",
+            holder_name=f"Guest Number{i}",
+            holder_email=f"guest{i}@example.com",
+            ticket_type="Weekend pass",
+            valid_dates=None,
+            status=p.TicketStatus.VALID,
+            revision=1,
+        )
+        for i in range(first, first + count)
+    )
+    return p.DoorDataPage(
+        event=event,
+        keys=(p.EventKey(1, key),),
+        tickets=tickets,
+        revocations=(),
+        conflicts=(),
+        cursor=f"c{first}",
+        has_more=has_more,
+        full=True,
+        server_time=now,
+    )
+
+
+def build_door(data_dir: Path, tickets: int, server_url: str = BENCH_SERVER) -> Door:
+    """A paired door holding ``tickets`` real tickets, the active server under ``data_dir``."""
+    door = Door.open(data_dir, server_url=server_url)
+    door.store.save_pairing(
+        server_url, p.PairResponse(device_id=1, device_name="bench", token="sld_bench")
+    )
+    page_size = 5000
+    for first in range(1, tickets + 1, page_size):
+        count = min(page_size, tickets - first + 1)
+        has_more = first + count <= tickets
+        door.store.store_page(
+            SAMPLE_EVENT_ID, bench_page(first, count, has_more), None if has_more else 1
+        )
+    return door
+
+
+def pipeline_section(decoder: Decoder, n: int, tmp: Path) -> None:
+    print(
+        f"\n== Decode + verdict + journal (the real Door, SQLite WAL) at 1280x720 ({decoder.name})"
+    )
+    door = build_door(tmp / "pipeline", tickets=max(1000, n * 4))
+    try:
+        for kind in (None, Degradation.NOISE, "empty"):
+            rng = np.random.default_rng(3)
+            frames: list[tuple[GrayFrame, str | None]] = []
+            for i in range(n):
+                if kind == "empty":
+                    frames.append((empty_scene(1280, 720, rng), None))
+                    continue
+                token = sample_token(1 + i + (n if kind else 0))
+                frames.append((scene(token, 1280, 720, kind, rng), token))  # type: ignore[arg-type]
+
+            def pipeline(frame: GrayFrame) -> list[str]:
+                texts = decoder.decode(frame)
+                for text in texts:
+                    verdict = door.check(text, door="Bench", source="camera")
+                    if not verdict.admitted:
+                        raise AssertionError(f"bench ticket refused: {verdict}")
+                return texts
+
+            f = timed(pipeline, frames)
+            print(
+                f"  {kind or 'clean'!s:<8} median {f.median_ms:6.2f} ms  p99 {f.p99_ms:6.2f} ms  "
+                f"{f.fps:5.0f} fps  read {f.read_rate:6.1%}  "
+                f"{ratio(f.median_ms, TARGET_VERDICT_MS)}"
+            )
+        start = time.perf_counter()
+        for i in range(200):
+            door.check(sample_token(1 + i), door="Bench", source="camera")
+        per_check = (time.perf_counter() - start) / 200 * 1000
+        print(f"  verdict + journal alone (already-used tickets): {per_check:.3f} ms per scan")
+    finally:
+        door.close()
+
+
+def gui_stall_section(tmp: Path, seconds: float) -> None:
+    """The longest gap between GUI-thread timer ticks while the real app scans at 30 fps."""
+    from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Slot
+    from PySide6.QtWidgets import QApplication
+
+    from scanner_app.app import DoorApp, Parts
+    from scanner_app.hardware.camera import FileCamera
+    from scanner_app.hardware.decoders import make_decoder
+    from scanner_app.settings import Folders, Settings
+    from scanner_app.ui.sounds import SoundPlayer
+    from scanner_app.ui.theme import style_sheet
+
+    print(f"\n== GUI thread while scanning a 1280x720 camera at 30 fps for {seconds:.0f} s")
+    qt_app = QApplication.instance() or QApplication([])
+    assert isinstance(qt_app, QApplication)
+    qt_app.setStyleSheet(style_sheet())
+    folder = tmp / "camera-720p"
+    tokens = [sample_token(50_000 + i) for i in range(12)]
+    write_frames(ticket_frames(tokens, 1280, 720, gap=8, seed=5), folder)
+    door = build_door(tmp / "stall", tickets=60_000)
+    folders = Folders(tmp / "config", tmp / "data", tmp / "logs")
+    parts = Parts(
+        open_door=lambda: door,
+        sync_round=lambda _door: None,
+        pair=lambda *_args: None,
+        open_camera=lambda: FileCamera(folder, fps=30, loop=True),
+        decoder=make_decoder("auto"),
+    )
+    app = DoorApp(Settings(folders), parts, sound=SoundPlayer(enabled=True))
+    app.window.resize(1280, 800)
+    app.start()
+
+    class Counter(QObject):
+        """Counts answers on the GUI thread (a QObject slot, never a bare builtin)."""
+
+        answers = 0
+
+        @Slot(object)
+        def count(self, _verdict: object) -> None:
+            self.answers += 1
+
+    counter = Counter()
+    assert app.door_worker is not None
+    app.door_worker.ticket_scanned.connect(counter.count)
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        gaps.append((now - last[0]) / 1e6)
+        last[0] = now
+
+    ticker = QTimer()
+    ticker.setTimerType(Qt.TimerType.PreciseTimer)
+    ticker.setInterval(1)
+    ticker.timeout.connect(tick)
+    ticker.start()
+    QTimer.singleShot(int(seconds * 1000), qt_app.quit)
+    qt_app.exec()
+    ticker.stop()
+    frames = app.camera.frames_decoded if app.camera else 0
+    shown = app.window.scan.camera.frames_shown
+    app.stop()
+    release_qt(app)
+    gaps = gaps[10:]  # start-up settles
+    worst = max(gaps) if gaps else float("nan")
+    print(
+        f"  frames decoded {frames} ({frames / seconds:.1f}/s), previews drawn {shown}, "
+        f"answers {counter.answers}"
+    )
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    print(
+        f"  machine load average {load:.1f} on {cores} cores"
+        + ("  (busy: a long gap may be the OS, not the app)" if load > cores else "")
+    )
+    print(
+        f"  GUI timer gap: median {statistics.median(gaps):.2f} ms, "
+        f"p99 {sorted(gaps)[int(len(gaps) * 0.99)]:.2f} ms, longest {worst:.2f} ms  "
+        f"{ratio(worst, TARGET_STALL_MS)}"
+    )
+
+
+def release_qt(app: object) -> None:
+    """Delete the window and its workers while Qt is still up: left to the interpreter's final
+    garbage collection, PySide6 6.12 sometimes aborts ("bool_dealloc") after the figures print."""
+    import gc
+
+    from PySide6.QtWidgets import QApplication
+
+    window = getattr(app, "window", None)
+    if window is not None:
+        window.close()
+        window.deleteLater()
+    QApplication.processEvents()
+    del app, window
+    gc.collect()
+
+
+STARTUP_CHILD = "--startup-child"
+STALL_CHILD = "--stall-child"
+
+
+def stall_in_fresh_process(seconds: float) -> None:
+    """The stall figure from a fresh process, like the real app: this bench's own heap (frames,
+    earlier sections) would make Python's garbage collector pause longer than the app's does."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STEPPERSLIFE_DOOR_NO_KEYRING": "1"}
+    out = subprocess.run(
+        [sys.executable, __file__, STALL_CHILD, str(seconds)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    print(out.stdout, end="")
+    if out.returncode != 0:
+        print(f"  (the measuring process exited with {out.returncode})")
+
+
+def startup_child(home: Path) -> int:
+    """Run in a fresh process: start the real app on ``home`` and report when it is ready."""
+    start = time.perf_counter()
+    from PySide6.QtCore import QObject, QTimer, Slot
+    from PySide6.QtWidgets import QApplication
+
+    from scanner_app.app import DoorApp, default_parts
+    from scanner_app.settings import Folders, Settings
+    from scanner_app.ui.theme import style_sheet
+
+    qt_app = QApplication([])
+    qt_app.setStyleSheet(style_sheet())
+    settings = Settings.load(Folders.for_user(home))
+    app = DoorApp(settings, default_parts(settings))
+    ready: dict[str, float] = {}
+
+    class Probe(QObject):
+        """On the GUI thread, so the door worker's status arrives queued, inside ``exec``."""
+
+        @Slot(object)
+        def on_status(self, status: object) -> None:
+            if "ready" not in ready and getattr(status, "tickets_cached", 0) > 0:
+                ready["ready"] = time.perf_counter() - start
+                ready["tickets"] = float(getattr(status, "tickets_cached", 0))
+                qt_app.quit()
+
+    probe = Probe()
+    app.start()
+    assert app.door_worker is not None, "the bench door is not paired"
+    app.door_worker.status_changed.connect(probe.on_status)
+    app.door_worker.request_status()
+    QTimer.singleShot(60_000, qt_app.quit)  # never hang the bench
+    qt_app.exec()
+    app.stop()
+    release_qt(app)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({**ready, "peak_rss_mb": rss_mb}))
+    return 0
+
+
+def startup_section(tmp: Path, tickets: int) -> None:
+    print(f"\n== Start-up to ready with {tickets:,} tickets cached (a fresh process)")
+    home = tmp / "startup-home"
+    folders = Folders.for_user(home)
+    folders.create()
+    build_start = time.perf_counter()
+    build_door(folders.data, tickets).close()
+    print(f"  (building the cache took {time.perf_counter() - build_start:.1f} s, not counted)")
+    frames = tmp / "startup-camera"
+    write_frames([empty_scene(1280, 720, np.random.default_rng(0))], frames)
+    Settings(folders, camera=str(frames)).save()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STEPPERSLIFE_DOOR_NO_KEYRING": "1"}
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, STARTUP_CHILD, str(home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"  process start to first answer-ready status: {wall:.2f} s wall "
+        f"({figures['ready']:.2f} s after Python started)  {ratio(wall, TARGET_START_S)}"
+    )
+    print(f"  tickets reported: {int(figures['tickets']):,}")
+    print(
+        f"  peak memory (RSS): {figures['peak_rss_mb']:.0f} MB  "
+        f"{ratio(figures['peak_rss_mb'], TARGET_MB)}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer frames, for a smoke run")
+    parser.add_argument(STARTUP_CHILD, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(STALL_CHILD, type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.startup_child:
+        return startup_child(args.startup_child)
+    if args.stall_child:
+        with tempfile.TemporaryDirectory(prefix="scan-bench-stall-") as folder:
+            gui_stall_section(Path(folder), seconds=args.stall_child)
+        return 0
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("STEPPERSLIFE_DOOR_NO_KEYRING", "1")
+    n = 10 if args.quick else 40
+    decoders = available_decoders()
+    default = best_decoder_name()
+    print(f"backends: {', '.join(decoders)}; default by measurement: {default}")
+    decode_section(decoders, n)
+    glare_pass_section(n * 2)
+    per_ticket_section(decoders[default], max(10, n // 2))
+    preprocessing_section(decoders[default], n)
+    with tempfile.TemporaryDirectory(prefix="scan-bench-") as folder:
+        tmp = Path(folder)
+        pipeline_section(decoders[default], n * 2, tmp)
+        stall_in_fresh_process(seconds=3.0 if args.quick else 10.0)
+        startup_section(tmp, tickets=10_000 if args.quick else 100_000)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

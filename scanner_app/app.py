@@ -1,0 +1,396 @@
+# mypy: allow-subclassing-any, allow-untyped-decorators
+# (this PySide6 ships no type stubs, so mypy sees every Qt class as Any)
+"""The composition root: builds the core objects, starts the workers, wires them to the window.
+
+``main(args)`` is what ``scanner-app`` runs with no command. Everything the window shows comes
+from a worker signal; everything staff ask goes to a worker. Nothing here decides a ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from PySide6.QtCore import QObject, QThread, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+
+from scanner_app.core.door import Door
+from scanner_app.core.kiosk import PinGate
+from scanner_app.core.ports import Decoder, DoorService, FrameSource
+from scanner_app.core.sync import SyncEngine
+from scanner_app.core.verdict import Verdict
+from scanner_app.hardware.camera import open_source
+from scanner_app.hardware.decoders import DECODERS, make_decoder
+from scanner_app.settings import Folders, Settings, add_gui_arguments, configure_logging
+from scanner_app.ui.kiosk_screen import KioskScreen
+from scanner_app.ui.main_window import MainWindow
+from scanner_app.ui.settings_dialog import SettingsDialog
+from scanner_app.ui.sounds import SoundPlayer
+from scanner_app.ui.theme import style_sheet
+from scanner_app.ui.wedge_filter import WedgeFilter
+from scanner_app.workers.adapters import (
+    pair_and_download,
+    parse_pairing_code,
+    parse_pairing_payload,
+    sync_round,
+)
+from scanner_app.workers.camera_worker import CameraWorker
+from scanner_app.workers.door_worker import DoorWorker
+from scanner_app.workers.pairing_worker import PairFunction, PairingWorker
+from scanner_app.workers.sync_worker import SyncOutcome, SyncRound, SyncWorker
+from scanner_app.workers.threads import start_in_thread, stop_thread
+
+logger = logging.getLogger(__name__)
+
+STATUS_REFRESH_MS = 2000
+SWITCH_INTERVAL_S = 0.001
+
+
+@dataclass
+class Parts:
+    """What the app is built from; tests swap in their own (real) parts."""
+
+    open_door: Callable[[], DoorService | None]  # None: not paired yet
+    sync_round: Callable[[DoorService], SyncRound | None]
+    pair: PairFunction
+    open_camera: Callable[[], FrameSource]
+    decoder: Decoder
+    sync_interval_ms: int = 15_000
+
+
+def default_parts(settings: Settings) -> Parts:
+    data = settings.folders.data
+
+    def open_door() -> DoorService | None:
+        door = Door.open(data)
+        identity = door.store.identity()
+        if identity is None or not identity.paired:
+            door.close()
+            return None
+        return door
+
+    def make_round(door: DoorService) -> SyncRound | None:
+        if not isinstance(door, Door):
+            return None
+        identity = door.store.identity()
+        if identity is None:
+            return None
+        client = httpx.Client(base_url=identity.server_url, timeout=20.0)
+        return sync_round(SyncEngine(door.store, client))
+
+    def pair(
+        server: str, code: str, progress: Callable[[int, int], None], /, *, device_name: str = ""
+    ) -> None:
+        pair_and_download(data, server, code, progress, device_name=device_name)
+
+    return Parts(
+        open_door=open_door,
+        sync_round=make_round,
+        pair=pair,
+        open_camera=lambda: open_source(
+            settings.camera, width=settings.width, height=settings.height
+        ),
+        decoder=make_decoder(settings.decoder),
+    )
+
+
+class DoorApp(QObject):
+    """Owns the window, the workers and their threads, and the wiring between them."""
+
+    def __init__(self, settings: Settings, parts: Parts, *, sound: SoundPlayer | None = None):
+        super().__init__()
+        self.settings = settings
+        self.parts = parts
+        self.window = MainWindow(settings.door)
+        self.sound = sound or SoundPlayer(settings.sound)
+        self.wedge = WedgeFilter(parent=self)
+        self.door: DoorService | None = None
+        self.door_worker: DoorWorker | None = None
+        self.sync_worker: SyncWorker | None = None
+        self.camera: CameraWorker | None = None
+        self.last_sync: SyncOutcome | None = None
+        self._threads: list[QThread] = []
+        self._pairing_thread: QThread | None = None
+        self._pairing: PairingWorker | None = None
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_REFRESH_MS)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._wire_window()
+
+    # --- start and stop ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # Three busy threads (camera, door, sync) share the GIL; at the default 5 ms switch
+        # interval the GUI thread can wait 5-15 ms for it. 1 ms keeps the preview and answers
+        # smooth for a negligible cost in decode throughput (bench/scan_pipeline.py).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.installEventFilter(self.wedge)
+        self.door = self.parts.open_door()
+        if self.door is None:
+            self.window.show_pairing()
+        else:
+            self._start_door(self.door)
+        self._start_camera()
+        self.window.show()
+
+    def stop(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.removeEventFilter(self.wedge)
+        self._status_timer.stop()
+        self._stop_camera()
+        self._stop_door()
+        if self._pairing_thread is not None:
+            stop_thread(self._pairing_thread)
+            self._pairing_thread = None
+
+    def _start_door(self, door: DoorService) -> None:
+        self.door = door
+        self.door_worker = DoorWorker(door, self.settings.door)
+        self._threads.append(start_in_thread(self.door_worker, "door"))
+        self.door_worker.ticket_scanned.connect(self._on_verdict)
+        self.door_worker.check_in_finished.connect(self._on_verdict)
+        self.door_worker.status_changed.connect(self.window.scan.show_status)
+        self.door_worker.lookup_finished.connect(self.window.scan.lookup.show_results)
+        self.door_worker.door_failed.connect(self.window.scan.show_notice)
+        events = getattr(door, "events", None)
+        if callable(events):
+            names = ", ".join(e.name for e in events()) or "no events yet"
+            self.window.scan.event_label.setText(names)
+        round_ = self.parts.sync_round(door)
+        if round_ is not None:
+            self.sync_worker = SyncWorker(round_, self.parts.sync_interval_ms)
+            thread = start_in_thread(self.sync_worker, "sync")
+            self._threads.append(thread)
+            # Queued onto the sync thread: the worker's timer must live there.
+            QTimer.singleShot(0, self.sync_worker, self.sync_worker.start)
+            self.sync_worker.online_changed.connect(self.window.scan.badge.set_online)
+            self.sync_worker.sync_finished.connect(self._on_sync)
+            self.sync_worker.device_revoked.connect(self._on_revoked)
+        self._status_timer.start()
+        self.door_worker.request_status()
+        self.window.show_scan()
+
+    def _stop_door(self) -> None:
+        if self.sync_worker is not None:
+            QTimer.singleShot(0, self.sync_worker, self.sync_worker.stop)
+        for thread in self._threads:
+            stop_thread(thread)
+        self._threads.clear()
+        self.sync_worker = None
+        self.door_worker = None
+        close = getattr(self.door, "close", None)
+        if callable(close):
+            close()
+        self.door = None
+
+    def _start_camera(self) -> None:
+        self._stop_camera()
+        camera = CameraWorker(self.parts.open_camera, self.parts.decoder)
+        for view in (self.window.scan.camera, self.window.pairing.camera):
+            camera.frame_captured.connect(view.show_frame)
+            view.view_resized.connect(camera.set_preview_size)
+        camera.code_decoded.connect(self._on_camera_code)
+        camera.camera_failed.connect(self._on_camera_failed)
+        camera.camera_stopped.connect(self._on_camera_stopped)
+        self.camera = camera
+        camera.start()
+
+    def _stop_camera(self) -> None:
+        if self.camera is not None:
+            self.camera.stop()
+            self.camera = None
+
+    # --- wiring --------------------------------------------------------------------------------
+
+    def _wire_window(self) -> None:
+        scan = self.window.scan
+        self.wedge.code_scanned.connect(lambda code: self.scan_code(code, "wedge"))
+        scan.lookup.search_changed.connect(self._lookup)
+        scan.lookup.check_in_requested.connect(self._check_in)
+        scan.door_changed.connect(self._door_changed)
+        scan.kiosk_requested.connect(self.enter_kiosk)
+        scan.settings_requested.connect(self.open_settings)
+        self.window.pairing.pair_requested.connect(self._pair)
+        self.window.revoked.pair_again_requested.connect(self.window.show_pairing)
+        self.window.kiosk_left.connect(lambda: self.window.scan.answer.show_ready())
+
+    def scan_code(self, code: str, source: str) -> None:
+        """A decoded or typed-in code: to the pairing screen or to the door, by what is shown."""
+        if self.window.stack.currentWidget() is self.window.pairing:
+            if self._pairing_thread is not None:
+                return
+            pairing = parse_pairing_payload(code)
+            bare = parse_pairing_code(code) if pairing is None else None
+            if pairing is not None:
+                self.window.pairing.start(*pairing)
+            elif bare is not None:  # the server's own pairing QR holds the code alone
+                self.window.pairing.code_scanned(bare)
+            return
+        if self.door_worker is None or self.window.stack.currentWidget() is self.window.revoked:
+            return
+        self.door_worker.request_check(code, source)
+
+    def _on_camera_code(self, code: str) -> None:
+        self.scan_code(code, "camera")
+
+    def _on_camera_failed(self, message: str) -> None:
+        for view in (self.window.scan.camera, self.window.pairing.camera):
+            view.show_message(f"{message}\nUse a handheld scanner or Search meanwhile.")
+
+    def _on_camera_stopped(self) -> None:
+        self._on_camera_failed("The camera stopped.")
+
+    def _on_verdict(self, verdict: Verdict) -> None:
+        self.window.show_verdict(verdict)
+        self.sound.play(verdict.colour)
+
+    def _on_sync(self, outcome: SyncOutcome) -> None:
+        self.last_sync = outcome
+        if self.door_worker is not None:
+            self.door_worker.request_status()
+
+    def _on_revoked(self) -> None:
+        logger.warning("this device was revoked: local data wiped, scanning stopped")
+        self.window.show_revoked()
+        self._status_timer.stop()
+        self._stop_door()
+
+    def _refresh_status(self) -> None:
+        if self.door_worker is not None:
+            self.door_worker.request_status()
+
+    def _lookup(self, text: str) -> None:
+        if self.door_worker is not None:
+            self.door_worker.request_lookup(text)
+
+    def _check_in(self, ticket_id: int, reason: str) -> None:
+        if self.door_worker is not None:
+            self.door_worker.request_check_in(ticket_id, reason)
+
+    def _door_changed(self, name: str) -> None:
+        if self.door_worker is not None:
+            self.door_worker.set_door_name(name)
+        self._save(self.settings.replace(door=name))
+
+    def _save(self, settings: Settings) -> None:
+        self.settings = settings
+        try:
+            settings.save()
+        except OSError as exc:
+            logger.error("settings not saved: %s", exc)
+            self.window.scan.show_notice(f"Settings could not be saved: {exc}")
+
+    # --- pairing -------------------------------------------------------------------------------
+
+    def _pair(self, server: str, code: str, device_name: str = "") -> None:
+        if self._pairing_thread is not None:
+            return
+        self._pairing = PairingWorker(self.parts.pair)
+        self._pairing.pairing_progressed.connect(self.window.pairing.show_progress)
+        self._pairing.pairing_finished.connect(self._paired)
+        self._pairing.pairing_failed.connect(self._pairing_failed)
+        self._pairing_thread = start_in_thread(self._pairing, "pairing")
+        self._pairing.request_pairing(server, code, device_name)
+
+    def _end_pairing(self) -> None:
+        if self._pairing_thread is not None:
+            stop_thread(self._pairing_thread)
+        self._pairing_thread = None
+        self._pairing = None
+
+    def _pairing_failed(self, message: str) -> None:
+        self._end_pairing()
+        self.window.pairing.show_error(message)
+
+    def _paired(self) -> None:
+        self._end_pairing()
+        door = self.parts.open_door()
+        if door is None:
+            self.window.pairing.show_error("Pairing finished but the door data cannot be opened.")
+            return
+        self._start_door(door)
+
+    # --- kiosk and settings --------------------------------------------------------------------
+
+    def enter_kiosk(self) -> None:
+        if not self.settings.kiosk_pin_hash:
+            self.window.scan.show_notice("Set a staff PIN in Settings before starting kiosk mode.")
+            return
+        kiosk = KioskScreen(PinGate(self.settings.kiosk_pin_hash), clock=time.monotonic)
+        if self.camera is not None:
+            self.camera.frame_captured.connect(kiosk.camera.show_frame)
+        self.window.scan.show_notice("")
+        self.window.enter_kiosk(kiosk)
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, list(DECODERS), self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_settings is None:
+            return
+        self.apply_settings(dialog.result_settings)
+
+    def apply_settings(self, new: Settings) -> None:
+        old, self.settings = self.settings, new
+        self._save(new)
+        self.sound.enabled = new.sound
+        if self.door_worker is not None:
+            self.door_worker.set_door_name(new.door)
+        if new.decoder != old.decoder:
+            self.parts.decoder = make_decoder(new.decoder)
+            if self.camera is not None:
+                self.camera.set_decoder(self.parts.decoder)
+        if (new.camera, new.width, new.height) != (old.camera, old.width, old.height):
+            self.parts.open_camera = lambda: open_source(
+                new.camera, width=new.width, height=new.height
+            )
+            self._start_camera()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scanner-app", description="The door window.")
+    add_gui_arguments(parser)
+    return parser
+
+
+def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
+    """Open the door window. Returns the process exit code."""
+    ns = args if isinstance(args, argparse.Namespace) else build_parser().parse_args(args)
+    folders = Folders.for_user(getattr(ns, "home", None))
+    if getattr(ns, "data_dir", None):  # the CLI's --data-dir, shared with the headless commands
+        folders = dataclasses.replace(folders, data=Path(ns.data_dir))
+    settings = Settings.load(folders)
+    if getattr(ns, "camera", None):
+        settings = settings.replace(camera=ns.camera)
+    if getattr(ns, "decoder", None):
+        settings = settings.replace(decoder=ns.decoder)
+    log_file = configure_logging(folders)
+    logger.info("starting; logs in %s", log_file)
+    qt_app = QApplication.instance() or QApplication([])
+    assert isinstance(qt_app, QApplication)
+    qt_app.setApplicationName("SteppersLife Door")
+    qt_app.setStyleSheet(style_sheet())
+    door_app = DoorApp(settings, default_parts(settings))
+    door_app.start()
+    if getattr(ns, "kiosk", False):
+        door_app.enter_kiosk()
+    try:
+        return int(qt_app.exec())
+    finally:
+        door_app.stop()
+        # Delete the widgets while Qt is still up: left to the interpreter's final garbage
+        # collection, PySide6 6.12 sometimes aborts at exit ("bool_dealloc").
+        door_app.window.close()
+        door_app.window.deleteLater()
+        qt_app.processEvents()
+        del door_app
+        gc.collect()

@@ -1,0 +1,367 @@
+"""The sync engine: upload the journal, then download door data. Loses nothing, doubles nothing.
+
+Rules (see docs/sync-protocol.md):
+
+- journal first, then send: the scan path has committed a scan before the engine can see it;
+- upload before download: the server holds this door's admissions before we read states back;
+- a scan leaves the outbound queue only once the server's answer for it is stored, so killing
+  the process at any instant re-sends at most one batch, which the server dedupes by scan id;
+- a page and its cursor are stored together; the cursor is the server's, never our clock;
+- failures back off exponentially with full jitter; 429/503 honour ``Retry-After``;
+- 401 ``device_revoked`` wipes this server's local data.
+
+It takes an ``httpx.Client`` whose ``base_url`` is the server: a real one in production, one on
+``httpx.WSGITransport(app=flask_app)`` in contract tests. It runs on its own thread in the GUI
+(``run``) or once from the CLI (``sync_once``); its SQLite transactions are short.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scanner_app import __version__
+from scanner_app.storage.store import DoorStore
+from shared import protocol as p
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 3600.0  # a server asking for more than an hour is asking for an hour
+CLOCK_SKEW_WARNING = 120.0  # seconds: scan times (and "which day is today") depend on this clock
+
+
+class SyncError(Exception):
+    """A sync round failed; nothing acknowledged was lost. ``code`` is an ErrorCode value or
+    ``offline`` / ``bad_answer``; ``retry_after`` is seconds when the server said so."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class DeviceRevoked(SyncError):
+    """The server revoked this device; its local data has been wiped."""
+
+
+class NotPaired(SyncError):
+    """No device token: pair first."""
+
+
+@dataclass
+class SyncReport:
+    uploaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    tickets: int = 0
+    pages: int = 0
+    requests: int = 0
+    events: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+class Backoff:
+    """Exponential backoff with full jitter (AWS architecture blog): wait U(0, min(cap, b·2^n))."""
+
+    def __init__(self, base: float = 1.0, cap: float = 300.0,
+                 rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def failure(self, retry_after: float | None = None) -> float:
+        """Note a failure; return how long to wait before the next try."""
+        self.failures += 1
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self.cap, self.base * 2 ** min(self.failures - 1, 30))
+        return self._rng.uniform(0, ceiling)
+
+    def success(self) -> None:
+        self.failures = 0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Http:
+    """One request at a time, answers checked, errors turned into SyncError."""
+
+    def __init__(self, client: httpx.Client, token: str | None,
+                 clock: Callable[[], datetime]) -> None:
+        self.client = client
+        self.token = token
+        self.clock = clock
+        self.requests = 0
+
+    def call(self, method: str, path: str, *, body: dict[str, Any] | None = None,
+             params: dict[str, str | int] | None = None) -> Any:
+        headers = {"X-Protocol-Version": str(p.PROTOCOL_VERSION), "Accept-Encoding": "gzip"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        self.requests += 1
+        try:
+            response = self.client.request(method, path, json=body, params=params,
+                                           headers=headers)
+        except httpx.TransportError as exc:
+            raise SyncError("offline", f"{type(exc).__name__}: {exc}") from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code >= 400:
+            code, message = p.read_error(data)
+            code = code or f"http_{response.status_code}"
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+            error_type = (DeviceRevoked if code == p.ErrorCode.DEVICE_REVOKED
+                          else SyncError)
+            raise error_type(code, message or response.reason_phrase,
+                             status=response.status_code, retry_after=retry_after)
+        if data is None:
+            raise SyncError("bad_answer", f"{method} {path}: not JSON",
+                            status=response.status_code)
+        return data
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: DoorStore,
+        client: httpx.Client,
+        *,
+        batch_size: int = 500,
+        page_size: int = p.DEFAULT_PAGE_SIZE,
+        clock: Callable[[], datetime] = _utc_now,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.batch_size = max(1, min(batch_size, p.MAX_SCANS_PER_BATCH))
+        self.page_size = page_size
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+
+    # --- one round ---------------------------------------------------------------------------
+
+    def sync_once(self) -> SyncReport:
+        """Upload every queued scan, then download every served event. Raises SyncError."""
+        token = self.store.device_token()
+        if token is None:
+            raise NotPaired("not_paired", "this door is not paired with a server")
+        http = _Http(self.client, token, self.clock)
+        report = SyncReport()
+        skew: float | None = None
+        try:
+            self._upload(http, report)
+            sent_at = self.clock()
+            beat = self._heartbeat(http)
+            skew = (beat.server_time - sent_at).total_seconds()
+            if abs(skew) > CLOCK_SKEW_WARNING:
+                logger.warning("this device's clock is %+.0f s off the server's: fix it", -skew)
+            self._download(http, beat, report)
+        except DeviceRevoked:
+            self.store.wipe()
+            raise
+        except SyncError as exc:
+            self.store.note_sync(ok=False, error=str(exc), at=self.clock())
+            raise
+        finally:
+            report.requests = http.requests
+        self.store.note_sync(ok=True, error=None, at=self.clock(), clock_skew_seconds=skew)
+        self.store.checkpoint()  # after a round, while the door is likely idle
+        return report
+
+    def _upload(self, http: _Http, report: SyncReport) -> None:
+        size = self.batch_size
+        # A scan the server refuses as invalid (a bug on one side) must not block the ones
+        # behind it: it is isolated by halving, then left queued for the next round.
+        skipped: set[str] = set()
+        while True:
+            batch = self.store.pending_scans(size, skipped)
+            if not batch:
+                if skipped:
+                    raise SyncError(p.ErrorCode.VALIDATION_FAILED,
+                                    f"{len(skipped)} scan(s) refused as invalid; kept queued")
+                return
+            self.store.note_attempt([s.scan_id for s in batch])
+            body = p.ScanBatch(tuple(batch), self.clock()).to_json()
+            try:
+                data = http.call("POST", p.SCANS_PATH, body=body)
+            except SyncError as exc:
+                if exc.status == 413 and size > 1:
+                    size = max(1, size // 2)
+                    continue
+                if exc.code == p.ErrorCode.VALIDATION_FAILED:
+                    if size > 1:
+                        size = max(1, size // 2)
+                    else:
+                        logger.error("server refused scan %s as invalid: %s",
+                                     batch[0].scan_id, exc.message)
+                        skipped.add(batch[0].scan_id)
+                    continue
+                raise
+            try:
+                answer = p.ScanBatchResult.from_json(data)
+            except p.ProtocolError as exc:
+                raise SyncError("bad_answer", f"scan upload answer: {exc}") from exc
+            sent = {s.scan_id for s in batch}
+            results = [r for r in answer.results if r.scan_id in sent]
+            if self.store.acknowledge(results) == 0:
+                raise SyncError("bad_answer", "the server acknowledged none of the batch")
+            for r in results:
+                if r.outcome is p.ScanOutcome.ACCEPTED:
+                    report.uploaded += 1
+                elif r.outcome is p.ScanOutcome.DUPLICATE:
+                    report.duplicates += 1
+                else:
+                    report.rejected += 1
+                if r.conflict is not None:
+                    report.conflicts += 1
+
+    def _heartbeat(self, http: _Http) -> p.HeartbeatResponse:
+        counts = self.store.counts()
+        body = p.HeartbeatRequest(
+            device_time=self.clock(), app_version=__version__,
+            scans_queued=counts["scans_queued"], tickets_cached=counts["tickets_cached"],
+        ).to_json()
+        try:
+            return p.HeartbeatResponse.from_json(http.call("POST", p.HEARTBEAT_PATH, body=body))
+        except p.ProtocolError as exc:
+            raise SyncError("bad_answer", f"heartbeat answer: {exc}") from exc
+
+    def _download(self, http: _Http, beat: p.HeartbeatResponse, report: SyncReport) -> None:
+        self.store.note_events_served(beat.events)
+        held = self.store.event_cursors()
+        for summary in beat.events:
+            cursor, revision = held.get(summary.event_id, (None, -1))
+            if cursor is not None and revision == summary.revision:
+                continue  # nothing changed since our last complete download
+            report.events += 1
+            try:
+                self._download_event(http, summary, cursor, report)
+            except SyncError as exc:
+                if exc.code == p.ErrorCode.CURSOR_EXPIRED:
+                    logger.info("event %s: cursor expired, full download", summary.event_id)
+                    self.store.restart_snapshot(summary.event_id)
+                    self._download_event(http, summary, None, report)
+                elif exc.code in (p.ErrorCode.EVENT_NOT_SERVED, p.ErrorCode.NOT_FOUND):
+                    self.store.forget_event(summary.event_id)
+                else:
+                    raise
+
+    def _download_event(self, http: _Http, summary: p.EventSummary, cursor: str | None,
+                        report: SyncReport) -> None:
+        path = p.door_data_path(summary.event_id)
+        while True:
+            params: dict[str, str | int] = {"limit": self.page_size}
+            if cursor is not None:
+                params["cursor"] = cursor
+            data = http.call("GET", path, params=params)
+            try:
+                page = p.DoorDataPage.from_json(data)
+            except p.ProtocolError as exc:
+                raise SyncError("bad_answer", f"door data page: {exc}") from exc
+            if page.event.event_id != summary.event_id:
+                raise SyncError("bad_answer", "door data page of another event")
+            report.tickets += self.store.store_page(
+                summary.event_id, page, None if page.has_more else summary.revision
+            )
+            report.pages += 1
+            if not page.has_more:
+                return
+            if page.cursor == cursor:
+                raise SyncError("bad_answer", "the server repeated its cursor")
+            cursor = page.cursor
+
+    # --- the background loop -----------------------------------------------------------------
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 15.0,
+        on_result: Callable[[SyncReport | SyncError], None] | None = None,
+    ) -> None:
+        """Sync every ``interval`` seconds until ``stop`` is set; back off after failures."""
+        while not stop.is_set():
+            outcome: SyncReport | SyncError
+            try:
+                outcome = self.sync_once()
+                self.backoff.success()
+                delay = interval
+            except DeviceRevoked as exc:
+                logger.warning("device revoked: sync stops")
+                if on_result is not None:
+                    on_result(exc)
+                return
+            except SyncError as exc:
+                outcome = exc
+                delay = self.backoff.failure(exc.retry_after)
+                logger.info("sync failed (%s); next try in %.1f s", exc.code, delay)
+            except Exception as exc:  # a bug must not kill the door's sync thread
+                logger.exception("sync round crashed")
+                outcome = SyncError("crash", str(exc))
+                delay = self.backoff.failure()
+            if on_result is not None:
+                on_result(outcome)
+            stop.wait(delay)
+
+
+def pair(client: httpx.Client, data_dir: Path, code: str, *, device_name: str = "",
+         platform: str = "") -> p.PairResponse:
+    """Exchange a pairing code for a device token; store it (sealed) and make it the active
+    server. ``client.base_url`` is the server. The code already names the device and its
+    events; a non-empty ``device_name`` renames the device on the server."""
+    server_url = str(client.base_url).rstrip("/")
+    http = _Http(client, None, _utc_now)
+    body = p.PairRequest(code=code.strip(), device_name=device_name.strip(),
+                         app_version=__version__, platform=platform).to_json()
+    data = http.call("POST", p.PAIR_PATH, body=body)
+    try:
+        answer = p.PairResponse.from_json(data)
+    except p.ProtocolError as exc:
+        raise SyncError("bad_answer", f"pairing answer: {exc}") from exc
+    store = DoorStore.open_server(data_dir, server_url)
+    try:
+        store.save_pairing(server_url, answer)
+    finally:
+        store.close()
+    logger.info("paired with %s as device %s", server_url, answer.device_id)
+    return answer

@@ -1,0 +1,267 @@
+"""The server-data cache: store door-data pages, read tickets, events and keys, look tickets up.
+
+Functions take an open ``Session`` inside the caller's transaction. Pages are stored in chunks
+so the scan path never waits long for the write lock; replays are harmless (upserts keep the row
+with the higher revision).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from scanner_app.storage import models as m
+from scanner_app.storage.search import prefix_upper_bound, query_words, ticket_terms
+from scanner_app.storage.vault import Vault, VaultError
+from shared import protocol as p
+
+logger = logging.getLogger(__name__)
+
+_SQLITE_VARS = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
+
+
+def _chunks(items: Sequence[int], size: int = _SQLITE_VARS) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- events and keys -----------------------------------------------------------------------
+
+
+def store_event(s: Session, event: p.EventSettings) -> None:
+    row = s.get(m.Event, event.event_id)
+    if row is None:
+        row = m.Event(event_id=event.event_id, snapshot_complete=False, revision=0)
+        s.add(row)
+    row.name = event.name
+    row.time_zone = event.time_zone
+    row.days_json = json.dumps([d.to_json() for d in event.days])
+    row.reentry_allowed = event.reentry_allowed
+    row.uncached_policy = event.uncached_policy.value
+    row.entry_opens_minutes_before = event.entry_opens_minutes_before
+    row.cancelled = event.cancelled
+
+
+def event_settings(row: m.Event) -> p.EventSettings:
+    return p.EventSettings(
+        event_id=row.event_id,
+        name=row.name,
+        time_zone=row.time_zone,
+        days=tuple(p.EventDay.from_json(d) for d in json.loads(row.days_json)),
+        reentry_allowed=row.reentry_allowed,
+        uncached_policy=p.UncachedPolicy(row.uncached_policy),
+        entry_opens_minutes_before=row.entry_opens_minutes_before,
+        cancelled=row.cancelled,
+    )
+
+
+def store_keys(s: Session, event_id: int, keys: Sequence[p.EventKey], vault: Vault) -> None:
+    """Replace the event's keys with ``keys``: a version the server no longer lists is retired."""
+    wanted: dict[int, bytes] = {}
+    for key in keys:
+        try:
+            wanted[key.key_version] = base64.b64decode(key.key, validate=True)
+        except (binascii.Error, ValueError):
+            logger.error("event %s key version %s is not base64; ignored", event_id,
+                         key.key_version)
+    existing = {
+        row.key_version: row
+        for row in s.scalars(sa.select(m.EventKey).where(m.EventKey.event_id == event_id))
+    }
+    for version, row in existing.items():
+        if version not in wanted:
+            s.delete(row)
+    for version, raw in wanted.items():
+        current = existing.get(version)
+        if current is not None:
+            try:
+                if vault.open(current.key_encrypted) == raw:
+                    continue
+            except VaultError:
+                pass
+            current.key_encrypted = vault.seal(raw)
+        else:
+            s.add(m.EventKey(event_id=event_id, key_version=version,
+                             key_encrypted=vault.seal(raw)))
+
+
+def load_keys(s: Session, vault: Vault) -> dict[tuple[int, int], bytes]:
+    keys: dict[tuple[int, int], bytes] = {}
+    for row in s.scalars(sa.select(m.EventKey)):
+        try:
+            keys[(row.event_id, row.key_version)] = vault.open(row.key_encrypted)
+        except VaultError:
+            logger.error("key of event %s version %s cannot be opened", row.event_id,
+                         row.key_version)
+    return keys
+
+
+def forget_event(s: Session, event_id: int) -> None:
+    """Drop everything cached for an event this door no longer serves (the journal stays)."""
+    ids = list(s.scalars(sa.select(m.Ticket.ticket_id).where(m.Ticket.event_id == event_id)))
+    for chunk in _chunks(ids):
+        s.execute(sa.delete(m.TicketTerm).where(m.TicketTerm.ticket_id.in_(chunk)))
+    s.execute(sa.delete(m.Ticket).where(m.Ticket.event_id == event_id))
+    s.execute(sa.delete(m.Revocation).where(m.Revocation.event_id == event_id))
+    s.execute(sa.delete(m.EventKey).where(m.EventKey.event_id == event_id))
+    s.execute(sa.delete(m.Event).where(m.Event.event_id == event_id))
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+def _dates_text(dates: tuple[date, ...] | None) -> str | None:
+    return None if dates is None else ",".join(d.isoformat() for d in dates)
+
+
+def _dates(text: str | None) -> tuple[date, ...] | None:
+    if text is None:
+        return None
+    return tuple(date.fromisoformat(d) for d in text.split(",") if d)
+
+
+def store_tickets(s: Session, tickets: Sequence[p.TicketRecord]) -> int:
+    """Upsert ``tickets``; a row is replaced only by one of the same or a higher revision."""
+    if not tickets:
+        return 0
+    ids = [t.ticket_id for t in tickets]
+    current: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        known = s.execute(
+            sa.select(m.Ticket.ticket_id, m.Ticket.revision).where(m.Ticket.ticket_id.in_(chunk))
+        )
+        for ticket_id, revision in known:
+            current[ticket_id] = revision
+    fresh = [t for t in tickets if current.get(t.ticket_id, -1) <= t.revision]
+    if not fresh:
+        return 0
+    # Raw executemany: at 100,000 tickets (and ~7 terms each) the ORM's per-row work dominates.
+    raw = s.connection().connection.driver_connection
+    assert raw is not None
+    raw.executemany(_UPSERT_TICKET, [
+        (t.ticket_id, t.event_id, t.ticket_number, t.order_number, t.holder_name,
+         t.holder_email, t.ticket_type, _dates_text(t.valid_dates), t.status.value, t.revision,
+         _sql_time(t.scanned_at), t.scanned_door, _sql_time(t.last_entry_at),
+         t.last_entry_door)
+        for t in fresh
+    ])
+    fresh_ids = [t.ticket_id for t in fresh]
+    if current:
+        for chunk in _chunks(fresh_ids):
+            s.execute(sa.delete(m.TicketTerm).where(m.TicketTerm.ticket_id.in_(chunk)))
+    raw.executemany(
+        "INSERT OR IGNORE INTO ticket_terms (term, ticket_id) VALUES (?, ?)",
+        [
+            (term, t.ticket_id)
+            for t in fresh
+            for term in ticket_terms(t.holder_name, t.holder_email, t.order_number,
+                                     t.ticket_number)
+        ],
+    )
+    return len(fresh)
+
+
+_TICKET_COLUMNS = ("ticket_id", "event_id", "ticket_number", "order_number", "holder_name",
+                   "holder_email", "ticket_type", "valid_dates", "status", "revision",
+                   "scanned_at", "scanned_door", "last_entry_at", "last_entry_door")
+_UPSERT_TICKET = (
+    f"INSERT INTO tickets ({', '.join(_TICKET_COLUMNS)}) "  # noqa: S608 - fixed column names
+    f"VALUES ({', '.join('?' * len(_TICKET_COLUMNS))}) ON CONFLICT (ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _TICKET_COLUMNS[1:])
+    + " WHERE excluded.revision >= tickets.revision"
+)
+
+
+def _sql_time(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def ticket_record(row: m.Ticket) -> p.TicketRecord:
+    return p.TicketRecord(
+        ticket_id=row.ticket_id, event_id=row.event_id, ticket_number=row.ticket_number,
+        order_number=row.order_number, holder_name=row.holder_name,
+        holder_email=row.holder_email, ticket_type=row.ticket_type,
+        valid_dates=_dates(row.valid_dates), status=p.TicketStatus(row.status),
+        revision=row.revision, scanned_at=row.scanned_at, scanned_door=row.scanned_door,
+        last_entry_at=row.last_entry_at, last_entry_door=row.last_entry_door,
+    )
+
+
+def store_revocations(s: Session, event_id: int, items: Sequence[p.Revocation]) -> None:
+    if not items:
+        return
+    rows = [
+        {"ticket_id": r.ticket_id, "event_id": event_id, "reason": r.reason.value,
+         "revoked_at": r.revoked_at}
+        for r in items
+    ]
+    stmt = sqlite_insert(m.Revocation)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[m.Revocation.ticket_id],
+        set_={"reason": stmt.excluded.reason, "revoked_at": stmt.excluded.revoked_at},
+    )
+    s.execute(stmt, rows)
+
+
+def store_conflicts(s: Session, items: Sequence[p.Conflict]) -> None:
+    if not items:
+        return
+    rows = [
+        {"scan_id": c.scan_id, "ticket_id": c.ticket_id, "scanned_at": c.scanned_at,
+         "door": c.door, "winning_scan_id": c.winning_scan_id,
+         "winning_scanned_at": c.winning_scanned_at, "winning_door": c.winning_door}
+        for c in items
+    ]
+    stmt = sqlite_insert(m.Conflict)
+    stmt = stmt.on_conflict_do_update(  # an even earlier scan may have become the winner since
+        index_elements=[m.Conflict.scan_id],
+        set_={c: stmt.excluded[c]
+              for c in ("winning_scan_id", "winning_scanned_at", "winning_door")},
+    )
+    s.execute(stmt, rows)
+
+
+# --- lookup ----------------------------------------------------------------------------------
+
+
+def lookup_ticket_ids(s: Session, text: str, limit: int) -> list[int]:
+    """Ticket ids whose terms start with every word of ``text`` (at most ``limit``)."""
+    words = query_words(text)
+    if not words or limit <= 0:
+        return []
+    selects = [
+        sa.select(m.TicketTerm.ticket_id).where(
+            m.TicketTerm.term >= word, m.TicketTerm.term < prefix_upper_bound(word)
+        )
+        for word in dict.fromkeys(words)
+    ]
+    query: sa.Select[int] | sa.CompoundSelect[tuple[int]]
+    query = selects[0].distinct() if len(selects) == 1 else sa.intersect(*selects)
+    return list(s.scalars(query.limit(limit)))
+
+
+def last_entry_times(s: Session, ticket_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each ticket was last admitted at this door (counted entries only)."""
+    out: dict[int, datetime] = {}
+    for chunk in _chunks(list(ticket_ids)):
+        rows = s.execute(
+            sa.select(m.Scan.ticket_id, sa.func.max(m.Scan.scanned_at))
+            .where(m.Scan.ticket_id.in_(chunk), m.Scan.counted,
+                   m.Scan.direction == p.Direction.ENTRY.value)
+            .group_by(m.Scan.ticket_id)
+        )
+        for ticket_id, at in rows:
+            if ticket_id is not None and at is not None:
+                out[ticket_id] = at  # max() keeps the column type: aware UTC
+    return out

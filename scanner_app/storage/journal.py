@@ -1,0 +1,122 @@
+"""The scan journal and its outbound queue.
+
+A decision is one journal row plus one outbound row, written in the caller's transaction before
+the verdict is shown. A scan leaves the outbound queue only in the transaction that stores the
+server's answer for it, so a door killed at any instant re-sends (harmless: the server dedupes
+by ``scan_id``) but never loses a scan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from scanner_app.storage import models as m
+from shared import protocol as p
+
+logger = logging.getLogger(__name__)
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    scan_id: str
+    scanned_at: datetime
+    door: str
+    source: str
+    payload: str
+    verdict: str
+    counted: bool
+    direction: p.Direction
+    scan_type: p.ScanType
+    event_id: int | None = None
+    ticket_id: int | None = None
+    manual_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PastScan:
+    scanned_at: datetime
+    door: str
+    direction: p.Direction
+
+
+def append(s: Session, entry: JournalEntry) -> None:
+    row = m.Scan(
+        scan_id=entry.scan_id, scanned_at=entry.scanned_at, door=entry.door[: p.MAX_DOOR_CHARS],
+        source=entry.source[:40], payload=entry.payload[: p.MAX_PAYLOAD_CHARS],
+        event_id=entry.event_id, ticket_id=entry.ticket_id, verdict=entry.verdict,
+        counted=entry.counted, direction=entry.direction.value,
+        scan_type=entry.scan_type.value,
+        manual_reason=None if entry.manual_reason is None
+        else entry.manual_reason[: p.MAX_REASON_CHARS],
+        upload_state=PENDING,
+    )
+    s.add(row)
+    s.flush()
+    s.add(m.Outbound(seq=row.seq, attempts=0))
+
+
+def counted_scans(s: Session, ticket_id: int, limit: int = 20) -> list[PastScan]:
+    """This door's entries and exits of a ticket, newest first."""
+    rows = s.execute(
+        sa.select(m.Scan.scanned_at, m.Scan.door, m.Scan.direction)
+        .where(m.Scan.ticket_id == ticket_id, m.Scan.counted)
+        .order_by(m.Scan.seq.desc())
+        .limit(limit)
+    )
+    return [PastScan(at, door, p.Direction(direction)) for at, door, direction in rows]
+
+
+def pending(s: Session, limit: int, skip: Collection[str] = ()) -> list[p.ScanRecord]:
+    """The oldest ``limit`` scans the server has not acknowledged yet (but those in ``skip``)."""
+    query = sa.select(m.Scan).join(m.Outbound, m.Outbound.seq == m.Scan.seq)
+    if skip:
+        query = query.where(m.Scan.scan_id.not_in(list(skip)))
+    rows = s.scalars(query.order_by(m.Scan.seq).limit(limit))
+    return [
+        p.ScanRecord(
+            scan_id=r.scan_id, scanned_at=r.scanned_at, door=r.door, payload=r.payload,
+            verdict=r.verdict, scan_type=p.ScanType(r.scan_type),
+            direction=p.Direction(r.direction), event_id=r.event_id, ticket_id=r.ticket_id,
+            manual_reason=r.manual_reason,
+        )
+        for r in rows
+    ]
+
+
+def count_pending(s: Session) -> int:
+    return int(s.scalar(sa.select(sa.func.count()).select_from(m.Outbound)) or 0)
+
+
+def note_attempt(s: Session, scan_ids: Sequence[str]) -> None:
+    seqs = sa.select(m.Scan.seq).where(m.Scan.scan_id.in_(list(scan_ids)))
+    s.execute(
+        sa.update(m.Outbound).where(m.Outbound.seq.in_(seqs))
+        .values(attempts=m.Outbound.attempts + 1)
+    )
+
+
+def acknowledge(s: Session, results: Sequence[p.ScanResult], now: datetime) -> int:
+    """Store the server's answers; each answered scan leaves the queue. Returns how many did."""
+    done = 0
+    for result in results:
+        row = s.scalar(sa.select(m.Scan).where(m.Scan.scan_id == result.scan_id))
+        if row is None:
+            logger.warning("server answered for unknown scan %s", result.scan_id)
+            continue
+        if row.upload_state == PENDING:
+            row.upload_state = result.outcome.value
+            row.upload_error = result.error
+            row.acknowledged_at = now
+        s.execute(sa.delete(m.Outbound).where(m.Outbound.seq == row.seq))
+        done += 1
+        if result.outcome is p.ScanOutcome.REJECTED:
+            logger.warning("server rejected scan %s: %s", result.scan_id, result.error)
+    return done

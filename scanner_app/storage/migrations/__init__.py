@@ -1,0 +1,1 @@
+"""Alembic scripts of the door database; ``scanner_app.storage.database.upgrade`` applies them."""

@@ -1,0 +1,304 @@
+"""``DoorStore``: one paired server's database, its vault, and the short transactions on them.
+
+The scan path (``Door``) and the sync thread (``SyncEngine``) share one store; each call opens
+its own session and transaction, so the two never hold a lock for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner_app.storage import cache, journal
+from scanner_app.storage import database as db
+from scanner_app.storage import models as m
+from scanner_app.storage.vault import Vault, VaultError, destroy_vault, open_vault
+from shared import protocol as p
+
+logger = logging.getLogger(__name__)
+
+TICKET_CHUNK = 2_000  # tickets per write transaction while storing a page
+_GENERATION = "generation"
+ADMITTED = ("admit", "admit_uncached")  # VerdictCode values (storage does not import core)
+NOT_REFUSALS = ("exit", "repeat")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityInfo:
+    server_url: str
+    device_id: int | None
+    device_name: str
+    paired_at: datetime | None
+
+    @property
+    def paired(self) -> bool:
+        return self.device_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncInfo:
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    online: bool
+    clock_skew_seconds: float | None = None
+
+
+class StoreClosed(RuntimeError):
+    """The store was closed or wiped; open it again."""
+
+
+class DoorStore:
+    def __init__(self, data_dir: Path, slug: str) -> None:
+        self.data_dir = data_dir
+        self.slug = slug
+        self.folder = db.server_dir(data_dir, slug)
+        self.engine = db.open_engine(data_dir, slug)
+        self.vault: Vault = open_vault(self.folder, slug)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+        self.closed = False
+
+    @classmethod
+    def open_active(cls, data_dir: Path) -> DoorStore:
+        return cls(data_dir, db.active_slug(data_dir))
+
+    @classmethod
+    def open_server(cls, data_dir: Path, server_url: str) -> DoorStore:
+        return cls(data_dir, db.server_slug(server_url))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One short write transaction (BEGIN IMMEDIATE); commits on success."""
+        if self.closed:
+            raise StoreClosed(self.slug)
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.engine.dispose()
+
+    # --- identity and settings ---------------------------------------------------------------
+
+    def identity(self) -> IdentityInfo | None:
+        with self.transaction() as s:
+            row = s.get(m.Identity, 1)
+            if row is None:
+                return None
+            return IdentityInfo(row.server_url, row.device_id, row.device_name, row.paired_at)
+
+    def save_pairing(self, server_url: str, answer: p.PairResponse) -> None:
+        with self.transaction() as s:
+            row = s.get(m.Identity, 1) or m.Identity(id=1)
+            row.server_url = server_url
+            row.device_id = answer.device_id
+            row.device_name = answer.device_name
+            row.token_encrypted = self.vault.seal(answer.token.encode("utf-8"))
+            row.paired_at = answer.server_time or datetime.now(UTC)
+            s.add(row)
+        db.set_active_slug(self.data_dir, self.slug)
+
+    def device_token(self) -> str | None:
+        with self.transaction() as s:
+            row = s.get(m.Identity, 1)
+            sealed = None if row is None else row.token_encrypted
+        if sealed is None:
+            return None
+        try:
+            return self.vault.open(sealed).decode("utf-8")
+        except VaultError:
+            logger.error("the device token cannot be opened: pair again")
+            return None
+
+    def setting(self, key: str, default: str = "") -> str:
+        with self.transaction() as s:
+            row = s.get(m.Setting, key)
+            return default if row is None else row.value
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as s:
+            s.merge(m.Setting(key=key, value=value))
+
+    @staticmethod
+    def generation(s: Session) -> int:
+        """Moves whenever events or keys change, so readers know to reload their copies."""
+        row = s.get(m.Setting, _GENERATION)
+        return 0 if row is None else int(row.value)
+
+    @staticmethod
+    def _bump_generation(s: Session) -> None:
+        row = s.get(m.Setting, _GENERATION)
+        if row is None:
+            s.add(m.Setting(key=_GENERATION, value="1"))
+        else:
+            row.value = str(int(row.value) + 1)
+
+    # --- server data -------------------------------------------------------------------------
+
+    def served_events(self, s: Session) -> dict[int, p.EventSettings]:
+        return {row.event_id: cache.event_settings(row) for row in s.scalars(sa.select(m.Event))}
+
+    def keys(self, s: Session) -> dict[tuple[int, int], bytes]:
+        return cache.load_keys(s, self.vault)
+
+    def event_cursors(self) -> dict[int, tuple[str | None, int]]:
+        with self.transaction() as s:
+            return {
+                row.event_id: (row.cursor, row.revision)
+                for row in s.scalars(sa.select(m.Event))
+            }
+
+    def note_events_served(self, events: Sequence[p.EventSummary]) -> list[int]:
+        """Keep the heartbeat's event list; forget events no longer served. Returns those."""
+        served = {e.event_id: e for e in events}
+        with self.transaction() as s:
+            gone = [
+                eid for eid in s.scalars(sa.select(m.Event.event_id)) if eid not in served
+            ]
+            for event_id in gone:
+                logger.info("event %s is no longer served here: dropping its cache", event_id)
+                cache.forget_event(s, event_id)
+            if gone:
+                self._bump_generation(s)
+        return gone
+
+    def forget_event(self, event_id: int) -> None:
+        with self.transaction() as s:
+            cache.forget_event(s, event_id)
+            self._bump_generation(s)
+
+    def restart_snapshot(self, event_id: int) -> None:
+        with self.transaction() as s:
+            row = s.get(m.Event, event_id)
+            if row is not None:
+                row.cursor = None
+                row.snapshot_complete = False
+
+    def store_page(self, event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
+        """Store one door-data page; the cursor moves only in the last write. Returns tickets."""
+        stored = 0
+        tickets = page.tickets
+        chunks = [tickets[i : i + TICKET_CHUNK] for i in range(0, len(tickets), TICKET_CHUNK)]
+        for chunk in chunks[:-1]:
+            with self.transaction() as s:
+                stored += cache.store_tickets(s, chunk)
+        with self.transaction() as s:
+            cache.store_event(s, page.event)
+            s.flush()
+            cache.store_keys(s, event_id, page.keys, self.vault)
+            if chunks:
+                stored += cache.store_tickets(s, chunks[-1])
+            cache.store_revocations(s, event_id, page.revocations)
+            cache.store_conflicts(s, page.conflicts)
+            row = s.get(m.Event, event_id)
+            assert row is not None
+            row.cursor = page.cursor
+            if not page.has_more:
+                row.snapshot_complete = True
+                if revision is not None:
+                    row.revision = revision
+            row.synced_at = page.server_time
+            self._bump_generation(s)
+        return stored
+
+    def ticket(self, s: Session, ticket_id: int) -> p.TicketRecord | None:
+        row = s.get(m.Ticket, ticket_id)
+        return None if row is None else cache.ticket_record(row)
+
+    def revocation(self, s: Session, ticket_id: int) -> m.Revocation | None:
+        return s.get(m.Revocation, ticket_id)
+
+    def conflicts(self) -> list[p.Conflict]:
+        with self.transaction() as s:
+            rows = s.scalars(sa.select(m.Conflict).order_by(m.Conflict.scanned_at))
+            return [
+                p.Conflict(r.scan_id, r.ticket_id, r.scanned_at, r.door, r.winning_scan_id,
+                           r.winning_scanned_at, r.winning_door)
+                for r in rows
+            ]
+
+    # --- journal and queue -------------------------------------------------------------------
+
+    def pending_scans(self, limit: int, skip: Collection[str] = ()) -> list[p.ScanRecord]:
+        with self.transaction() as s:
+            return journal.pending(s, limit, skip)
+
+    def note_attempt(self, scan_ids: Sequence[str]) -> None:
+        with self.transaction() as s:
+            journal.note_attempt(s, scan_ids)
+
+    def acknowledge(self, results: Sequence[p.ScanResult]) -> int:
+        with self.transaction() as s:
+            done = journal.acknowledge(s, results, datetime.now(UTC))
+            cache.store_conflicts(s, [r.conflict for r in results if r.conflict is not None])
+            return done
+
+    # --- status ------------------------------------------------------------------------------
+
+    def sync_info(self) -> SyncInfo:
+        with self.transaction() as s:
+            row = s.get(m.SyncState, 1)
+            if row is None:
+                return SyncInfo(None, None, None, False)
+            return SyncInfo(row.last_success_at, row.last_attempt_at, row.last_error, row.online,
+                            row.clock_skew_seconds)
+
+    def note_sync(self, *, ok: bool, error: str | None, at: datetime,
+                  clock_skew_seconds: float | None = None) -> None:
+        with self.transaction() as s:
+            row = s.get(m.SyncState, 1) or m.SyncState(id=1, online=False)
+            row.last_attempt_at = at
+            row.online = ok
+            row.last_error = None if ok else (error or "")[:200]
+            if ok:
+                row.last_success_at = at
+            if clock_skew_seconds is not None:
+                row.clock_skew_seconds = clock_skew_seconds
+            s.add(row)
+
+    def counts(self) -> dict[str, int]:
+        with self.transaction() as s:
+            def count(stmt: sa.Select[int]) -> int:
+                return int(s.scalar(stmt) or 0)
+
+            total = sa.select(sa.func.count())
+            admitted = m.Scan.verdict.in_(ADMITTED)
+            refused = m.Scan.verdict.not_in((*ADMITTED, *NOT_REFUSALS))
+            return {
+                "tickets_cached": count(total.select_from(m.Ticket)),
+                "scans_queued": journal.count_pending(s),
+                "scans": count(total.select_from(m.Scan)),
+                "admitted": count(total.select_from(m.Scan).where(admitted)),
+                "refused": count(total.select_from(m.Scan).where(refused)),
+                "conflicts": count(total.select_from(m.Conflict)),
+            }
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database now (idle time), not in the middle of a scan."""
+        raw = self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            raw.close()
+
+    # --- revoke ------------------------------------------------------------------------------
+
+    def wipe(self) -> None:
+        """This device was revoked: delete the database, its WAL and the key."""
+        logger.warning("device revoked by %s: wiping local data", self.slug)
+        with self._lock:
+            self.close()
+            destroy_vault(self.folder, self.slug)
+            db.remove_server_files(self.data_dir, self.slug)

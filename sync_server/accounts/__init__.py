@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, API tokens, sign-up / sign-in (API and HTML)."""

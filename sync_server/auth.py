@@ -1,0 +1,294 @@
+"""Who is calling, and may they? Bearer tokens for the API, the session cookie for pages.
+
+Roles are per event: the organizer of THIS event, a seller of THIS event (ACTIVE), staff of THIS
+event until their access expires; a platform admin (``users.is_admin``) may act as any event's
+organizer. Devices act for the events they were paired with; a revoked device is told
+``device_revoked`` (401) so it wipes its local data.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import redirect, request, session, url_for
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from sync_server.accounts.models import ApiToken, User
+from sync_server.db import utcnow
+from sync_server.devices.models import Device, device_events
+from sync_server.errors import ApiError, Code
+from sync_server.events.models import Event, EventStatus
+from sync_server.secrets_util import (
+    DEVICE_TOKEN_PREFIX,
+    USER_TOKEN_PREFIX,
+    same_hash,
+    token_hash,
+)
+from sync_server.staff.models import AuthorizedSeller, EventStaff, SellerStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_BEARER_LENGTH = 200
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+class Access(StrEnum):
+    """Who may call a route. The matrix test derives its expectations from these."""
+
+    PUBLIC = "public"  # anyone (a bad bearer is still refused)
+    USER = "user"  # any signed-in user
+    DEVICE = "device"  # any paired, unrevoked device
+    EVENT_READ = "event_read"  # anyone if the event is published; else a role on it
+    EVENT_ORGANIZER = "event_organizer"  # the event's organizer or an admin
+    EVENT_SELLER = "event_seller"  # organizer/admin or an ACTIVE seller of the event
+    EVENT_DOOR = "event_door"  # a device serving the event, or organizer/admin/unexpired staff
+    EVENT_DEVICE = "event_device"  # a device serving the event
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None = None
+    device: Device | None = None
+    api_token: ApiToken | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user is None and self.device is None
+
+
+@dataclass(frozen=True)
+class EventRoles:
+    organizer: bool = False  # includes platform admins
+    seller: bool = False
+    staff: bool = False  # unexpired, active
+    staff_expired: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.organizer or self.seller or self.staff
+
+
+def _refuse_401(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip() or len(value) > MAX_BEARER_LENGTH:
+        raise _refuse_401(Code.INVALID_TOKEN, "the Authorization header must be 'Bearer <token>'")
+    return value.strip()
+
+
+def actor_for_token(session: Session, token: str, now: datetime | None = None) -> Actor:
+    """The user or device a bearer token belongs to; refuses unknown, expired, revoked ones."""
+    now = now or utcnow()
+    digest = token_hash(token)
+    if token.startswith(USER_TOKEN_PREFIX):
+        api_token = session.scalars(
+            sa.select(ApiToken).where(ApiToken.token_hash == digest)
+        ).one_or_none()
+        if (
+            api_token is None
+            or not same_hash(api_token.token_hash, digest)
+            or api_token.revoked_at is not None
+            or api_token.expires_at <= now
+        ):
+            raise _refuse_401(Code.INVALID_TOKEN, "the token is unknown, expired or revoked")
+        return Actor(user=api_token.user, api_token=api_token)
+    if token.startswith(DEVICE_TOKEN_PREFIX):
+        device = session.scalars(sa.select(Device).where(Device.token_hash == digest)).one_or_none()
+        if device is None or not same_hash(device.token_hash, digest):
+            raise _refuse_401(Code.INVALID_TOKEN, "the device token is unknown")
+        if device.revoked_at is not None:
+            raise _refuse_401(
+                Code.DEVICE_REVOKED, "this device was revoked: wipe its local data and pair again"
+            )
+        _note_device_seen(session, device, now)
+        return Actor(device=device)
+    raise _refuse_401(Code.INVALID_TOKEN, "the token is not one of ours")
+
+
+def _note_device_seen(session: Session, device: Device, now: datetime) -> None:
+    """Keep ``last_seen_at`` to the minute, in its own short transaction (GETs never commit)."""
+    if device.last_seen_at is not None and now - device.last_seen_at < LAST_SEEN_GRANULARITY:
+        return
+    with session.get_bind().engine.connect() as conn:
+        conn.execute(sa.update(Device).where(Device.id == device.id).values(last_seen_at=now))
+        conn.commit()
+    set_committed_value(device, "last_seen_at", now)
+
+
+def authenticate(session: Session) -> Actor:
+    """The caller of this request (anonymous if there is no Authorization header)."""
+    token = bearer_token()
+    if token is None:
+        return Actor()
+    return actor_for_token(session, token)
+
+
+def event_roles(
+    session: Session, user: User | None, event: Event, now: datetime | None = None
+) -> EventRoles:
+    if user is None:
+        return EventRoles()
+    now = now or utcnow()
+    organizer = user.is_admin or event.organizer_id == user.id
+    seller = session.scalar(
+        sa.select(sa.func.count()).select_from(AuthorizedSeller).where(
+            AuthorizedSeller.event_id == event.id,
+            AuthorizedSeller.user_id == user.id,
+            AuthorizedSeller.status == SellerStatus.ACTIVE,
+        )
+    )
+    staff_row = session.scalars(
+        sa.select(EventStaff).where(
+            EventStaff.event_id == event.id, EventStaff.user_id == user.id, EventStaff.active
+        )
+    ).one_or_none()
+    staff = staff_row is not None and staff_row.access_expires_at > now
+    return EventRoles(
+        organizer=organizer,
+        seller=bool(seller),
+        staff=staff,
+        staff_expired=staff_row is not None and not staff,
+    )
+
+
+def device_serves(session: Session, device: Device, event_id: int) -> bool:
+    found = session.scalar(
+        sa.select(sa.func.count()).select_from(device_events).where(
+            device_events.c.device_id == device.id, device_events.c.event_id == event_id
+        )
+    )
+    return bool(found)
+
+
+def require_user(actor: Actor) -> User:
+    if actor.user is not None:
+        return actor.user
+    if actor.device is not None:
+        raise ApiError(403, Code.FORBIDDEN, "this route is for signed-in users, not devices")
+    raise _refuse_401(Code.AUTH_REQUIRED, "sign in first")
+
+
+def require_device(actor: Actor) -> Device:
+    if actor.device is not None:
+        return actor.device
+    if actor.user is not None:
+        raise ApiError(403, Code.FORBIDDEN, "this route is for paired devices")
+    raise _refuse_401(Code.AUTH_REQUIRED, "a device token is required")
+
+
+def _forbidden(roles: EventRoles, what: str, staff_allowed: bool) -> ApiError:
+    if staff_allowed and roles.staff_expired:
+        return ApiError(403, Code.ACCESS_EXPIRED, "your staff access to this event has expired")
+    return ApiError(403, Code.FORBIDDEN, f"only {what} of this event may do this")
+
+
+def require_device_for_event(session: Session, actor: Actor, event: Event) -> Device:
+    device = require_device(actor)
+    if not device_serves(session, device, event.id):
+        raise ApiError(403, Code.FORBIDDEN, "this device does not serve this event")
+    return device
+
+
+def require_event_role(
+    session: Session, actor: Actor, event: Event, *, organizer: bool = True,
+    seller: bool = False, staff: bool = False,
+) -> EventRoles:
+    """Require a signed-in user holding one of the named roles on ``event``."""
+    user = require_user(actor)
+    roles = event_roles(session, user, event)
+    if (organizer and roles.organizer) or (seller and roles.seller) or (staff and roles.staff):
+        return roles
+    names = [n for n, on in (("the organizer", organizer), ("sellers", seller),
+                             ("staff", staff)) if on]
+    raise _forbidden(roles, " or ".join(names), staff)
+
+
+def authorize(session: Session, actor: Actor, access: Access, event: Event | None) -> None:
+    """Raise the right refusal unless ``actor`` may call a route with ``access`` on ``event``."""
+    if access is Access.PUBLIC:
+        return
+    if access is Access.USER:
+        require_user(actor)
+        return
+    if access is Access.DEVICE:
+        require_device(actor)
+        return
+    assert event is not None, f"{access} routes need <event_id> in their URL"
+    if access is Access.EVENT_READ:
+        if event.status is EventStatus.PUBLISHED:
+            return
+        if actor.device is not None:
+            require_device_for_event(session, actor, event)
+            return
+        require_event_role(session, actor, event, seller=True, staff=True)
+    elif access is Access.EVENT_ORGANIZER:
+        require_event_role(session, actor, event)
+    elif access is Access.EVENT_SELLER:
+        require_event_role(session, actor, event, seller=True)
+    elif access is Access.EVENT_DOOR:
+        if actor.device is not None:
+            require_device_for_event(session, actor, event)
+            return
+        require_event_role(session, actor, event, staff=True)
+    elif access is Access.EVENT_DEVICE:
+        require_device_for_event(session, actor, event)
+    else:  # pragma: no cover - a new Access member without a rule here
+        raise AssertionError(f"no rule for {access}")
+
+
+# --- HTML pages: the session cookie -------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_web_user(db: Session) -> User | None:
+    user_id = session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    user = db.get(User, user_id)
+    if user is None or session.get("auth_hash") != _session_hash(user):
+        return None
+    return user
+
+
+def _session_hash(user: User) -> str:
+    # A password change invalidates every session cookie of that user.
+    return token_hash(f"{user.id}:{user.password_hash or ''}")[:16]
+
+
+def sign_in_web(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session["auth_hash"] = _session_hash(user)
+
+
+def sign_out_web() -> None:
+    session.clear()
+
+
+def login_required(view: F) -> F:
+    """For HTML pages: redirect to the sign-in page unless a user is signed in."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sync_server.db import db_session
+
+        if current_web_user(db_session()) is None:
+            return redirect(url_for("accounts.sign_in", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

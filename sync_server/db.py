@@ -1,0 +1,124 @@
+"""Database plumbing: the declarative base, the UTC datetime type, engines and request sessions.
+
+One engine per app, one session per request (kept on ``flask.g`` and closed at teardown).
+Services flush; the route commits once. SQLite gets WAL and foreign keys on every connection.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores naive UTC text, and this type puts the UTC
+    zone back on the way out. A naive datetime is refused on the way in: it is a bug.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: use a timezone-aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def enum_type(enum_cls: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """A portable enum column: VARCHAR holding the member values (no native PostgreSQL enum)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout."""
+    engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def init_app(app: Flask, database_url: str) -> None:
+    engine = make_engine(database_url)
+    app.extensions["sync_db_engine"] = engine
+    app.extensions["sync_db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Closed after each request even when the request ran inside an outer app context (tests,
+    # CLI), so no session, and no half-done change, outlives its request.
+    app.teardown_request(_close_session)
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    """The current app's engine."""
+    result: Engine = current_app.extensions["sync_db_engine"]
+    return result
+
+
+def db_session() -> Session:
+    """The current request's session (created on first use, closed at teardown)."""
+    session: Session | None = g.get("_sync_db_session")
+    if session is None:
+        factory: sessionmaker[Session] = current_app.extensions["sync_db_sessionmaker"]
+        session = factory()
+        g._sync_db_session = session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("_sync_db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,1 @@
+"""Devices: pairing codes, device tokens, the events a device serves, revoke and rename."""

@@ -1,0 +1,159 @@
+"""The door sync API (``shared/protocol.py``): pairing, heartbeat, door data, scan upload.
+
+Bodies are read and answers written with the protocol's own dataclasses, so the server and
+the door's client cannot drift. Bad bodies are 400 ``validation_failed`` with per-field
+messages (the protocol's rule), a batch over the limit is 413, a device asking for an event it
+does not serve gets 403 ``event_not_served`` (these routes are ``Access.DEVICE`` so that the
+refusal can carry that code). Door-data pages are gzipped when the client accepts it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from typing import Any
+
+from flask import Response, current_app, request
+
+from shared import protocol as p
+from sync_server.api import ApiRequest, api_route
+from sync_server.auth import Access, device_serves, require_device
+from sync_server.config import Config
+from sync_server.db import engine, utcnow
+from sync_server.devices import services as devices
+from sync_server.door import changes, data, scans
+from sync_server.errors import ApiError, Code
+from sync_server.ratelimit.services import hit
+
+logger = logging.getLogger(__name__)
+
+TAG = "door"
+GZIP_MIN_BYTES = 1_024
+GZIP_LEVEL = 5  # ~as small as 9 on this JSON, several times faster
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["sync_config"]
+    return config
+
+
+def _check_protocol() -> None:
+    asked = request.headers.get("X-Protocol-Version")
+    if asked is not None and asked.strip() != str(p.PROTOCOL_VERSION):
+        raise ApiError(400, Code.UNSUPPORTED_PROTOCOL,
+                       f"this server speaks door protocol {p.PROTOCOL_VERSION}; update the app")
+
+
+def _json_body() -> object:
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise ApiError(400, Code.MALFORMED_JSON, "the body is not valid JSON") from None
+
+
+def _invalid(exc: p.ProtocolError) -> ApiError:
+    return ApiError(400, Code.VALIDATION_FAILED, "the request has invalid fields", exc.fields)
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> Response:
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    response = Response(text, status=status, mimetype="application/json")
+    response.vary.add("Accept-Encoding")
+    if len(text) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(text, compresslevel=GZIP_LEVEL))
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@api_route("/door/pair", method="POST", access=Access.PUBLIC, tag=TAG, status=201,
+           summary="Door protocol pairing: PairRequest -> PairResponse (rate limited)")
+def pair(req: ApiRequest) -> Response:
+    _check_protocol()
+    try:
+        body = p.PairRequest.from_json(_json_body())
+    except p.ProtocolError as exc:
+        raise _invalid(exc) from None
+    config = _config()
+    hit(engine(), action="PAIR_DEVICE", subject=f"ip:{request.remote_addr}",
+        limit=config.pairing_limit, window_seconds=config.pairing_window_seconds)
+    token, device = devices.pair_device(req.session, code=body.code)
+    if body.device_name.strip():
+        device.name = body.device_name.strip()[:100]
+    req.session.commit()
+    logger.info("device %s paired (%s %s)", device.id, body.platform, body.app_version)
+    answer = p.PairResponse(device_id=device.id, device_name=device.name, token=token,
+                            server_time=utcnow(), event_ids=tuple(e.id for e in device.events))
+    return _answer(answer.to_json(), 201)
+
+
+@api_route("/door/heartbeat", method="POST", access=Access.DEVICE, tag=TAG,
+           summary="Door heartbeat: last seen, and the served events with their revisions")
+def heartbeat(req: ApiRequest) -> Response:
+    _check_protocol()
+    device = require_device(req.actor)
+    try:
+        body = p.HeartbeatRequest.from_json(_json_body())
+    except p.ProtocolError as exc:
+        raise _invalid(exc) from None
+    now = utcnow()
+    device.last_seen_at = now
+    req.session.commit()
+    skew = (body.device_time - now).total_seconds()
+    logger.info("heartbeat device %s: %d queued, %d cached, clock %+.1f s", device.id,
+                body.scans_queued, body.tickets_cached, skew)
+    events = list(device.events)
+    revisions = changes.revisions(req.session, [e.id for e in events])
+    answer = p.HeartbeatResponse(
+        server_time=now, device_id=device.id, device_name=device.name,
+        events=tuple(p.EventSummary(e.id, e.name, revisions[e.id]) for e in events))
+    return _answer(answer.to_json())
+
+
+def _limit() -> int:
+    text = request.args.get("limit")
+    if text is None or text == "":
+        return p.DEFAULT_PAGE_SIZE
+    if not text.isdigit() or not 1 <= int(text) <= p.MAX_PAGE_SIZE:
+        raise ApiError(400, Code.VALIDATION_FAILED, "the query string has invalid fields",
+                       {"limit": [f"must be an integer from 1 to {p.MAX_PAGE_SIZE}"]})
+    return int(text)
+
+
+@api_route("/door/events/<id:event_id>/data", method="GET", access=Access.DEVICE, tag=TAG,
+           summary="Door data: a full snapshot in pages, then deltas from the server's cursor "
+                   "(403 event_not_served unless the device serves the event)")
+def door_data(req: ApiRequest) -> Response:
+    _check_protocol()
+    device = require_device(req.actor)
+    event = req.the_event
+    if not device_serves(req.session, device, event.id):
+        raise ApiError(403, Code.EVENT_NOT_SERVED, "this device does not serve this event")
+    limit = _limit()
+    cursor = request.args.get("cursor") or None
+    page = data.door_page(req.session, event, cursor_text=cursor, limit=limit,
+                          master_secret=_config().master_secret, now=utcnow())
+    req.session.rollback()  # read only: end the transaction before the (slow) rendering
+    return _answer(page.to_json())
+
+
+@api_route("/door/scans", method="POST", access=Access.DEVICE, tag=TAG,
+           summary="Upload a batch of scans; one result per scan (accepted, duplicate, "
+                   "rejected) with any conflict")
+def upload_scans(req: ApiRequest) -> Response:
+    _check_protocol()
+    device = require_device(req.actor)
+    raw = _json_body()
+    if isinstance(raw, dict) and isinstance(raw.get("scans"), list) \
+            and len(raw["scans"]) > p.MAX_SCANS_PER_BATCH:
+        raise ApiError(413, Code.PAYLOAD_TOO_LARGE,
+                       f"send at most {p.MAX_SCANS_PER_BATCH} scans per batch")
+    try:
+        batch = p.ScanBatch.from_json(raw)
+    except p.ProtocolError as exc:
+        raise _invalid(exc) from None
+    now = utcnow()
+    results = scans.upload(req.session, device, batch, now)
+    req.session.commit()
+    return _answer(p.ScanBatchResult(tuple(results), now).to_json())

@@ -1,0 +1,271 @@
+"""Scan upload: store each scan exactly once, apply admissions in scan-time order, flag conflicts.
+
+Rules (``docs/door-sync-server.md``):
+
+- A scan naming an event the device does not serve is refused (``event_not_served``), not stored.
+- Dedupe is the unique index on ``door_scans.scan_id``: one ``INSERT ... ON CONFLICT DO NOTHING
+  RETURNING`` per batch says which scans are new (``accepted``) and which were stored before
+  (``duplicate``). No read-then-write, so two concurrent re-sends cannot both insert.
+- Every new scan that names an event also goes into the seed's ``scans`` log.
+- Admissions (``admit``/``admit_uncached`` entries of a ticket of that event) are re-evaluated
+  per touched ticket, under the ticket's row lock: the earliest by ``scanned_at`` (ties: scan id)
+  wins and sets the ticket SCANNED with its time and door; on a single-entry event every other
+  admission is flagged as lost to that winner. A late upload of an earlier scan therefore takes
+  over: the former winner is flagged, and scans that had lost to it now point at the new winner.
+  Each flag set or moved gets a change number, so every door of the event hears of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared import protocol as p
+from sync_server.devices.models import Device
+from sync_server.door.bulk import insert_rows, update_rows
+from sync_server.door.changes import ids_in, touch_scans, touch_tickets
+from sync_server.door.data import conflicts
+from sync_server.door.models import DoorEventSettings, DoorScan, table_of
+from sync_server.errors import Code
+from sync_server.events.models import EventDay
+from sync_server.scanning.models import Scan, ScanType
+from sync_server.tickets.models import TicketInstance, TicketStatus
+
+logger = logging.getLogger(__name__)
+
+ADMITTING_VERDICTS = frozenset({"admit", "admit_uncached"})
+SCAN_LOG_PAYLOAD_CHARS = 256  # scans.raw_payload; door_scans keeps the whole payload
+_IN_LIMIT = 900
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Admission:
+    id: int
+    ticket_id: int
+    event_id: int
+    scanned_at: datetime
+    scan_id: str
+    device_id: int | None
+    door: str
+    manual: bool
+    reason: str | None
+    lost_to_id: int | None
+
+
+def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
+    return [items[i : i + _IN_LIMIT] for i in range(0, len(items), _IN_LIMIT)]
+
+
+def _tickets_of_events(session: Session, scans: Sequence[p.ScanRecord]) -> dict[int, int]:
+    """ticket id -> its event id, for the tickets the scans name."""
+    ids = sorted({s.ticket_id for s in scans if s.ticket_id is not None and s.event_id})
+    found: dict[int, int] = {}
+    ti = table_of(TicketInstance)
+    for chunk in _chunks(ids):
+        found.update((int(t), int(e)) for t, e in session.execute(
+            sa.select(ti.c.id, ti.c.event_id).where(ids_in(session, ti.c.id, chunk))))
+    return found
+
+
+def _event_day(days: Sequence[EventDay], at: datetime) -> int | None:
+    for day in days:
+        if day.starts_at - timedelta(hours=12) <= at <= day.ends_at + timedelta(hours=6):
+            return day.id
+    return None
+
+
+def _store(session: Session, device: Device, scans: Sequence[p.ScanRecord],
+           now: datetime) -> tuple[dict[str, int], set[int]]:
+    """Insert the new scans. Answers scan_id -> door_scans.id for the ones stored now, and the
+    tickets those new scans admitted."""
+    if not scans:
+        return {}, set()
+    tickets = _tickets_of_events(session, scans)
+    rows: list[dict[str, Any]] = []
+    for s in scans:
+        ticket = s.ticket_id if s.ticket_id is not None and tickets.get(s.ticket_id) == s.event_id \
+            else None
+        rows.append({
+            "scan_id": s.scan_id, "device_id": device.id, "event_id": s.event_id,
+            "ticket_id": s.ticket_id, "ticket_instance_id": ticket, "scanned_at": s.scanned_at,
+            "received_at": now, "door": s.door, "direction": s.direction,
+            "verdict": s.verdict, "scan_type": ScanType(s.scan_type.value),
+            "payload": s.payload, "manual_reason": s.manual_reason,
+            "admission": ticket is not None and s.verdict in ADMITTING_VERDICTS
+            and s.direction is p.Direction.ENTRY,
+            "lost_to_id": None, "change_no": 0,
+        })
+    table = table_of(DoorScan)
+    # one statement (see bulk.py); RETURNING names only the rows inserted now
+    inserted = insert_rows(session, table, rows, conflict=[table.c.scan_id],
+                           returning=[table.c.scan_id, table.c.id])
+    stored = {str(s): int(i) for s, i in inserted}
+
+    days_by_event: dict[int, list[EventDay]] = defaultdict(list)
+    event_ids = {r["event_id"] for r in rows if r["scan_id"] in stored and r["event_id"]}
+    if event_ids:
+        for day in session.scalars(sa.select(EventDay).where(EventDay.event_id.in_(event_ids))):
+            days_by_event[day.event_id].append(day)
+    log = [{
+        "ticket_instance_id": r["ticket_instance_id"], "event_id": r["event_id"],
+        "event_day_id": _event_day(days_by_event[r["event_id"]], r["scanned_at"]),
+        "device_id": device.id, "client_scan_id": r["scan_id"], "scan_type": r["scan_type"],
+        "manual_reason": r["manual_reason"], "device_info": None, "location": r["door"] or None,
+        "valid": r["verdict"] in ADMITTING_VERDICTS or r["verdict"] == "exit",
+        "result_code": r["verdict"], "error_message": None,
+        "raw_payload": r["payload"][:SCAN_LOG_PAYLOAD_CHARS], "scanned_at": r["scanned_at"],
+        "received_at": now, "scanned_by_user_id": None,
+    } for r in rows if r["scan_id"] in stored and r["event_id"] is not None]
+    if log:
+        scans_table = table_of(Scan)
+        insert_rows(session, scans_table, log,
+                    conflict=[scans_table.c.device_id, scans_table.c.client_scan_id])
+    admitted = {r["ticket_instance_id"] for r in rows
+                if r["admission"] and r["scan_id"] in stored}
+    return stored, admitted
+
+
+def _admissions(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[_Admission]]:
+    by_ticket: dict[int, list[_Admission]] = defaultdict(list)
+    ds = table_of(DoorScan)
+    for chunk in _chunks(ticket_ids):
+        rows = session.execute(
+            sa.select(ds.c.id, ds.c.ticket_instance_id, ds.c.event_id, ds.c.scanned_at,
+                      ds.c.scan_id, ds.c.device_id, ds.c.door, ds.c.scan_type,
+                      ds.c.manual_reason, ds.c.lost_to_id)
+            .where(ids_in(session, ds.c.ticket_instance_id, chunk), ds.c.admission)
+        )
+        for r in rows:
+            by_ticket[int(r[1])].append(_Admission(
+                id=r[0], ticket_id=r[1], event_id=r[2], scanned_at=r[3], scan_id=r[4],
+                device_id=r[5], door=r[6], manual=r[7] == ScanType.MANUAL_LOOKUP,
+                reason=r[8], lost_to_id=r[9]))
+    for items in by_ticket.values():
+        items.sort(key=lambda a: (a.scanned_at, a.scan_id))
+    return by_ticket
+
+
+def _reentry_events(session: Session, event_ids: set[int]) -> set[int]:
+    if not event_ids:
+        return set()
+    return set(session.scalars(sa.select(DoorEventSettings.event_id).where(
+        DoorEventSettings.event_id.in_(event_ids), DoorEventSettings.reentry_allowed)))
+
+
+def _conflict(loser: _Admission, winner: _Admission) -> p.Conflict:
+    return p.Conflict(scan_id=loser.scan_id, ticket_id=loser.ticket_id,
+                      scanned_at=loser.scanned_at, door=loser.door,
+                      winning_scan_id=winner.scan_id, winning_scanned_at=winner.scanned_at,
+                      winning_door=winner.door)
+
+
+def _apply_admissions(session: Session, ticket_ids: set[int],
+                      now: datetime) -> dict[str, p.Conflict]:
+    """Re-evaluate the winner of each ticket (row-locked) and flag every later admission.
+
+    Answers the conflicts of every admission of those tickets, by scan id.
+    """
+    if not ticket_ids:
+        return {}
+    ordered = sorted(ticket_ids)
+    ti = table_of(TicketInstance)
+    state: dict[int, tuple[TicketStatus, datetime | None, int | None, str | None]] = {}
+    for chunk in _chunks(ordered):  # lock in id order: concurrent uploads queue, never deadlock
+        for ticket_id, status, scanned_at, device_id, door in session.execute(
+                sa.select(ti.c.id, ti.c.status, ti.c.scanned_at, ti.c.scanned_by_device_id,
+                          ti.c.scan_location)
+                .where(ids_in(session, ti.c.id, chunk))
+                .order_by(ti.c.id).with_for_update()):
+            state[ticket_id] = (status, scanned_at, device_id, door)
+    by_ticket = _admissions(session, ordered)
+    reentry = _reentry_events(session, {a[0].event_id for a in by_ticket.values() if a})
+    moves: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+    flagged: dict[str, p.Conflict] = {}
+    winners: list[dict[str, Any]] = []  # the ticket takes the winner's time, device and door
+    scanned: list[dict[str, Any]] = []  # VALID -> SCANNED, an earlier check-in is kept
+    touched: dict[int, list[int]] = defaultdict(list)
+    for ticket_id, items in by_ticket.items():
+        winner = items[0]
+        for item in items:
+            want = None if item is winner or winner.event_id in reentry else winner.id
+            if want is not None:
+                flagged[item.scan_id] = _conflict(item, winner)
+            if item.lost_to_id != want:
+                moves[(item.event_id, want)].append(item.id)
+        status, scanned_at, device_id, door = state[ticket_id]
+        if status not in (TicketStatus.VALID, TicketStatus.SCANNED):
+            continue  # transferred or cancelled: the scans are kept, the state is not revived
+        location = winner.door[:100] or None
+        if scanned_at is None or winner.scanned_at < scanned_at or (
+                winner.scanned_at == scanned_at and (device_id, door) != (winner.device_id,
+                                                                          location)):
+            winners.append({
+                "id": ticket_id, "status": TicketStatus.SCANNED, "scanned_at": winner.scanned_at,
+                "scanned_by_device_id": winner.device_id, "scanned_by_user_id": None,
+                "scan_location": location, "manual_checkin": winner.manual,
+                "manual_checkin_reason": winner.reason if winner.manual else None,
+                "updated_at": now,
+            })
+        elif status is TicketStatus.VALID:
+            scanned.append({"id": ticket_id, "status": TicketStatus.SCANNED, "updated_at": now})
+        else:
+            continue
+        touched[winner.event_id].append(ticket_id)
+    ds = table_of(DoorScan)
+    for (event_id, want), ids in moves.items():
+        for chunk in _chunks(ids):
+            session.execute(ds.update().where(ds.c.id.in_(chunk)).values(lost_to_id=want))
+        touch_scans(session, event_id, ids)
+    # one statement each; the ORM is bypassed, so the rows are numbered explicitly
+    update_rows(session, ti, "id", winners)
+    update_rows(session, ti, "id", scanned)
+    for event_id, ids in touched.items():
+        touch_tickets(session, event_id, ids)
+        _expire(session, ids)
+    return flagged
+
+
+def _expire(session: Session, ticket_ids: Sequence[int]) -> None:
+    """Tickets loaded in this session were changed behind the ORM's back: reload on next use."""
+    for ticket_id in ticket_ids:
+        obj = session.identity_map.get(session.identity_key(TicketInstance, ticket_id))
+        if obj is not None:
+            session.expire(obj)
+
+
+def upload(session: Session, device: Device, batch: p.ScanBatch,
+           now: datetime) -> list[p.ScanResult]:
+    """Apply one batch from ``device``; one result per scan, in the order sent. Flushes."""
+    served = {e.id for e in device.events}
+    fresh: list[p.ScanRecord] = []
+    seen: set[str] = set()
+    for scan in batch.scans:
+        if (scan.event_id is None or scan.event_id in served) and scan.scan_id not in seen:
+            seen.add(scan.scan_id)
+            fresh.append(scan)
+    stored, admitted = _store(session, device, fresh, now)
+    flagged = _apply_admissions(session, admitted, now)
+    # scans stored before (a re-sent batch): their conflicts as they stand now
+    earlier = sorted(sid for sid in seen if sid not in stored and sid not in flagged)
+    for chunk in _chunks(earlier):
+        flagged.update((c.scan_id, c) for c in conflicts(session, scan_ids=chunk))
+    results = []
+    for scan in batch.scans:
+        if scan.event_id is not None and scan.event_id not in served:
+            results.append(p.ScanResult(scan.scan_id, p.ScanOutcome.REJECTED,
+                                        error=Code.EVENT_NOT_SERVED))
+            continue
+        outcome = p.ScanOutcome.ACCEPTED if stored.pop(scan.scan_id, None) is not None \
+            else p.ScanOutcome.DUPLICATE
+        results.append(p.ScanResult(scan.scan_id, outcome, conflict=flagged.get(scan.scan_id)))
+    logger.info("device %s uploaded %d scans (%d new)", device.id, len(batch.scans),
+                sum(r.outcome is p.ScanOutcome.ACCEPTED for r in results))
+    return results

@@ -1,0 +1,131 @@
+"""One error type with a stable code, rendered as one JSON envelope.
+
+``{"error": {"code": "<stable_code>", "message": "<words>", "fields": {"<field>": ["<msg>"]}}}``
+
+Clients branch on ``code``; ``message`` is for people. Under ``/api/`` every HTTP error (404,
+405, 400, 413, 500, ...) is rendered as this envelope too, never as an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class Code:
+    """The stable error codes. Values cross the wire: never rename one."""
+
+    BAD_REQUEST = "bad_request"
+    MALFORMED_JSON = "malformed_json"
+    VALIDATION_FAILED = "validation_failed"
+    AUTH_REQUIRED = "auth_required"
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code
+    INVALID_CREDENTIALS = "invalid_credentials"
+    DEVICE_REVOKED = "device_revoked"
+    FORBIDDEN = "forbidden"
+    ACCESS_EXPIRED = "access_expired"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    EMAIL_TAKEN = "email_taken"
+    INVALID_STATE = "invalid_state"
+    PAIRING_CODE_INVALID = "pairing_code_invalid"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL_ERROR = "internal_error"
+    # Door sync (shared/protocol.py ErrorCode)
+    EVENT_NOT_SERVED = "event_not_served"  # 403: the device does not serve that event
+    CURSOR_EXPIRED = "cursor_expired"  # 410: start a full door-data download
+    UNSUPPORTED_PROTOCOL = "unsupported_protocol"  # 400: X-Protocol-Version not served
+    UNAVAILABLE = "unavailable"  # 503: maintenance; honour Retry-After
+
+
+_HTTP_CODES = {
+    400: Code.BAD_REQUEST,
+    401: Code.AUTH_REQUIRED,
+    403: Code.FORBIDDEN,
+    404: Code.NOT_FOUND,
+    405: Code.METHOD_NOT_ALLOWED,
+    409: Code.CONFLICT,
+    413: Code.PAYLOAD_TOO_LARGE,
+    415: Code.UNSUPPORTED_MEDIA_TYPE,
+    429: Code.RATE_LIMITED,
+}
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status, a stable code and optional per-field messages."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = {k: list(v) for k, v in (fields or {}).items()}
+        self.headers = dict(headers or {})
+
+    def envelope(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, Code.NOT_FOUND, f"{what} not found")
+
+
+def validation_error(fields: Mapping[str, Sequence[str]], message: str = "") -> ApiError:
+    message = message or "the request has invalid fields"
+    return ApiError(422, Code.VALIDATION_FAILED, message, fields)
+
+
+def error_response(error: ApiError) -> Response:
+    response = jsonify(error.envelope())
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response | HTTPException:
+        if not _wants_json():
+            return error
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, Code.BAD_REQUEST if status < 500 else Code.INTERNAL_ERROR)
+        api_error = ApiError(status, code, error.description or error.name)
+        response = error_response(api_error)
+        if status == 405 and isinstance(error, HTTPException):
+            allow = error.get_headers()
+            for name, value in allow:
+                if name.lower() == "allow":
+                    response.headers["Allow"] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response | tuple[str, int]:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_json():
+            return "Internal server error", 500
+        return error_response(ApiError(500, Code.INTERNAL_ERROR, "internal server error"))

@@ -1,0 +1,1 @@
+"""Events: events, their days, ticket types, bundles and categories."""

@@ -1,0 +1,428 @@
+"""Event operations: create, edit, publish, cancel, delete; days, ticket types, bundles; search.
+
+Each function flushes and raises an :class:`~sync_server.errors.ApiError`; the route commits.
+Rules across fields are checked on the resulting record, so create and edit share them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from sync_server.accounts.models import User
+from sync_server.audit.services import record
+from sync_server.db import utcnow
+from sync_server.errors import ApiError, Code, not_found, validation_error
+from sync_server.events.models import (
+    Bundle,
+    Category,
+    Event,
+    EventDay,
+    EventStatus,
+    EventType,
+    TicketType,
+    bundle_days,
+    event_categories,
+)
+from sync_server.orders.models import Order, OrderItem
+from sync_server.tickets.models import TicketInstance
+
+logger = logging.getLogger(__name__)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def _categories(session: Session, names: Sequence[str]) -> list[Category]:
+    found: dict[str, Category] = {}
+    for name in names:
+        key = name.strip().lower()
+        if key in found:
+            continue
+        category = session.scalars(
+            sa.select(Category).where(sa.func.lower(Category.name) == key)
+        ).one_or_none()
+        if category is None:
+            category = Category(name=name.strip())
+            session.add(category)
+        found[key] = category
+    return list(found.values())
+
+
+def _check_event(event: Event) -> None:
+    errors: dict[str, list[str]] = {}
+    if event.ends_at is not None and event.ends_at < event.starts_at:
+        errors["ends_at"] = ["must not be before starts_at"]
+    if event.max_tickets_per_order < event.min_tickets_per_order:
+        errors["max_tickets_per_order"] = ["must not be less than min_tickets_per_order"]
+    if errors:
+        raise validation_error(errors)
+
+
+def create_event(session: Session, *, organizer: User, values: Mapping[str, Any]) -> Event:
+    values = {"min_tickets_per_order": 1, "max_tickets_per_order": 10, **values}
+    categories = values.pop("categories", [])
+    event = Event(organizer_id=organizer.id, organizer_name=organizer.name,
+                  status=EventStatus.DRAFT, **values)
+    _check_event(event)
+    event.categories = _categories(session, categories)
+    session.add(event)
+    session.flush()
+    record(session, action="event.create", entity_type="event", entity_id=event.id,
+           user=organizer, event_id=event.id)
+    return event
+
+
+def update_event(session: Session, event: Event, *, user: User, values: Mapping[str, Any]) -> Event:
+    values = dict(values)
+    if event.status is EventStatus.CANCELLED:
+        raise ApiError(409, Code.INVALID_STATE, "a cancelled event cannot be edited")
+    categories = values.pop("categories", None)
+    if "event_type" in values and values["event_type"] != event.event_type and _has_sales(
+        session, event
+    ):
+        raise ApiError(409, Code.INVALID_STATE, "the event type cannot change once tickets sold",
+                       {"event_type": ["tickets were already sold"]})
+    with session.no_autoflush:  # check the edited record before the database sees it
+        for name, value in values.items():
+            setattr(event, name, value)
+        _check_event(event)
+        if "timezone" in values:
+            for day in event.days:  # "which day is today" follows the event's zone
+                day.date = _local_date(event, day.starts_at)
+        if categories is not None:
+            event.categories = _categories(session, categories)
+    session.flush()
+    record(session, action="event.update", entity_type="event", entity_id=event.id, user=user,
+           event_id=event.id, details={"fields": sorted([*values, *(
+               ["categories"] if categories is not None else [])])})
+    return event
+
+
+def publish_event(session: Session, event: Event, *, user: User) -> Event:
+    if event.status is EventStatus.CANCELLED:
+        raise ApiError(409, Code.INVALID_STATE, "a cancelled event cannot be published")
+    if event.status is EventStatus.DRAFT:
+        event.status = EventStatus.PUBLISHED
+        event.published_at = utcnow()
+        session.flush()
+        record(session, action="event.publish", entity_type="event", entity_id=event.id,
+               user=user, event_id=event.id)
+    return event
+
+
+def cancel_event(session: Session, event: Event, *, user: User) -> Event:
+    if event.status is not EventStatus.CANCELLED:
+        event.status = EventStatus.CANCELLED
+        event.cancelled_at = utcnow()
+        session.flush()
+        record(session, action="event.cancel", entity_type="event", entity_id=event.id,
+               user=user, event_id=event.id)
+    return event
+
+
+def _has_sales(session: Session, event: Event) -> bool:
+    orders = session.scalar(
+        sa.select(sa.func.count()).select_from(Order).where(Order.event_id == event.id)
+    )
+    return bool(orders)
+
+
+def delete_event(session: Session, event: Event, *, user: User) -> None:
+    """Delete a DRAFT event that has no orders; anything else is cancelled, not deleted."""
+    if event.status is not EventStatus.DRAFT or _has_sales(session, event):
+        raise ApiError(409, Code.INVALID_STATE,
+                       "only a draft event without orders can be deleted; cancel it instead")
+    record(session, action="event.delete", entity_type="event", entity_id=event.id, user=user,
+           details={"name": event.name})
+    session.delete(event)
+    session.flush()
+
+
+def events_of_user(session: Session, user: User) -> list[Event]:
+    query = sa.select(Event).order_by(Event.starts_at, Event.id)
+    if not user.is_admin:
+        query = query.where(Event.organizer_id == user.id)
+    return list(session.scalars(query.options(selectinload(Event.categories))))
+
+
+def search_events(
+    session: Session, *, text: str | None = None, category: str | None = None,
+    city: str | None = None, date_from: datetime | None = None, date_to: datetime | None = None,
+    page: int = 1, per_page: int = 20,
+) -> tuple[list[Event], int]:
+    """Published events matching every filter given, by start time; and the total count."""
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise validation_error({"date_to": ["must not be before date_from"]},
+                               "the query string has invalid fields")
+    query = sa.select(Event).where(Event.status == EventStatus.PUBLISHED)
+    if text:
+        needle = text.strip().lower()
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Event.name).contains(needle, autoescape=True),
+                sa.func.lower(Event.description).contains(needle, autoescape=True),
+                sa.func.lower(Event.venue_name).contains(needle, autoescape=True),
+            )
+        )
+    if category:
+        query = query.where(
+            Event.id.in_(
+                sa.select(event_categories.c.event_id)
+                .join(Category, Category.id == event_categories.c.category_id)
+                .where(sa.func.lower(Category.name) == category.strip().lower())
+            )
+        )
+    if city:
+        query = query.where(sa.func.lower(Event.city) == city.strip().lower())
+    if date_from is not None:
+        query = query.where(sa.func.coalesce(Event.ends_at, Event.starts_at) >= date_from)
+    if date_to is not None:
+        query = query.where(Event.starts_at <= date_to)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Event.starts_at, Event.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .options(selectinload(Event.categories), selectinload(Event.days))
+    )
+    return list(rows), int(total)
+
+
+def all_categories(session: Session) -> list[Category]:
+    return list(session.scalars(sa.select(Category).order_by(Category.name)))
+
+
+# --- days ---------------------------------------------------------------------------------------
+
+
+def _local_date(event: Event, moment: datetime) -> Any:
+    return moment.astimezone(ZoneInfo(event.timezone)).date()
+
+
+def _check_day(session: Session, event: Event, day: EventDay) -> None:
+    if day.ends_at <= day.starts_at:
+        raise validation_error({"ends_at": ["must be after starts_at"]})
+    clash = session.scalar(
+        sa.select(sa.func.count()).select_from(EventDay).where(
+            EventDay.event_id == event.id, EventDay.day_number == day.day_number,
+            EventDay.id != (day.id or 0),
+        )
+    )
+    if clash:
+        raise ApiError(409, Code.CONFLICT, "this event already has a day with that number",
+                       {"day_number": ["already used"]})
+
+
+def get_day(session: Session, event: Event, day_id: int) -> EventDay:
+    day = session.get(EventDay, day_id)
+    if day is None or day.event_id != event.id:
+        raise not_found("event day")
+    return day
+
+
+def add_day(session: Session, event: Event, *, user: User, values: Mapping[str, Any]) -> EventDay:
+    values = dict(values)
+    if values.get("day_number") is None:
+        current = session.scalar(
+            sa.select(sa.func.max(EventDay.day_number)).where(EventDay.event_id == event.id)
+        )
+        values["day_number"] = (current or 0) + 1
+    day = EventDay(event_id=event.id, **values)
+    day.date = _local_date(event, day.starts_at)
+    _check_day(session, event, day)
+    session.add(day)
+    session.flush()
+    session.refresh(event, ["days"])
+    record(session, action="day.create", entity_type="event_day", entity_id=day.id, user=user,
+           event_id=event.id)
+    return day
+
+
+def update_day(
+    session: Session, event: Event, day: EventDay, *, user: User, values: Mapping[str, Any]
+) -> EventDay:
+    with session.no_autoflush:
+        for name, value in values.items():
+            setattr(day, name, value)
+        day.date = _local_date(event, day.starts_at)
+        _check_day(session, event, day)
+    session.flush()
+    record(session, action="day.update", entity_type="event_day", entity_id=day.id, user=user,
+           event_id=event.id, details={"fields": sorted(values)})
+    return day
+
+
+def delete_day(session: Session, event: Event, day: EventDay, *, user: User) -> None:
+    used = session.scalar(
+        sa.select(sa.func.count()).select_from(TicketType).where(TicketType.event_day_id == day.id)
+    )
+    if used:
+        raise ApiError(409, Code.CONFLICT, "ticket types are sold for this day; remove them first")
+    in_bundles = session.scalar(
+        sa.select(sa.func.count()).select_from(bundle_days)
+        .where(bundle_days.c.event_day_id == day.id)
+    )
+    if in_bundles:
+        raise ApiError(409, Code.CONFLICT, "bundles include this day; change them first")
+    record(session, action="day.delete", entity_type="event_day", entity_id=day.id, user=user,
+           event_id=event.id)
+    session.delete(day)
+    session.flush()
+
+
+# --- ticket types -------------------------------------------------------------------------------
+
+
+def get_ticket_type(session: Session, event: Event, ticket_type_id: int) -> TicketType:
+    row = session.get(TicketType, ticket_type_id)
+    if row is None or row.event_id != event.id:
+        raise not_found("ticket type")
+    return row
+
+
+def _check_ticket_type(session: Session, event: Event, row: TicketType) -> None:
+    errors: dict[str, list[str]] = {}
+    if row.event_day_id is not None:
+        day = session.get(EventDay, row.event_day_id)
+        if day is None or day.event_id != event.id:
+            errors["event_day_id"] = ["not a day of this event"]
+    if event.event_type is EventType.FREE_EVENT and row.price_cents != 0:
+        errors["price_cents"] = ["tickets of a free event cost 0"]
+    if (row.sales_start is not None and row.sales_end is not None
+            and row.sales_end <= row.sales_start):
+        errors["sales_end"] = ["must be after sales_start"]
+    if row.max_per_order < row.min_per_order:
+        errors["max_per_order"] = ["must not be less than min_per_order"]
+    if row.quantity_total < (row.quantity_sold or 0) + (row.quantity_reserved or 0):
+        errors["quantity_total"] = ["must not be less than the tickets already sold or held"]
+    if errors:
+        raise validation_error(errors)
+
+
+def _refuse_save_the_date(event: Event) -> None:
+    if event.event_type is EventType.SAVE_THE_DATE:
+        raise ApiError(409, Code.INVALID_STATE, "a save-the-date event has no tickets")
+    if event.status is EventStatus.CANCELLED:
+        raise ApiError(409, Code.INVALID_STATE, "the event is cancelled")
+
+
+def add_ticket_type(
+    session: Session, event: Event, *, user: User, values: Mapping[str, Any]
+) -> TicketType:
+    _refuse_save_the_date(event)
+    values = {"min_per_order": 1, "max_per_order": 10, **values}
+    row = TicketType(event_id=event.id, quantity_sold=0, quantity_reserved=0, **values)
+    _check_ticket_type(session, event, row)
+    session.add(row)
+    session.flush()
+    record(session, action="ticket_type.create", entity_type="ticket_type", entity_id=row.id,
+           user=user, event_id=event.id)
+    return row
+
+
+def update_ticket_type(
+    session: Session, event: Event, row: TicketType, *, user: User, values: Mapping[str, Any]
+) -> TicketType:
+    _refuse_save_the_date(event)
+    with session.no_autoflush:
+        for name, value in values.items():
+            setattr(row, name, value)
+        _check_ticket_type(session, event, row)
+    session.flush()
+    record(session, action="ticket_type.update", entity_type="ticket_type", entity_id=row.id,
+           user=user, event_id=event.id, details={"fields": sorted(values)})
+    return row
+
+
+def delete_ticket_type(session: Session, event: Event, row: TicketType, *, user: User) -> None:
+    used = session.scalar(
+        sa.select(sa.func.count()).select_from(OrderItem).where(OrderItem.ticket_type_id == row.id)
+    ) or session.scalar(
+        sa.select(sa.func.count()).select_from(TicketInstance)
+        .where(TicketInstance.ticket_type_id == row.id)
+    )
+    if used or row.quantity_sold:
+        raise ApiError(409, Code.CONFLICT, "tickets of this type were sold; deactivate it instead")
+    record(session, action="ticket_type.delete", entity_type="ticket_type", entity_id=row.id,
+           user=user, event_id=event.id)
+    session.delete(row)
+    session.flush()
+
+
+# --- bundles ------------------------------------------------------------------------------------
+
+
+def get_bundle(session: Session, event: Event, bundle_id: int) -> Bundle:
+    row = session.get(Bundle, bundle_id)
+    if row is None or row.event_id != event.id:
+        raise not_found("bundle")
+    return row
+
+
+def _bundle_days(session: Session, event: Event, day_ids: Sequence[int]) -> list[EventDay]:
+    wanted = set(day_ids)
+    days = list(session.scalars(
+        sa.select(EventDay).where(EventDay.event_id == event.id, EventDay.id.in_(wanted))
+    ))
+    if len(days) != len(wanted):
+        raise validation_error({"event_day_ids": ["every id must be a day of this event"]})
+    return days
+
+
+def _check_bundle(event: Event, row: Bundle) -> None:
+    if event.event_type is EventType.FREE_EVENT and row.price_cents != 0:
+        raise validation_error({"price_cents": ["bundles of a free event cost 0"]})
+    if row.quantity_total < (row.quantity_sold or 0):
+        raise validation_error({"quantity_total": ["must not be less than the bundles sold"]})
+
+
+def add_bundle(session: Session, event: Event, *, user: User, values: Mapping[str, Any]) -> Bundle:
+    _refuse_save_the_date(event)
+    values = dict(values)
+    days = _bundle_days(session, event, values.pop("event_day_ids"))
+    row = Bundle(event_id=event.id, quantity_sold=0, **values)
+    _check_bundle(event, row)
+    row.days = days
+    session.add(row)
+    session.flush()
+    record(session, action="bundle.create", entity_type="bundle", entity_id=row.id, user=user,
+           event_id=event.id)
+    return row
+
+
+def update_bundle(
+    session: Session, event: Event, row: Bundle, *, user: User, values: Mapping[str, Any]
+) -> Bundle:
+    _refuse_save_the_date(event)
+    values = dict(values)
+    day_ids = values.pop("event_day_ids", None)
+    with session.no_autoflush:
+        for name, value in values.items():
+            setattr(row, name, value)
+        _check_bundle(event, row)
+        if day_ids is not None:
+            row.days = _bundle_days(session, event, day_ids)
+    session.flush()
+    record(session, action="bundle.update", entity_type="bundle", entity_id=row.id, user=user,
+           event_id=event.id, details={"fields": sorted([*values, *(
+               ["event_day_ids"] if day_ids is not None else [])])})
+    return row
+
+
+def delete_bundle(session: Session, event: Event, row: Bundle, *, user: User) -> None:
+    used = session.scalar(
+        sa.select(sa.func.count()).select_from(OrderItem).where(OrderItem.bundle_id == row.id)
+    )
+    if used or row.quantity_sold:
+        raise ApiError(409, Code.CONFLICT, "this bundle was sold; deactivate it instead")
+    record(session, action="bundle.delete", entity_type="bundle", entity_id=row.id, user=user,
+           event_id=event.id)
+    session.delete(row)
+    session.flush()

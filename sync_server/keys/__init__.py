@@ -1,0 +1,1 @@
+"""Per-event signing key versions and revoked ticket tokens."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged with the server (script location resolved from the package)."""

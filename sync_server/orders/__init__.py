@@ -1,0 +1,1 @@
+"""Orders, order items and discount codes (models; the purchase engine comes later)."""

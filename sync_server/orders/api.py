@@ -1,0 +1,219 @@
+"""The purchase engine over JSON: checkout, availability, and the organizer's order desk.
+
+Checkout is ``POST /checkout`` with the event in the body (a signed-in buyer, not a device), rate
+limited per user and per client address. Organizer routes live under ``/events/<id>/``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, request
+
+from sync_server.api import ApiRequest, api_route
+from sync_server.auth import Access, require_user
+from sync_server.db import engine, utcnow
+from sync_server.errors import ApiError, Code, not_found
+from sync_server.events.models import Event
+from sync_server.mail.after_commit import send_queued
+from sync_server.mail.outbox import resend_order
+from sync_server.orders import discounts, holds, schemas, services
+from sync_server.orders import responses as r
+from sync_server.orders.models import DiscountCode, Order, PaymentMethod, PaymentStatus
+from sync_server.orders.serialize import order_json
+from sync_server.ratelimit.services import hit
+
+logger = logging.getLogger(__name__)
+TAG = "orders"
+E = "/events/<id:event_id>"
+
+
+def _settings() -> services.PurchaseSettings:
+    return services.PurchaseSettings.from_config(current_app.extensions["sync_config"])
+
+
+def _limit_checkout(user_id: int) -> None:
+    config = current_app.extensions["sync_config"]
+    window = config.checkout_window_seconds
+    if config.checkout_limit_per_user:
+        hit(engine(), action="checkout", subject=f"user:{user_id}",
+            limit=config.checkout_limit_per_user, window_seconds=window)
+    if config.checkout_limit_per_address:
+        hit(engine(), action="checkout", subject=f"addr:{request.remote_addr or '-'}",
+            limit=config.checkout_limit_per_address, window_seconds=window)
+
+
+def _wanted(items: list[schemas.CheckoutItem]) -> list[services.WantedLine]:
+    return [services.WantedLine(i.ticket_type_id, i.bundle_id, i.quantity) for i in items]
+
+
+def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
+    expires = services.hold_expires_at(req.session, outcome.order)
+    req.session.commit()
+    send_queued(outcome.outbox_ids)
+    # A freshly completed order's tickets are exactly those just issued.
+    issued = outcome.issued if outcome.completed_now else None
+    return {"order": order_json(req.session, outcome.order, tokens=True,
+                                hold_expires_at=expires, issued=issued)}
+
+
+@api_route("/checkout", method="POST", access=Access.USER, tag=TAG, body=schemas.CheckoutBody,
+           status=201, summary="Hold tickets and place a PENDING order (free orders complete)",
+           response=r.OrderEnvelopeOut)
+def checkout(req: ApiRequest) -> dict[str, Any]:
+    user = require_user(req.actor)
+    body: schemas.CheckoutBody = req.body
+    _limit_checkout(user.id)
+    event = req.session.get(Event, body.event_id)
+    if event is None:
+        raise not_found("event")
+    outcome = services.checkout(
+        req.session, event=event, buyer=user, wanted=_wanted(body.items),
+        buyer_name=body.buyer_name or user.name, buyer_email=body.buyer_email or user.email,
+        buyer_phone=body.buyer_phone, discount_code=body.discount_code,
+        payment_method=PaymentMethod(body.payment_method), settings=_settings(),
+    )
+    return _finish(req, outcome)
+
+
+@api_route(E + "/availability", method="GET", access=Access.EVENT_READ, tag=TAG,
+           summary="Units left of every ticket type and bundle (unexpired holds count)",
+           response=r.AvailabilityOut)
+def availability(req: ApiRequest) -> dict[str, Any]:
+    found = holds.availability(req.session, req.the_event.id, utcnow())
+    def rows(kind: str) -> list[dict[str, Any]]:
+        return [{"id": s.id, "total": a.total, "sold": a.sold, "held": a.held,
+                 "available": a.available}
+                for s, a in sorted(found.items(), key=lambda x: x[0].id) if s.kind == kind]
+    return {"ticket_types": rows("ticket_type"), "bundles": rows("bundle")}
+
+
+@api_route(E + "/orders", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
+           query=schemas.OrderList, summary="The event's orders, newest first",
+           response=r.OrdersPageOut)
+def list_orders(req: ApiRequest) -> dict[str, Any]:
+    q: schemas.OrderList = req.query
+    where = [Order.event_id == req.the_event.id]
+    if q.status:
+        where.append(Order.payment_status == PaymentStatus(q.status))
+    total = req.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*where))
+    orders = req.session.scalars(sa.select(Order).where(*where).order_by(Order.id.desc())
+                                 .offset((q.page - 1) * q.per_page).limit(q.per_page))
+    return {"orders": [order_json(req.session, o, tickets=False) for o in orders],
+            "total": total, "page": q.page, "per_page": q.per_page}
+
+
+def _event_order(req: ApiRequest, order_id: int) -> Order:
+    order = req.session.get(Order, order_id)
+    if order is None or order.event_id != req.the_event.id:
+        raise not_found("order")
+    return order
+
+
+@api_route(E + "/orders/cancel", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
+           body=schemas.CancelOrderBody,
+           summary="Cancel an order: tickets cancelled and revoked, holds released, refunded",
+           response=r.OrderEnvelopeOut)
+def cancel_order(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.CancelOrderBody = req.body
+    order = _event_order(req, body.order_id)
+    services.cancel_order(req.session, order, by_user=require_user(req.actor),
+                          reason=body.reason)
+    req.session.commit()
+    return {"order": order_json(req.session, order)}
+
+
+@api_route(E + "/orders/resend-email", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
+           body=schemas.ResendBody, status=202,
+           summary="Queue an order's ticket e-mail again (to the buyer or another address)",
+           response=r.QueuedMailOut)
+def resend_email(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.ResendBody = req.body
+    order = _event_order(req, body.order_id)
+    if order.payment_status is not PaymentStatus.COMPLETED:
+        raise ApiError(409, Code.INVALID_STATE, "only a completed order has tickets to send")
+    row = resend_order(req.session, order, to_email=body.to_email)
+    req.session.commit()
+    sent = send_queued([row.id])
+    return {"outbox_id": row.id, "sent": bool(sent.sent)}
+
+
+@api_route(E + "/sales/cancel", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
+           body=schemas.CancelSalesBody,
+           summary="Cancel the event and every order of it (tickets revoked, refunds)",
+           response=r.CancelSalesOut)
+def cancel_sales(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.CancelSalesBody = req.body
+    count = services.cancel_event_sales(req.session, req.the_event,
+                                        by_user=require_user(req.actor), reason=body.reason)
+    req.session.commit()
+    return {"event_id": req.the_event.id, "status": req.the_event.status.value,
+            "orders_cancelled": count}
+
+
+@api_route(E + "/complimentary", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
+           body=schemas.ComplimentaryBody, status=201,
+           summary="Issue complimentary tickets (free, from the same inventory)",
+           response=r.OrderEnvelopeOut)
+def complimentary(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.ComplimentaryBody = req.body
+    user = require_user(req.actor)
+    outcome = services.checkout(
+        req.session, event=req.the_event, buyer=None, wanted=_wanted(body.items),
+        buyer_name=body.holder_name, buyer_email=body.holder_email, settings=_settings(),
+        complimentary=True, by_user=user,
+    )
+    return _finish(req, outcome)
+
+
+@api_route(E + "/discount-codes", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
+           summary="The event's discount codes with their use counts",
+           response=r.DiscountCodesOut)
+def list_codes(req: ApiRequest) -> dict[str, Any]:
+    codes = req.session.scalars(sa.select(DiscountCode)
+                                .where(DiscountCode.event_id == req.the_event.id)
+                                .order_by(DiscountCode.id))
+    return {"discount_codes": [discounts.code_as_dict(req.session, c) for c in codes]}
+
+
+@api_route(E + "/discount-codes", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
+           body=schemas.DiscountCodeCreate, status=201, summary="Create a discount code",
+           response=r.DiscountCodeEnvelopeOut)
+def create_code(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.DiscountCodeCreate = req.body
+    code = discounts.create_discount_code(
+        req.session, req.the_event, user=require_user(req.actor), code=body.code,
+        discount_type=body.discount_type, value=body.value, valid_from=body.valid_from,
+        valid_until=body.valid_until, max_uses=body.max_uses,
+        max_uses_per_user=body.max_uses_per_user, ticket_type_ids=body.ticket_type_ids,
+        description=body.description,
+    )
+    req.session.commit()
+    return {"discount_code": discounts.code_as_dict(req.session, code)}
+
+
+@api_route(E + "/fees", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
+           summary="The platform fee this event's buyers pay", response=r.FeesOut)
+def get_fees(req: ApiRequest) -> dict[str, Any]:
+    fees = services.event_fees(req.session, req.the_event, _settings().default_fees)
+    return {"percent_bp": fees.percent_bp, "fixed_cents": fees.fixed_cents}
+
+
+@api_route(E + "/fees", method="PUT", access=Access.EVENT_ORGANIZER, tag=TAG,
+           body=schemas.FeesBody, summary="Set this event's platform fee (platform admins only)",
+           response=r.FeesOut)
+def set_fees(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.FeesBody = req.body
+    user = require_user(req.actor)
+    if not user.is_admin:
+        raise ApiError(403, Code.FORBIDDEN, "only a platform admin sets fees")
+    services.set_event_fees(req.session, req.the_event, percent_bp=body.percent_bp,
+                            fixed_cents=body.fixed_cents, user=user)
+    req.session.commit()
+    return {"percent_bp": body.percent_bp, "fixed_cents": body.fixed_cents}
+
+
+# The buyer's routes live beside the tickets; importing them here registers them with ours.
+from sync_server.tickets import buyer_api as _buyer_api  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""The waiting list (model; the queue engine comes later)."""

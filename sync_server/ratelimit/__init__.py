@@ -1,0 +1,1 @@
+"""Database-backed fixed-window rate limits (shared by several app servers)."""

@@ -1,0 +1,1 @@
+"""The scans log (model; door sync comes later)."""

@@ -1,0 +1,1 @@
+"""Event staff (door scanners, with access expiry) and authorized sellers."""

@@ -1,0 +1,1 @@
+"""Ticket instances: the tickets a door admits, each with its signed token."""

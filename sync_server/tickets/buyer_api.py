@@ -1,0 +1,168 @@
+"""A buyer's own orders and tickets: list them, download a ticket's QR, transfer, re-send.
+
+Ownership: an order is the caller's if ``orders.user_id`` is theirs; a ticket if its
+``current_owner_id`` is theirs, or it was issued to their e-mail address with no owner account.
+Anything else is "not found", never "forbidden" (no probing other people's ids).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, current_app
+
+from shared.qr import render_png
+from sync_server.accounts.models import User
+from sync_server.accounts.services import find_user_by_email
+from sync_server.api import ApiRequest, api_route
+from sync_server.audit.services import record
+from sync_server.auth import Access, require_user
+from sync_server.errors import ApiError, Code, not_found
+from sync_server.events.models import Event, EventStatus
+from sync_server.mail.after_commit import send_queued
+from sync_server.mail.models import MailKind
+from sync_server.mail.outbox import enqueue, resend_order
+from sync_server.orders import responses as r
+from sync_server.orders import schemas
+from sync_server.orders.models import Order, PaymentStatus
+from sync_server.orders.serialize import order_json, ticket_json
+from sync_server.orders.services import cancel_order, hold_expires_at
+from sync_server.tickets.models import TicketInstance, TicketStatus
+from sync_server.tickets.services import transfer_ticket_instance
+
+logger = logging.getLogger(__name__)
+TAG = "my tickets"
+
+
+def _mine(user: User) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        TicketInstance.current_owner_id == user.id,
+        sa.and_(TicketInstance.current_owner_id.is_(None),
+                TicketInstance.holder_email == user.email),
+    )
+
+
+def _my_ticket(req: ApiRequest, ticket_id: int) -> TicketInstance:
+    user = require_user(req.actor)
+    ticket = req.session.scalars(
+        sa.select(TicketInstance).where(TicketInstance.id == ticket_id, _mine(user))
+    ).one_or_none()
+    if ticket is None:
+        raise not_found("ticket")
+    return ticket
+
+
+def _my_order(req: ApiRequest, order_id: int) -> Order:
+    order = req.session.get(Order, order_id)
+    if order is None or order.user_id != require_user(req.actor).id:
+        raise not_found("order")
+    return order
+
+
+@api_route("/me/orders", method="GET", access=Access.USER, tag=TAG,
+           summary="The signed-in buyer's orders with their tickets, newest first",
+           response=r.MyOrdersOut)
+def my_orders(req: ApiRequest) -> dict[str, Any]:
+    user = require_user(req.actor)
+    orders = req.session.scalars(sa.select(Order).where(Order.user_id == user.id)
+                                 .order_by(Order.id.desc()).limit(200))
+    return {"orders": [order_json(req.session, o, tokens=True,
+                                  hold_expires_at=hold_expires_at(req.session, o))
+                       for o in orders]}
+
+
+@api_route("/me/tickets", method="GET", access=Access.USER, tag=TAG,
+           summary="Tickets the signed-in user holds, and their history (transferred ones)",
+           response=r.MyTicketsOut)
+def my_tickets(req: ApiRequest) -> dict[str, Any]:
+    user = require_user(req.actor)
+    mine = _mine(user)
+    history = TicketInstance.original_owner_id == user.id
+    rows = req.session.scalars(sa.select(TicketInstance).where(sa.or_(mine, history))
+                               .order_by(TicketInstance.id).limit(500))
+    out = []
+    for ticket in rows:
+        owned = req.session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
+                                   .where(TicketInstance.id == ticket.id, mine))
+        out.append(ticket_json(ticket, with_token=bool(owned)))
+    return {"tickets": out}
+
+
+@api_route("/me/tickets/qr", method="GET", access=Access.USER, tag=TAG,
+           query=schemas.TicketRef, produces="image/png",
+           summary="A valid ticket's QR code as a PNG image")
+def ticket_qr(req: ApiRequest) -> Response:
+    q: schemas.TicketRef = req.query
+    ticket = _my_ticket(req, q.ticket_id)
+    if ticket.status is not TicketStatus.VALID or ticket.token is None:
+        raise ApiError(409, Code.INVALID_STATE, f"a {ticket.status.value} ticket has no QR code")
+    response = Response(render_png(ticket.token), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api_route("/me/tickets/transfer", method="POST", access=Access.USER, tag=TAG,
+           body=schemas.TransferBody,
+           summary="Give a ticket to someone by e-mail: a new ticket, the old one revoked",
+           response=r.TransferOut)
+def transfer(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.TransferBody = req.body
+    user = require_user(req.actor)
+    ticket = _my_ticket(req, body.ticket_id)
+    event = req.session.get(Event, ticket.event_id)
+    order = req.session.get(Order, ticket.order_id)
+    assert event is not None and order is not None
+    if not event.allow_transfers:
+        raise ApiError(409, Code.INVALID_STATE, "this event does not allow transfers")
+    if event.status is EventStatus.CANCELLED:
+        raise ApiError(409, Code.INVALID_STATE, "this event is cancelled")
+    if ticket.status is not TicketStatus.VALID:
+        raise ApiError(409, Code.INVALID_STATE,
+                       f"a {ticket.status.value} ticket cannot be transferred")
+    if body.to_email == user.email:
+        raise ApiError(422, Code.VALIDATION_FAILED, "that is you",
+                       fields={"to_email": ["give another person's address"]})
+    receiver = find_user_by_email(req.session, body.to_email)
+    new = transfer_ticket_instance(
+        req.session, ticket, event=event, order=order, holder_name=body.to_name,
+        holder_email=body.to_email, new_owner_id=receiver.id if receiver else None,
+        by_user_id=user.id, master_secret=current_app.extensions["sync_config"].master_secret,
+    )
+    mail = enqueue(req.session, kind=MailKind.TRANSFERRED_TICKET, order=order,
+                   to_email=body.to_email, ticket_instance_id=new.id)
+    record(req.session, action="ticket.transfer", entity_type="ticket", entity_id=ticket.id,
+           user=user, event_id=event.id, details={"to_ticket": new.id})
+    req.session.commit()
+    send_queued([mail.id])
+    return {"from": ticket_json(ticket, with_token=False),
+            "to": ticket_json(new, with_token=False)}
+
+
+@api_route("/me/orders/resend-email", method="POST", access=Access.USER, tag=TAG,
+           body=schemas.OrderRef, status=202, summary="Send my order's tickets to me again",
+           response=r.QueuedMailOut)
+def resend(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.OrderRef = req.body
+    order = _my_order(req, body.order_id)
+    if order.payment_status is not PaymentStatus.COMPLETED:
+        raise ApiError(409, Code.INVALID_STATE, "only a completed order has tickets to send")
+    row = resend_order(req.session, order)
+    req.session.commit()
+    sent = send_queued([row.id])
+    return {"outbox_id": row.id, "sent": bool(sent.sent)}
+
+
+@api_route("/me/orders/abandon", method="POST", access=Access.USER, tag=TAG,
+           body=schemas.OrderRef, summary="Give up my PENDING order: its hold is released",
+           response=r.OrderEnvelopeOut)
+def abandon(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.OrderRef = req.body
+    order = _my_order(req, body.order_id)
+    if order.payment_status is not PaymentStatus.PENDING:
+        raise ApiError(409, Code.INVALID_STATE, "only a PENDING order can be abandoned")
+    cancel_order(req.session, order, by_user=require_user(req.actor), reason="abandoned")
+    req.session.commit()
+    return {"order": order_json(req.session, order, tickets=False)}
+

@@ -1,0 +1,127 @@
+"""Issue ticket instances (the ONE place that creates them and signs their tokens) and transfer.
+
+``issue_ticket_instance`` inserts the row, flushes to learn its id, then signs
+``TicketClaims(event.id, instance.id, active key version)`` with the event key derived from the
+master secret and stores the 32-character token. Valid days: a day ticket's day, every day for a
+whole-event ticket, the bundle's days for a bundle.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared.ticket_token import TicketClaims, sign
+from sync_server.db import utcnow
+from sync_server.events.models import Bundle, Event, EventDay, TicketType
+from sync_server.keys.services import active_key_version, event_key, revoke_ticket
+from sync_server.orders.models import Order
+from sync_server.tickets.models import TicketInstance, TicketStatus
+
+logger = logging.getLogger(__name__)
+
+# Ticket numbers are read aloud and typed: no 0/O/1/I/L.
+_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_ticket_number() -> str:
+    chars = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def _valid_days(
+    event: Event, ticket_type: TicketType | None, bundle: Bundle | None
+) -> list[EventDay]:
+    if bundle is not None:
+        return list(bundle.days)
+    assert ticket_type is not None
+    if ticket_type.event_day_id is not None:
+        return [day for day in event.days if day.id == ticket_type.event_day_id]
+    return list(event.days)
+
+
+def _unused_ticket_number(session: Session) -> str:
+    while True:
+        number = new_ticket_number()
+        taken = session.scalar(
+            sa.select(sa.func.count()).select_from(TicketInstance)
+            .where(TicketInstance.ticket_number == number)
+        )
+        if not taken:
+            return number
+
+
+def issue_ticket_instance(
+    session: Session,
+    *,
+    order: Order,
+    event: Event,
+    ticket_type: TicketType | None = None,
+    bundle: Bundle | None = None,
+    holder_name: str,
+    holder_email: str,
+    master_secret: bytes,
+) -> TicketInstance:
+    """Create one ticket instance for ``order`` and sign its token. Flushes, never commits."""
+    if (ticket_type is None) == (bundle is None):
+        raise ValueError("give exactly one of ticket_type and bundle")
+    owner = ticket_type or bundle
+    assert owner is not None
+    if owner.event_id != event.id or order.event_id != event.id:
+        raise ValueError("order, ticket type/bundle and event must belong together")
+    key = active_key_version(session, event.id)
+    instance = TicketInstance(
+        event_id=event.id,
+        order_id=order.id,
+        ticket_type_id=ticket_type.id if ticket_type is not None else None,
+        bundle_id=bundle.id if bundle is not None else None,
+        ticket_number=_unused_ticket_number(session),
+        holder_name=holder_name,
+        holder_email=holder_email.strip().lower(),
+        status=TicketStatus.VALID,
+        key_version=key.version,
+        original_owner_id=order.user_id,
+        current_owner_id=order.user_id,
+        valid_days=_valid_days(event, ticket_type, bundle),
+    )
+    session.add(instance)
+    session.flush()
+    claims = TicketClaims(event_id=event.id, ticket_id=instance.id, key_version=key.version)
+    instance.token = sign(claims, event_key(master_secret, event.id, key.version))
+    session.flush()
+    return instance
+
+
+def transfer_ticket_instance(
+    session: Session,
+    instance: TicketInstance,
+    *,
+    event: Event,
+    order: Order,
+    holder_name: str,
+    holder_email: str,
+    master_secret: bytes,
+    new_owner_id: int | None = None,
+    by_user_id: int | None = None,
+) -> TicketInstance:
+    """Issue a NEW instance to the new holder; the old one becomes TRANSFERRED and revoked."""
+    if instance.status is not TicketStatus.VALID:
+        raise ValueError(f"only a VALID ticket can be transferred (this one is {instance.status})")
+    new = issue_ticket_instance(
+        session, order=order, event=event, ticket_type=instance.ticket_type,
+        bundle=instance.bundle, holder_name=holder_name, holder_email=holder_email,
+        master_secret=master_secret,
+    )
+    new.original_owner_id = instance.original_owner_id
+    new.current_owner_id = new_owner_id
+    new.valid_days = list(instance.valid_days)
+    instance.status = TicketStatus.TRANSFERRED
+    instance.transferred_at = utcnow()
+    instance.transferred_to_id = new.id
+    revoke_ticket(session, event_id=event.id, ticket_instance_id=instance.id,
+                  reason="transferred", user_id=by_user_id)
+    session.flush()
+    return new

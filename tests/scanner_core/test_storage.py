@@ -1,0 +1,155 @@
+"""The door database: migrated on open, secrets sealed at rest, newer rows win, wiped on revoke."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import stat
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import sqlalchemy as sa
+
+from scanner_app.core.door import Door
+from scanner_app.storage import database as db
+from scanner_app.storage.store import DoorStore
+from scanner_app.storage.vault import KEY_FILE
+from shared import protocol as p
+from shared.keys import derive_event_key
+from tests.scanner_core.conftest import EVENT, MASTER, page, ticket
+
+TOKEN = "sld_super-secret-device-token-value"
+
+
+def _all_bytes(folder: Path) -> bytes:
+    return b"".join(f.read_bytes() for f in folder.iterdir() if f.is_file())
+
+
+def test_database_is_wal_and_migrated_to_head(door: Door) -> None:
+    path = door.store.folder / db.DB_NAME
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert version == "0003"
+    tables = set(sa.inspect(door.store.engine).get_table_names())
+    assert {"tickets", "ticket_terms", "events", "event_keys", "revocations", "scan_journal",
+            "outbound", "conflicts", "identity", "settings", "sync_state"} <= tables
+
+
+def test_reopening_keeps_everything(data_dir: Path) -> None:
+    store = DoorStore.open_server(data_dir, "http://server.test")
+    store.store_page(EVENT, page((ticket(1),)), 3)
+    store.close()
+    again = DoorStore.open_server(data_dir, "http://server.test")
+    assert again.counts()["tickets_cached"] == 1
+    assert again.event_cursors() == {EVENT: ("c1", 3)}
+    again.close()
+
+
+def test_key_bytes_and_token_never_appear_in_the_database_files(door: Door) -> None:
+    door.store.save_pairing("http://server.test",
+                            p.PairResponse(7, "North", TOKEN, (EVENT,)))
+    raw_key = derive_event_key(MASTER, EVENT, 1)
+    files = _all_bytes(door.store.folder)  # the database, its WAL and shm
+    assert raw_key not in files
+    assert base64.b64encode(raw_key) not in files
+    assert TOKEN.encode() not in files
+    assert door.store.device_token() == TOKEN
+    with door.store.transaction() as s:
+        assert door.store.keys(s) == {(EVENT, 1): raw_key}
+
+
+def test_key_file_is_readable_by_the_user_only(door: Door) -> None:
+    mode = stat.S_IMODE((door.store.folder / KEY_FILE).stat().st_mode)
+    assert mode == 0o600
+
+
+def test_a_lost_key_file_makes_sealed_values_unreadable(data_dir: Path) -> None:
+    store = DoorStore.open_server(data_dir, "http://server.test")
+    store.save_pairing("http://server.test", p.PairResponse(7, "N", TOKEN))
+    store.close()
+    (db.server_dir(data_dir, store.slug) / KEY_FILE).unlink()
+    again = DoorStore.open_server(data_dir, "http://server.test")
+    assert again.device_token() is None  # a new key cannot open the old seal
+    again.close()
+
+
+def test_older_revisions_never_overwrite_newer_rows(door: Door) -> None:
+    door.store.store_page(EVENT, page((ticket(1, holder_name="New", revision=9),)), 6)
+    door.store.store_page(EVENT, page((ticket(1, holder_name="Old", revision=4),)), 6)
+    with door.store.transaction() as s:
+        record = door.store.ticket(s, 1)
+    assert record is not None and record.holder_name == "New"
+
+
+def test_a_large_page_is_stored_in_chunks_with_one_cursor(door: Door) -> None:
+    tickets = tuple(ticket(i, revision=2) for i in range(1, 5_001))
+    assert door.store.store_page(EVENT, page(tickets, cursor="c-big"), 8) == 5_000
+    assert door.store.counts()["tickets_cached"] == 5_000
+    assert door.store.event_cursors()[EVENT] == ("c-big", 8)
+
+
+def test_wipe_removes_database_key_and_pointer(data_dir: Path) -> None:
+    door = Door.open(data_dir, server_url="http://server.test")
+    door.store.save_pairing("http://server.test", p.PairResponse(7, "N", TOKEN))
+    door.check("anything", door="N", source="t")
+    folder = door.store.folder
+    assert db.active_slug(data_dir) == door.store.slug
+    door.store.wipe()
+    assert not folder.exists()
+    assert db.active_slug(data_dir) == db.UNPAIRED
+    assert door.check("anything", door="N", source="t").scan_id is None  # no resurrection
+    assert not folder.exists()
+
+
+def test_server_slug_is_a_safe_folder_name() -> None:
+    slug = db.server_slug("https://Tix.Example.com:8443/")
+    assert slug.startswith("tix.example.com-8443-")
+    assert db.server_slug("https://tix.example.com:8443") == slug
+    assert "/" not in db.server_slug("../../etc/passwd")
+
+
+def test_models_and_migrations_agree(door: Door) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from scanner_app.storage.models import Base
+
+    with door.store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_an_os_keyring_holds_the_key_when_there_is_one(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+        store: ClassVar[dict[tuple[str, str], str]] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    monkeypatch.delenv("STEPPERSLIFE_DOOR_NO_KEYRING")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        store = DoorStore.open_server(data_dir, "http://server.test")
+        store.save_pairing("http://server.test", p.PairResponse(7, "N", TOKEN))
+        assert not (store.folder / KEY_FILE).exists()
+        assert list(MemoryKeyring.store) == [("stepperslife-door", store.slug)]
+        assert store.device_token() == TOKEN
+        store.wipe()
+        assert MemoryKeyring.store == {}
+    finally:
+        keyring.set_keyring(previous)

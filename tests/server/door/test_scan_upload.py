@@ -1,0 +1,219 @@
+"""Scan upload: exactly once, earliest admission wins, later ones kept and flagged."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from shared import protocol as p
+from sync_server.door.models import DoorEventSettings, DoorScan
+from sync_server.scanning.models import Scan
+from sync_server.tickets.models import TicketInstance, TicketStatus
+from tests.server.conftest import World, error_code
+from tests.server.door.conftest import T0, Door, Setup, download, scan, sell, upload
+
+
+def _ticket(session: Session, ticket_id: int) -> TicketInstance:
+    session.expire_all()
+    ticket = session.get(TicketInstance, ticket_id)
+    assert ticket is not None
+    return ticket
+
+
+def test_a_resent_batch_changes_nothing(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    batch = [scan(setup.event, t, minutes=i) for i, t in enumerate(setup.tickets[:3])]
+    batch.append(scan(setup.event, None, verdict="malformed"))
+    batch.append(scan(None, None, verdict="malformed"))
+    first = upload(api, setup.north, batch)
+    assert [r.outcome for r in first.results] == [p.ScanOutcome.ACCEPTED] * 5
+    counts = (session.scalar(sa.select(sa.func.count()).select_from(DoorScan)),
+              session.scalar(sa.select(sa.func.count()).select_from(Scan)))
+    assert counts == (5, 4)  # the scan naming no event is kept, but the seed log needs one
+    again = upload(api, setup.north, batch + batch[:1])
+    assert [r.outcome for r in again.results] == [p.ScanOutcome.DUPLICATE] * 6
+    assert (session.scalar(sa.select(sa.func.count()).select_from(DoorScan)),
+            session.scalar(sa.select(sa.func.count()).select_from(Scan))) == counts
+    ticket = _ticket(session, setup.tickets[0].id)
+    assert ticket.status is TicketStatus.SCANNED
+    assert ticket.scanned_at == T0 and ticket.scan_location == "North"
+    assert ticket.scanned_by_device_id == setup.north.device.id
+    log = session.scalars(sa.select(Scan).where(Scan.client_scan_id == batch[0].scan_id)).one()
+    assert (log.result_code, log.valid, log.ticket_instance_id, log.device_id) == (
+        "admit", True, setup.tickets[0].id, setup.north.device.id)
+
+
+def test_two_doors_admit_one_ticket_the_later_scan_is_kept_and_flagged(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    ticket = setup.tickets[0]
+    north = scan(setup.event, ticket, minutes=1, door="North")
+    south = scan(setup.event, ticket, minutes=2, door="South")
+    assert upload(api, setup.north, [north]).results[0].conflict is None
+    result = upload(api, setup.south, [south]).results[0]
+    assert result.outcome is p.ScanOutcome.ACCEPTED
+    assert result.conflict is not None
+    assert (result.conflict.scan_id, result.conflict.winning_scan_id,
+            result.conflict.winning_door, result.conflict.ticket_id) == (
+        south.scan_id, north.scan_id, "North", ticket.id)
+    assert session.scalar(sa.select(sa.func.count()).select_from(DoorScan)) == 2
+    # every door of the event hears of it, the winner's door too
+    page = download(api, setup.north, setup.event.id)
+    assert [c.scan_id for c in page.conflicts] == [south.scan_id]
+    # re-sending the flagged scan answers duplicate, with the conflict again
+    again = upload(api, setup.south, [south]).results[0]
+    assert again.outcome is p.ScanOutcome.DUPLICATE and again.conflict == result.conflict
+
+
+def test_a_late_upload_of_an_earlier_scan_takes_over_and_flags_the_former_winner(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    ticket = setup.tickets[1]
+    _, cursor = _snapshot_cursor(api, setup)
+    second = scan(setup.event, ticket, minutes=5, door="South")
+    third = scan(setup.event, ticket, minutes=9, door="South")
+    upload(api, setup.south, [second, third])
+    assert _ticket(session, ticket.id).scanned_at == T0 + timedelta(minutes=5)
+    first = scan(setup.event, ticket, minutes=1, door="North")  # a door offline for longer
+    result = upload(api, setup.north, [first]).results[0]
+    assert result.conflict is None
+    fresh = _ticket(session, ticket.id)
+    assert (fresh.scanned_at, fresh.scan_location) == (T0 + timedelta(minutes=1), "North")
+    delta = download(api, setup.south, setup.event.id, cursor)
+    assert {(c.scan_id, c.winning_scan_id) for c in delta.conflicts} == {
+        (second.scan_id, first.scan_id), (third.scan_id, first.scan_id)}
+    changed = {t.ticket_id: t for t in delta.tickets}
+    assert changed[ticket.id].scanned_door == "North"
+    assert changed[ticket.id].scanned_at == T0 + timedelta(minutes=1)
+
+
+def _snapshot_cursor(api: httpx.Client, setup: Setup) -> tuple[p.DoorDataPage, str]:
+    page = download(api, setup.south, setup.event.id)
+    assert not page.has_more
+    return page, page.cursor
+
+
+def test_scan_order_inside_one_batch_does_not_matter(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    ticket = setup.tickets[2]
+    late = scan(setup.event, ticket, minutes=30)
+    early = scan(setup.event, ticket, minutes=10)
+    results = upload(api, setup.north, [late, early]).results
+    assert results[0].conflict is not None and results[0].conflict.winning_scan_id == early.scan_id
+    assert results[1].conflict is None
+
+
+def test_exits_refusals_and_reentry_events_flag_nothing(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    ticket = setup.tickets[0]
+    results = upload(api, setup.north, [
+        scan(setup.event, ticket, minutes=1),
+        scan(setup.event, ticket, minutes=2, direction=p.Direction.EXIT, verdict="exit"),
+        scan(setup.event, ticket, minutes=3, verdict="already_scanned"),
+    ]).results
+    assert [r.conflict for r in results] == [None, None, None]
+    session.add(DoorEventSettings(event_id=setup.event.id, reentry_allowed=True,
+                                  refuse_uncached=False, entry_opens_minutes_before=120))
+    session.commit()
+    again = upload(api, setup.south, [scan(setup.event, ticket, minutes=4)]).results[0]
+    assert again.conflict is None
+    assert download(api, setup.north, setup.event.id).event.reentry_allowed
+
+
+def test_a_cancelled_ticket_keeps_its_scans_and_stays_cancelled(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    ticket = _ticket(session, setup.tickets[4].id)
+    ticket.status = TicketStatus.CANCELLED
+    session.commit()
+    assert upload(api, setup.north, [scan(setup.event, ticket)]).results[0].outcome \
+        is p.ScanOutcome.ACCEPTED
+    assert _ticket(session, ticket.id).status is TicketStatus.CANCELLED
+
+
+def test_scans_of_an_event_the_device_does_not_serve_are_refused(
+    api: httpx.Client, door_setup: Setup, session: Session, world: World
+) -> None:
+    setup = door_setup
+    other = world.event(setup.organizer)
+    mine = scan(setup.event, setup.tickets[0])
+    foreign = scan(other, 12345)
+    results = upload(api, setup.north, [foreign, mine]).results
+    assert [(r.outcome, r.error) for r in results] == [
+        (p.ScanOutcome.REJECTED, "event_not_served"), (p.ScanOutcome.ACCEPTED, None)]
+    assert session.scalars(sa.select(DoorScan.scan_id)).all() == [mine.scan_id]
+
+
+def test_bad_batches_are_refused_whole_and_store_nothing(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    headers = setup.north.headers
+    good = scan(setup.event, setup.tickets[0]).to_json()
+    too_many = {"device_time": "2030-01-01T00:00:00Z", "scans": [good] * 1001}
+    response = api.post("/door/scans", headers=headers, json=too_many)
+    assert (response.status_code, error_code(response)) == (413, "payload_too_large")
+    broken = dict(good, scan_id="not-a-uuid", scanned_at="yesterday")
+    response = api.post("/door/scans", headers=headers,
+                        json={"device_time": "2030-01-01T00:00:00Z", "scans": [good, broken]})
+    assert (response.status_code, error_code(response)) == (400, "validation_failed")
+    assert set(response.json()["error"]["fields"]) == {"scans[1].scan_id", "scans[1].scanned_at"}
+    manual = dict(good, scan_type="MANUAL_LOOKUP", manual_reason=None)
+    response = api.post("/door/scans", headers=headers,
+                        json={"device_time": datetime.now(UTC).isoformat(), "scans": [manual]})
+    assert (response.status_code, error_code(response)) == (400, "validation_failed")
+    for body in (b"", b"[]", b"\xff\xfe", b'{"scans": "x"}'):
+        response = api.post("/door/scans", headers=headers, content=body)
+        assert response.status_code == 400, body
+    assert session.scalar(sa.select(sa.func.count()).select_from(DoorScan)) == 0
+
+
+def test_concurrent_uploads_of_one_ticket_leave_exactly_one_winner(
+    app: Flask, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    tickets = sell(session, setup.event, setup.ticket_type, 40)
+    batches = [
+        (setup.north, [scan(setup.event, t, minutes=1, door="North") for t in tickets]),
+        (setup.south, [scan(setup.event, t, minutes=2, door="South") for t in reversed(tickets)]),
+    ]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def send(door: Door, scans: list[p.ScanRecord]) -> None:
+        try:
+            with httpx.Client(transport=httpx.WSGITransport(app=app),
+                              base_url="http://testserver/api/v1") as client:
+                start.wait(10)
+                for i in range(0, 40, 8):
+                    upload(client, door, scans[i:i + 8])
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=batch) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    session.expire_all()
+    rows = session.execute(sa.select(DoorScan.door, DoorScan.lost_to_id).where(
+        DoorScan.ticket_instance_id.in_([t.id for t in tickets]))).all()
+    assert sorted((door, lost is None) for door, lost in rows) == (
+        [("North", True)] * 40 + [("South", False)] * 40)
+    for ticket in tickets:
+        assert _ticket(session, ticket.id).scan_location == "North"
