@@ -8,6 +8,7 @@
 4. With a display, the door window opens on those frames; without one, the same pictures go
    through the headless ``scanner-app check --image`` and each verdict is printed.
 Each run starts from nothing, so the demo always shows the same thing.
+``STEPPERSLIFE_DEMO_DIR`` moves the demo's folder (the tests use a temporary one).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from PIL import Image, ImageDraw
 from shared.qr import render_png
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / ".demo"
+DEMO = Path(os.environ.get("STEPPERSLIFE_DEMO_DIR") or ROOT / ".demo")
 BIN = Path(sys.executable).parent
 
 

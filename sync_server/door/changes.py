@@ -59,6 +59,9 @@ class _Pending:
     ticket_types: dict[int, set[int]] = field(default_factory=dict)
     bundles: dict[int, set[int]] = field(default_factory=dict)
     deleted_events: set[int] = field(default_factory=set)  # nothing to number for these
+    # tickets numbered because of another row (a revocation): this transaction may not hold
+    # their row locks yet, and must take them before the counter's (see _lock_first)
+    unlocked: set[int] = field(default_factory=set)
 
     def empty(self) -> bool:
         return not (self.objects or self.tickets or self.scans or self.events
@@ -160,19 +163,40 @@ def _collect(session: Session, _context: UOWTransaction, _instances: object) -> 
 
 def _resolve(pending: _Pending) -> None:
     """Turn collected objects (ids known after the flush) into ids per event."""
+    changed: set[int] = set()
     for obj in pending.objects:
         state = sa.inspect(obj)
         if not state.persistent:  # rolled back with a savepoint, or deleted: nothing to number
             continue
         if isinstance(obj, TicketInstance):
             pending.tickets.setdefault(obj.event_id, set()).add(obj.id)
+            changed.add(obj.id)
         elif isinstance(obj, RevokedToken):
             pending.tickets.setdefault(obj.event_id, set()).add(obj.ticket_instance_id)
+            pending.unlocked.add(obj.ticket_instance_id)
         elif isinstance(obj, Event):
             pending.events.add(obj.id)
         else:
             pending.events.add(obj.event_id)
     pending.objects.clear()
+    pending.unlocked -= changed  # the flush's UPDATE already locked those
+
+
+def _lock_first(session: Session, pending: _Pending) -> None:
+    """Lock the ticket rows this commit will number but may not hold yet, BEFORE the counter.
+
+    Every other writer locks ticket rows before it takes the counter at commit; taking one
+    after it could wait, counter in hand, for a transaction that waits for the counter.
+    """
+    tickets = table_of(TicketInstance)
+    conditions = [ids_in(session, tickets.c.id, chunk) for chunk in _chunks(pending.unlocked)]
+    for column, owners in ((tickets.c.ticket_type_id, pending.ticket_types),
+                           (tickets.c.bundle_id, pending.bundles)):
+        ids = set().union(*owners.values()) if owners else set()
+        conditions += [ids_in(session, column, chunk) for chunk in _chunks(ids)]
+    for condition in conditions:
+        session.execute(sa.select(tickets.c.id).where(condition).order_by(tickets.c.id)
+                        .with_for_update(key_share=True))
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -237,6 +261,7 @@ def _number(session: Session) -> None:
     _resolve(pending)
     events = (set(pending.tickets) | set(pending.scans) | pending.events
               | set(pending.ticket_types) | set(pending.bundles)) - pending.deleted_events
+    _lock_first(session, pending)
     postgres = session.connection().dialect.name == "postgresql"
     for event_id in sorted(events):  # always the same lock order: no deadlock between events
         ticket_ids = pending.tickets.get(event_id, set())

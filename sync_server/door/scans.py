@@ -178,12 +178,15 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     ordered = sorted(ticket_ids)
     ti = table_of(TicketInstance)
     state: dict[int, tuple[TicketStatus, datetime | None, int | None, str | None]] = {}
-    for chunk in _chunks(ordered):  # lock in id order: concurrent uploads queue, never deadlock
+    # Lock in id order, so concurrent uploads queue and never deadlock. FOR NO KEY UPDATE
+    # (key_share): it does not conflict with the KEY SHARE locks that the foreign keys of
+    # other uploads' freshly inserted scans hold on these tickets (FOR UPDATE would: deadlock).
+    for chunk in _chunks(ordered):
         for ticket_id, status, scanned_at, device_id, door in session.execute(
                 sa.select(ti.c.id, ti.c.status, ti.c.scanned_at, ti.c.scanned_by_device_id,
                           ti.c.scan_location)
                 .where(ids_in(session, ti.c.id, chunk))
-                .order_by(ti.c.id).with_for_update()):
+                .order_by(ti.c.id).with_for_update(key_share=True)):
             state[ticket_id] = (status, scanned_at, device_id, door)
     by_ticket = _admissions(session, ordered)
     reentry = _reentry_events(session, {a[0].event_id for a in by_ticket.values() if a})

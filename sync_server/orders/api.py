@@ -30,11 +30,11 @@ TAG = "orders"
 E = "/events/<id:event_id>"
 
 
-def _settings() -> services.PurchaseSettings:
+def purchase_settings() -> services.PurchaseSettings:
     return services.PurchaseSettings.from_config(current_app.extensions["sync_config"])
 
 
-def _limit_checkout(user_id: int) -> None:
+def limit_checkout(user_id: int) -> None:
     config = current_app.extensions["sync_config"]
     window = config.checkout_window_seconds
     if config.checkout_limit_per_user:
@@ -65,7 +65,7 @@ def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
 def checkout(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
-    _limit_checkout(user.id)
+    limit_checkout(user.id)
     event = req.session.get(Event, body.event_id)
     if event is None:
         raise not_found("event")
@@ -73,7 +73,7 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
         req.session, event=event, buyer=user, wanted=_wanted(body.items),
         buyer_name=body.buyer_name or user.name, buyer_email=body.buyer_email or user.email,
         buyer_phone=body.buyer_phone, discount_code=body.discount_code,
-        payment_method=PaymentMethod(body.payment_method), settings=_settings(),
+        payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
     )
     return _finish(req, outcome)
 
@@ -162,7 +162,7 @@ def complimentary(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     outcome = services.checkout(
         req.session, event=req.the_event, buyer=None, wanted=_wanted(body.items),
-        buyer_name=body.holder_name, buyer_email=body.holder_email, settings=_settings(),
+        buyer_name=body.holder_name, buyer_email=body.holder_email, settings=purchase_settings(),
         complimentary=True, by_user=user,
     )
     return _finish(req, outcome)
@@ -197,7 +197,7 @@ def create_code(req: ApiRequest) -> dict[str, Any]:
 @api_route(E + "/fees", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
            summary="The platform fee this event's buyers pay", response=r.FeesOut)
 def get_fees(req: ApiRequest) -> dict[str, Any]:
-    fees = services.event_fees(req.session, req.the_event, _settings().default_fees)
+    fees = services.event_fees(req.session, req.the_event, purchase_settings().default_fees)
     return {"percent_bp": fees.percent_bp, "fixed_cents": fees.fixed_cents}
 
 

@@ -99,7 +99,7 @@ class CancelSalesOut(Out):
 
 class QueuedMailOut(Out):
     outbox_id: int
-    sent: bool
+    sent: bool  # already sent before the answer (inline sending, tests); else on its way
 
 
 class DiscountCodeOut(Out):

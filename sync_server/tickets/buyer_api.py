@@ -1,7 +1,8 @@
 """A buyer's own orders and tickets: list them, download a ticket's QR, transfer, re-send.
 
 Ownership: an order is the caller's if ``orders.user_id`` is theirs; a ticket if its
-``current_owner_id`` is theirs, or it was issued to their e-mail address with no owner account.
+``current_owner_id`` is theirs, or it was issued to their VERIFIED e-mail address with no owner
+account (a comp, or a transfer to someone who had no account yet).
 Anything else is "not found", never "forbidden" (no probing other people's ids).
 """
 
@@ -37,11 +38,11 @@ TAG = "my tickets"
 
 
 def _mine(user: User) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        TicketInstance.current_owner_id == user.id,
-        sa.and_(TicketInstance.current_owner_id.is_(None),
-                TicketInstance.holder_email == user.email),
-    )
+    owned = TicketInstance.current_owner_id == user.id
+    if not user.email_verified:
+        return owned  # anyone can sign up with an address: only a verified one claims by e-mail
+    return sa.or_(owned, sa.and_(TicketInstance.current_owner_id.is_(None),
+                                 TicketInstance.holder_email == user.email))
 
 
 def _my_ticket(req: ApiRequest, ticket_id: int) -> TicketInstance:

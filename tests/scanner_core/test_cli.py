@@ -1,35 +1,24 @@
-"""The headless commands, run in-process on a temp data folder; the server is the fake one."""
+"""The headless commands, run in-process on a temp data folder, against a real server process.
+
+The server is ``sync-server run`` on a free 127.0.0.1 port (tests.e2e.conftest.ServerProcess) with
+an event open right now and its tickets made by the server's own services (the ``stage``
+fixture); the CLI reaches it over real HTTP.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
+import sqlalchemy as sa
 
 from scanner_app import cli
-from shared import protocol as p
 from shared.qr import render_png
-from tests.scanner_core.conftest import settings, token
-from tests.scanner_core.fake_server import PAIRING_CODE, FakeServer
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
-    now = datetime.now(UTC)  # the CLI runs on the real clock: an event day open right now
-    s = FakeServer(event=settings(days=(
-        p.EventDay(now.date(), now - timedelta(hours=1), now + timedelta(hours=6)),)))
-    s.add_tickets(10)
-    s.update_ticket(4, holder_name="Renée Dupont")
-
-    def client(url: str) -> httpx.Client:
-        assert url == "http://server.test"
-        return s.client()
-
-    monkeypatch.setattr(cli, "_http_client", client)
-    return s
+from sync_server.door.models import DoorScan
+from tests.e2e.conftest import ServerProcess, Stage, server, stage  # noqa: F401 (fixtures)
+from tests.scanner_core.real_server import ticket_token
+from tests.server.door.conftest import sell
 
 
 def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, object]:
@@ -38,61 +27,76 @@ def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple
     return code, json.loads(out) if out.strip() else None
 
 
-def test_pair_sync_check_lookup_status(capsys: pytest.CaptureFixture[str], data_dir: Path,
-                                       server: FakeServer, tmp_path: Path) -> None:
-    code, out = run(capsys, data_dir, "pair", "--server", "http://server.test", "--code",
-                    PAIRING_CODE)
-    assert code == 0 and out["paired"] is True  # type: ignore[index]
-    code, out = run(capsys, data_dir, "sync")
-    assert code == 0 and out["tickets"] == 10  # type: ignore[index]
+def stored_scans(stage: Stage) -> int:  # noqa: F811
+    stage.session.expire_all()
+    return int(stage.session.scalar(sa.select(sa.func.count()).select_from(DoorScan)) or 0)
 
-    code, out = run(capsys, data_dir, "check", "--payload", token(3), "--door", "North")
+
+def test_pair_sync_check_lookup_status(capsys: pytest.CaptureFixture[str], data_dir: Path,
+                                       stage: Stage, tmp_path: Path) -> None:  # noqa: F811
+    renee = sell(stage.session, stage.event, stage.ticket_type, 1, name="Renée Dupont")[0]
+    url = stage.server.url
+    code, out = run(capsys, data_dir, "pair", "--server", url, "--code",
+                    stage.pairing_code("North"))
+    assert code == 0 and out["paired"] is True  # type: ignore[index]
+    assert out["event_ids"] == [stage.event.id]  # type: ignore[index]
+    code, out = run(capsys, data_dir, "sync")
+    assert code == 0 and out["tickets"] == 31  # type: ignore[index]
+
+    third, fifth = stage.tickets[2], stage.tickets[4]
+    code, out = run(capsys, data_dir, "check", "--payload", ticket_token(third), "--door",
+                    "North")
     assert code == 0
     assert out["code"] == "admit" and out["colour"] == "green"  # type: ignore[index]
-    assert out["holder_name"] == "Guest 3"  # type: ignore[index]
+    assert out["holder_name"] == third.holder_name  # type: ignore[index]
 
     png = tmp_path / "ticket.png"
-    png.write_bytes(render_png(token(5)))
+    png.write_bytes(render_png(ticket_token(fifth)))
     code, out = run(capsys, data_dir, "check", "--image", str(png))
-    assert code == 0 and out["code"] == "admit" and out["ticket_id"] == 5  # type: ignore[index]
+    assert code == 0 and out["code"] == "admit"  # type: ignore[index]
+    assert out["ticket_id"] == fifth.id  # type: ignore[index]
 
-    code, out = run(capsys, data_dir, "check", "--payload", token(3))
+    code, out = run(capsys, data_dir, "check", "--payload", ticket_token(third))
     assert out["code"] == "already_scanned"  # type: ignore[index]
 
     code, out = run(capsys, data_dir, "lookup", "renee")
-    assert code == 0 and [r["ticket_id"] for r in out] == [4]  # type: ignore[union-attr]
+    assert code == 0 and [r["ticket_id"] for r in out] == [renee.id]  # type: ignore[union-attr]
 
     code, out = run(capsys, data_dir, "status")
     assert code == 0
-    assert out["tickets_cached"] == 10 and out["scans_queued"] == 3  # type: ignore[index]
-    assert out["server"] == "http://server.test"  # type: ignore[index]
+    assert out["tickets_cached"] == 31 and out["scans_queued"] == 3  # type: ignore[index]
+    assert out["server"] == url  # type: ignore[index]
 
     code, out = run(capsys, data_dir, "sync")
     assert code == 0 and out["uploaded"] == 3  # type: ignore[index]
+    assert stored_scans(stage) == 3
     code, out = run(capsys, data_dir, "status")
     assert out["scans_queued"] == 0 and out["last_sync_at"]  # type: ignore[index]
 
 
 def test_sync_with_the_server_down_fails_and_keeps_the_queue(
-    capsys: pytest.CaptureFixture[str], data_dir: Path, server: FakeServer
+    capsys: pytest.CaptureFixture[str], data_dir: Path, stage: Stage  # noqa: F811
 ) -> None:
-    run(capsys, data_dir, "pair", "--server", "http://server.test", "--code", PAIRING_CODE)
-    run(capsys, data_dir, "check", "--payload", token(1))
-
-    def down(request: httpx.Request) -> None:
-        raise httpx.ConnectError("refused", request=request)
-
-    server.before = down
+    run(capsys, data_dir, "pair", "--server", stage.server.url, "--code",
+        stage.pairing_code("North"))
+    run(capsys, data_dir, "check", "--payload", ticket_token(stage.tickets[0]))
+    stage.server.stop()
     code, out = run(capsys, data_dir, "sync")
-    assert code == 1 and out == {"synced": False, "error": "offline",  # type: ignore[comparison-overlap]
-                                 "message": "ConnectError: refused"}
+    assert code == 1
+    assert out["synced"] is False and out["error"] == "offline"  # type: ignore[index]
+    assert out["message"].startswith("ConnectError")  # type: ignore[index]
     _, out = run(capsys, data_dir, "status")
     assert out["scans_queued"] == 1  # type: ignore[index]
+    # the server comes back: the kept scan goes up
+    stage.server.start()
+    code, out = run(capsys, data_dir, "sync")
+    assert code == 0 and out["uploaded"] == 1  # type: ignore[index]
+    assert stored_scans(stage) == 1
 
 
 def test_bad_pairing_code_and_unpaired_sync(capsys: pytest.CaptureFixture[str], data_dir: Path,
-                                            server: FakeServer) -> None:
-    code, out = run(capsys, data_dir, "pair", "--server", "http://server.test", "--code", "NO")
+                                            server: ServerProcess) -> None:  # noqa: F811
+    code, out = run(capsys, data_dir, "pair", "--server", server.url, "--code", "NO")
     assert code == 1 and out["error"] == "pairing_code_invalid"  # type: ignore[index]
     code, out = run(capsys, data_dir, "sync")
     assert code == 1 and out["error"] == "not_paired"  # type: ignore[index]

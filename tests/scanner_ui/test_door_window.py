@@ -1,26 +1,19 @@
 """The real window, offscreen, over the real door core: camera frames, wedge scans, lookup,
-kiosk, the online badge and the revoked screen."""
+kiosk. (The online badge and the revoked screen run against the real server:
+test_door_window_server.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import pytest
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QApplication
 
 from scanner_app.core.door import Door
 from scanner_app.core.kiosk import KioskScreen as Screen
-from scanner_app.core.sync import SyncEngine
 from scanner_app.core.verdict import Colour, Verdict, VerdictCode
 from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.synthetic import ticket_frames, write_frames
-from scanner_app.workers.adapters import sync_round
-from shared import protocol as p
 from tests.scanner_ui.conftest import (
-    EVENT,
     SMITH,
     STAFF_PIN,
     USED,
@@ -29,7 +22,6 @@ from tests.scanner_ui.conftest import (
     forged_token,
     token,
 )
-from tests.scanner_ui.stand_in_server import StandInServer
 
 
 class Recorder(QObject):
@@ -178,62 +170,3 @@ def test_kiosk_needs_a_pin_to_start(qtbot, make_app: AppFactory, door: Door) -> 
     app.enter_kiosk()
     assert not app.window.in_kiosk
     assert "staff PIN" in app.window.scan.notice.text()
-
-
-def _pair_locally(door: Door) -> None:
-    door.store.save_pairing(
-        "http://stand-in", p.PairResponse(device_id=1, device_name="UI test", token="sld_ui-test")
-    )
-
-
-@pytest.fixture
-def server() -> Iterator[StandInServer]:
-    s = StandInServer()
-    s.events = (p.EventSummary(EVENT, "Chicago Steppers Summer Weekend", revision=1),)
-    yield s
-    s.stop()
-
-
-def test_badge_goes_offline_when_the_server_goes_away_and_back_online(
-    qtbot, make_app: AppFactory, door: Door, server: StandInServer
-) -> None:
-    _pair_locally(door)
-    server.start()
-    engine = SyncEngine(door.store, httpx.Client(base_url=server.url, timeout=2.0))
-    engine.backoff.cap = 0.3  # retry quickly in the test
-    app = make_app(door, sync_round=sync_round(engine), sync_interval_ms=200)
-    badge = app.window.scan.badge
-    qtbot.waitUntil(lambda: badge.online is True, timeout=5000)
-    assert "ONLINE" in badge.text()
-
-    server.stop()
-    qtbot.waitUntil(lambda: badge.online is False, timeout=5000)
-    assert "OFFLINE" in badge.text()
-    # Offline, the door still answers, and the answer is on screen, not hidden by the badge.
-    seen = collect(app)
-    qtbot.keyClicks(app.window.scan, token(VALID))
-    qtbot.keyClick(app.window.scan, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(seen) == 1)
-    assert seen[0][1] == "green" and app.window.scan.answer.isVisible()
-
-    server.start()
-    qtbot.waitUntil(lambda: badge.online is True, timeout=5000)
-    qtbot.waitUntil(lambda: len(server.scans_received) == 1, timeout=5000)  # the offline scan
-
-
-def test_revoked_device_shows_the_revoked_screen_and_stops_scanning(
-    qtbot, make_app: AppFactory, door: Door, server: StandInServer
-) -> None:
-    _pair_locally(door)
-    server.revoked = True
-    server.start()
-    engine = SyncEngine(door.store, httpx.Client(base_url=server.url, timeout=2.0))
-    app = make_app(door, sync_round=sync_round(engine), sync_interval_ms=200)
-    window = app.window
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.revoked, timeout=5000)
-    assert "removed" in window.revoked.title.text()
-    assert app.door_worker is None  # nothing left to scan with
-    assert not door.store.folder.exists()  # the core wiped the ticket data
-    app.scan_code(token(VALID), "wedge")  # a scan now goes nowhere, and nothing breaks
-    QApplication.processEvents()
-    assert window.stack.currentWidget() is window.revoked

@@ -138,3 +138,19 @@ def test_transfer_is_refused_when_the_event_does_not_allow_it(
         "ticket_id": order["tickets"][0]["id"], "to_email": "pal@example.test", "to_name": "Pal"})
     assert (refused.status_code, error_code(refused)) == (409, "invalid_state")
     assert revoked_ticket_ids(session, shop.event.id) == []
+
+
+def test_tickets_sent_to_an_address_are_claimed_only_by_its_verified_owner(
+    api: httpx.Client, world: World, shop: Shop, session: Session
+) -> None:
+    guest = world.person("Gus Guest")
+    comp = api.post(f"/events/{shop.event.id}/complimentary", headers=shop.organizer.headers,
+                    json={"items": [{"ticket_type_id": shop.day1.id, "quantity": 1}],
+                          "holder_name": "Gus Guest", "holder_email": guest.user.email})
+    assert comp.status_code == 201
+    assert api.get("/me/tickets", headers=guest.headers).json()["tickets"] == []
+    guest.user.email_verified = True
+    session.commit()
+    mine = api.get("/me/tickets", headers=guest.headers).json()["tickets"]
+    assert [t["id"] for t in mine] == [comp.json()["order"]["tickets"][0]["id"]]
+    assert mine[0]["token"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -177,3 +178,24 @@ def test_send_mail_command_sends_what_is_due(
     summary = json.loads(capsys.readouterr().out)
     assert summary["sent"] == 1 and summary["failed"] == 0
     assert [m["To"] for m in mailbox.messages] == ["cron@example.test"]
+
+
+def test_outside_tests_mail_goes_out_on_a_background_thread(
+    app: Flask, api: httpx.Client, world: World, shop: Shop, mailbox: Mailbox, session: Session
+) -> None:
+    app.extensions["sync_config"] = replace(app.extensions["sync_config"], testing=False)
+    free = world.ticket_type(shop.event, shop.organizer, price_cents=0)
+    buyer = world.person()
+    order = buy(api, buyer, shop.event, ("ticket_type", free.id, 1)).json()["order"]
+    assert order["payment_status"] == "COMPLETED"  # answered without waiting for SMTP
+    deadline = time.monotonic() + 30
+    while not mailbox.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [qr_tokens(m) for m in mailbox.messages] == [[order["tickets"][0]["token"]]]
+    # ... and the thread records it (wait for that too, so it is done before teardown).
+    while time.monotonic() < deadline:
+        session.expire_all()
+        if session.scalars(sa.select(OutboxMessage.status)).one() is MailStatus.SENT:
+            break
+        time.sleep(0.05)
+    assert session.scalars(sa.select(OutboxMessage.status)).one() is MailStatus.SENT

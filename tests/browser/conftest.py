@@ -1,0 +1,65 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against the real app over real HTTP.
+
+Never a downloaded browser: ``/usr/bin/chromium`` (installed by ``make test`` as root), started
+with the flags this closed network needs (no background networking, no component updates).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from sync_server import create_app
+from sync_server.migrate import upgrade
+from tests.server.conftest import server_config
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_app(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    """The real app on a real socket (127.0.0.1, a free port), served from a thread."""
+    upgrade(database_url)
+    app = create_app(server_config(database_url, tmp_path / "instance"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["sync_db_engine"].dispose()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A phone-sized page: organizers use the site between sets."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    yield page
+    context.close()
