@@ -323,7 +323,7 @@ def gui_stall_section(tmp: Path, seconds: float) -> None:
     parts = Parts(
         open_door=lambda: door,
         sync_round=lambda _door: None,
-        pair=lambda *_args: None,
+        pair=lambda *_args, **_kwargs: None,
         open_camera=lambda: FileCamera(folder, fps=30, loop=True),
         decoder=make_decoder("auto"),
     )

@@ -23,6 +23,15 @@ from typing import Any, TypeVar
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
 
+# What a pairing QR holds, so that one scan gives a door both the server and the code.
+PAIRING_SCHEME = "stepperslife-pair"
+
+
+def pairing_qr_text(server_url: str, code: str) -> str:
+    """``stepperslife-pair:<server-url>#<code>``, the text of a pairing QR."""
+    return f"{PAIRING_SCHEME}:{server_url.rstrip('/')}#{code}"
+
+
 # --- paths (all under API_PREFIX, all JSON) ------------------------------------------------
 PAIR_PATH = f"{API_PREFIX}/door/pair"  # POST PairRequest -> 201 PairResponse (no auth)
 HEARTBEAT_PATH = f"{API_PREFIX}/door/heartbeat"  # POST HeartbeatRequest -> HeartbeatResponse

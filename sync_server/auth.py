@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import redirect, request, session, url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sync_server.accounts.models import ApiToken, User
@@ -96,7 +96,9 @@ def actor_for_token(session: Session, token: str, now: datetime | None = None) -
     digest = token_hash(token)
     if token.startswith(USER_TOKEN_PREFIX):
         api_token = session.scalars(
+            # The user in the same statement (checkout reads it on every request).
             sa.select(ApiToken).where(ApiToken.token_hash == digest)
+            .options(joinedload(ApiToken.user))
         ).one_or_none()
         if (
             api_token is None

@@ -45,6 +45,9 @@ class Code:
     CURSOR_EXPIRED = "cursor_expired"  # 410: start a full door-data download
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"  # 400: X-Protocol-Version not served
     UNAVAILABLE = "unavailable"  # 503: maintenance; honour Retry-After
+    # Purchase engine
+    SOLD_OUT = "sold_out"  # 409: too few tickets left for the request
+    DISCOUNT_CODE_USED_UP = "discount_code_used_up"  # 409: the code reached its maximum uses
 
 
 _HTTP_CODES = {

@@ -78,7 +78,8 @@ class PinPad(QWidget):
     def press(self, key: str) -> None:
         self.touched.emit()
         if key == "OK":
-            pin, _ = self.display.text(), self.display.clear()
+            pin = self.display.text()
+            self.display.clear()
             self.pin_entered.emit(pin)
         elif key == "⌫":
             self.display.backspace()
@@ -151,7 +152,7 @@ class KioskScreen(QWidget):
         self._show(Screen.ATTRACT)
 
     @property
-    def screen(self) -> Screen:
+    def screen(self) -> Screen:  # type: ignore[override]  # which kiosk page, not the QScreen
         return self.state.screen
 
     def _show(self, screen: Screen) -> None:

@@ -25,7 +25,6 @@ from shared import protocol as p
 
 logger = logging.getLogger(__name__)
 
-PAIRING_SCHEME = "stepperslife-pair"
 HTTP_TIMEOUT_S = 20.0
 # A bare pairing code, as the server's pairing QR holds it (sync_server/devices/api.py renders
 # the code alone: 10 characters of A-Z and 2-9 without look-alikes). Staff may also type it with
@@ -129,8 +128,8 @@ def parse_pairing_payload(text: str) -> tuple[str, str] | None:
     ``code`` (``https://tickets.example.com/pair?code=ABCD-1234``: the server is its origin).
     """
     text = text.strip()
-    if text.startswith(f"{PAIRING_SCHEME}:"):
-        rest = text[len(PAIRING_SCHEME) + 1 :]
+    if text.startswith(f"{p.PAIRING_SCHEME}:"):
+        rest = text[len(p.PAIRING_SCHEME) + 1 :]
         server, _, code = rest.partition("#")
         parts = urlsplit(server)
         if parts.scheme in ("http", "https") and parts.netloc and code.strip():

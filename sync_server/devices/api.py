@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from shared.protocol import pairing_qr_text
 from shared.qr import render_png
 from sync_server.api import ApiRequest, api_route
 from sync_server.auth import Access, require_device, require_user
@@ -68,7 +69,9 @@ def create_pairing_code(req: ApiRequest) -> dict[str, Any]:
         kind=body.kind, minutes=_config().pairing_code_minutes,
     )
     req.session.commit()
-    png = base64.b64encode(render_png(code, box_size=8)).decode("ascii")
+    # The QR carries the server's address too: a door scans it once and pairs.
+    qr_text = pairing_qr_text(request.host_url, code)
+    png = base64.b64encode(render_png(qr_text, box_size=8)).decode("ascii")
     return {"code": code, "expires_at": iso(row.expires_at), "name": row.device_name,
             "kind": row.kind.value, "event_ids": [e.id for e in row.events],
             "qr_png_data_url": f"data:image/png;base64,{png}"}

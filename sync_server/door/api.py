@@ -18,11 +18,17 @@ from flask import Response, current_app, request
 
 from shared import protocol as p
 from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, device_serves, require_device
+from sync_server.auth import Access, device_serves, require_device, require_user
 from sync_server.config import Config
 from sync_server.db import engine, utcnow
 from sync_server.devices import services as devices
 from sync_server.door import changes, data, scans
+from sync_server.door.settings import (
+    DoorSettingsPatch,
+    door_settings,
+    settings_json,
+    update_door_settings,
+)
 from sync_server.errors import ApiError, Code
 from sync_server.ratelimit.services import hit
 
@@ -157,3 +163,18 @@ def upload_scans(req: ApiRequest) -> Response:
     results = scans.upload(req.session, device, batch, now)
     req.session.commit()
     return _answer(p.ScanBatchResult(tuple(results), now).to_json())
+
+
+@api_route("/events/<id:event_id>/door-settings", method="GET", access=Access.EVENT_DOOR,
+           tag=TAG, summary="The event's door rules (re-entry, uncached tickets, opening time)")
+def get_door_settings(req: ApiRequest) -> dict[str, Any]:
+    return {"door_settings": settings_json(door_settings(req.session, req.the_event))}
+
+
+@api_route("/events/<id:event_id>/door-settings", method="PATCH",
+           access=Access.EVENT_ORGANIZER, tag=TAG, body=DoorSettingsPatch,
+           summary="Change the event's door rules; doors pick them up at their next sync")
+def patch_door_settings(req: ApiRequest) -> dict[str, Any]:
+    row = update_door_settings(req.session, req.the_event, req.body, by=require_user(req.actor))
+    req.session.commit()
+    return {"door_settings": settings_json(row)}

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, aliased
 from shared import protocol as p
 from sync_server.door import cursor as c
 from sync_server.door.changes import current_revision
-from sync_server.door.models import DoorEventSettings, DoorScan, table_of
+from sync_server.door.models import DoorScan, table_of
+from sync_server.door.settings import door_settings
 from sync_server.events.models import Bundle, Event, EventDay, EventStatus, TicketType
 from sync_server.keys.models import EventKeyVersion, RevokedToken
 from sync_server.keys.services import event_key
@@ -35,9 +36,7 @@ _IN_LIMIT = 900
 
 
 def event_settings(session: Session, event: Event) -> p.EventSettings:
-    rules = session.get(DoorEventSettings, event.id) or DoorEventSettings(
-        event_id=event.id, reentry_allowed=False, refuse_uncached=False,
-        entry_opens_minutes_before=120)
+    rules = door_settings(session, event)
     days = tuple(p.EventDay(d.date, d.starts_at, d.ends_at) for d in event.days)
     if not days:  # an event without day rows is one window from its start to its end
         ends = event.ends_at if event.ends_at and event.ends_at > event.starts_at \

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from shared import protocol as p
 from sync_server.devices.models import Device
 from sync_server.door.bulk import insert_rows, update_rows
-from sync_server.door.changes import ids_in, touch_scans, touch_tickets
+from sync_server.door.changes import ids_in, next_change
 from sync_server.door.data import conflicts
 from sync_server.door.models import DoorEventSettings, DoorScan, table_of
 from sync_server.errors import Code
@@ -222,17 +222,21 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
         else:
             continue
         touched[winner.event_id].append(ticket_id)
+    # Number the changes now, in the writes themselves (one UPDATE per kind instead of a write
+    # and a re-stamp at commit). The counters are the last locks taken, tickets first, events
+    # in id order, held until the commit: the same rule as sync_server.door.changes.
+    numbers = {e: next_change(session, e) for e in sorted({e for e, _ in moves} | set(touched))}
     ds = table_of(DoorScan)
     for (event_id, want), ids in moves.items():
         for chunk in _chunks(ids):
-            session.execute(ds.update().where(ds.c.id.in_(chunk)).values(lost_to_id=want))
-        touch_scans(session, event_id, ids)
-    # one statement each; the ORM is bypassed, so the rows are numbered explicitly
-    update_rows(session, ti, "id", winners)
+            session.execute(ds.update().where(ids_in(session, ds.c.id, chunk))
+                            .values(lost_to_id=want, change_no=numbers[event_id]))
+    event_of = {t: e for e, ids in touched.items() for t in ids}
+    for row in (*winners, *scanned):
+        row["door_change"] = numbers[event_of[row["id"]]]
+    update_rows(session, ti, "id", winners)  # one statement each (bulk.py)
     update_rows(session, ti, "id", scanned)
-    for event_id, ids in touched.items():
-        touch_tickets(session, event_id, ids)
-        _expire(session, ids)
+    _expire(session, list(event_of))
     return flagged
 
 

@@ -30,6 +30,7 @@ from sync_server.events.models import (
     bundle_days,
     event_categories,
 )
+from sync_server.keys.services import rotate_key
 from sync_server.orders.models import Order, OrderItem
 from sync_server.tickets.models import TicketInstance
 
@@ -74,6 +75,9 @@ def create_event(session: Session, *, organizer: User, values: Mapping[str, Any]
     event.categories = _categories(session, categories)
     session.add(event)
     session.flush()
+    # The event's first signing key comes with the event, so two first buyers never race to
+    # create it (a unique-key error for one of them otherwise).
+    rotate_key(session, event.id)
     record(session, action="event.create", entity_type="event", entity_id=event.id,
            user=organizer, event_id=event.id)
     return event

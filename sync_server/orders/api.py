@@ -11,10 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, request
+from sqlalchemy.orm import Session
 
 from sync_server.api import ApiRequest, api_route
 from sync_server.auth import Access, require_user
-from sync_server.db import engine, utcnow
+from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event
 from sync_server.mail.after_commit import send_queued
@@ -34,15 +35,18 @@ def purchase_settings() -> services.PurchaseSettings:
     return services.PurchaseSettings.from_config(current_app.extensions["sync_config"])
 
 
-def limit_checkout(user_id: int) -> None:
+def limit_checkout(session: Session, user_id: int) -> None:
+    """Count the checkout per user and per address, committed in one short transaction of the
+    request's own connection before the order's (ratelimit.services)."""
     config = current_app.extensions["sync_config"]
     window = config.checkout_window_seconds
+    per_address = config.checkout_limit_per_address
     if config.checkout_limit_per_user:
-        hit(engine(), action="checkout", subject=f"user:{user_id}",
-            limit=config.checkout_limit_per_user, window_seconds=window)
-    if config.checkout_limit_per_address:
-        hit(engine(), action="checkout", subject=f"addr:{request.remote_addr or '-'}",
-            limit=config.checkout_limit_per_address, window_seconds=window)
+        hit(session, action="checkout", subject=f"user:{user_id}",
+            limit=config.checkout_limit_per_user, window_seconds=window, commit=not per_address)
+    if per_address:
+        hit(session, action="checkout", subject=f"addr:{request.remote_addr or '-'}",
+            limit=per_address, window_seconds=window)
 
 
 def _wanted(items: list[schemas.CheckoutItem]) -> list[services.WantedLine]:
@@ -65,7 +69,7 @@ def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
 def checkout(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
-    limit_checkout(user.id)
+    limit_checkout(req.session, user.id)
     event = req.session.get(Event, body.event_id)
     if event is None:
         raise not_found("event")

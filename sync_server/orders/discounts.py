@@ -31,7 +31,7 @@ from sync_server.orders.pricing import Discount
 
 logger = logging.getLogger(__name__)
 
-CODE_USED_UP = "discount_code_used_up"
+CODE_USED_UP = Code.DISCOUNT_CODE_USED_UP
 
 
 def normalise(text: str) -> str:

@@ -26,14 +26,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sync_server.errors import ApiError
+from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, TicketType
 from sync_server.orders.models import Order
 from sync_server.orders.purchase_models import InventoryHold, ReleaseReason
 
 logger = logging.getLogger(__name__)
 
-SOLD_OUT = "sold_out"  # the error code when a ticket type or bundle has too few left
+SOLD_OUT = Code.SOLD_OUT
 
 
 @dataclass(frozen=True)

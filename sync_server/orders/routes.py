@@ -69,7 +69,7 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
     offer = _offer(event)
     if request.method == "POST":
         try:
-            limit_checkout(user.id)
+            limit_checkout(session, user.id)
             outcome = services.checkout(
                 session, event=event, buyer=user, wanted=_wanted(offer), buyer_name=user.name,
                 buyer_email=user.email,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from tests.scanner_core.real_server import ticket_token
 from tests.server.door.conftest import sell
 
 
-def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, object]:
+def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, Any]:
     code = cli.main(["--data-dir", str(data_dir), *args])
     out = capsys.readouterr().out
     return code, json.loads(out) if out.strip() else None
@@ -38,40 +39,40 @@ def test_pair_sync_check_lookup_status(capsys: pytest.CaptureFixture[str], data_
     url = stage.server.url
     code, out = run(capsys, data_dir, "pair", "--server", url, "--code",
                     stage.pairing_code("North"))
-    assert code == 0 and out["paired"] is True  # type: ignore[index]
-    assert out["event_ids"] == [stage.event.id]  # type: ignore[index]
+    assert code == 0 and out["paired"] is True
+    assert out["event_ids"] == [stage.event.id]
     code, out = run(capsys, data_dir, "sync")
-    assert code == 0 and out["tickets"] == 31  # type: ignore[index]
+    assert code == 0 and out["tickets"] == 31
 
     third, fifth = stage.tickets[2], stage.tickets[4]
     code, out = run(capsys, data_dir, "check", "--payload", ticket_token(third), "--door",
                     "North")
     assert code == 0
-    assert out["code"] == "admit" and out["colour"] == "green"  # type: ignore[index]
-    assert out["holder_name"] == third.holder_name  # type: ignore[index]
+    assert out["code"] == "admit" and out["colour"] == "green"
+    assert out["holder_name"] == third.holder_name
 
     png = tmp_path / "ticket.png"
     png.write_bytes(render_png(ticket_token(fifth)))
     code, out = run(capsys, data_dir, "check", "--image", str(png))
-    assert code == 0 and out["code"] == "admit"  # type: ignore[index]
-    assert out["ticket_id"] == fifth.id  # type: ignore[index]
+    assert code == 0 and out["code"] == "admit"
+    assert out["ticket_id"] == fifth.id
 
     code, out = run(capsys, data_dir, "check", "--payload", ticket_token(third))
-    assert out["code"] == "already_scanned"  # type: ignore[index]
+    assert out["code"] == "already_scanned"
 
     code, out = run(capsys, data_dir, "lookup", "renee")
-    assert code == 0 and [r["ticket_id"] for r in out] == [renee.id]  # type: ignore[union-attr]
+    assert code == 0 and [r["ticket_id"] for r in out] == [renee.id]
 
     code, out = run(capsys, data_dir, "status")
     assert code == 0
-    assert out["tickets_cached"] == 31 and out["scans_queued"] == 3  # type: ignore[index]
-    assert out["server"] == url  # type: ignore[index]
+    assert out["tickets_cached"] == 31 and out["scans_queued"] == 3
+    assert out["server"] == url
 
     code, out = run(capsys, data_dir, "sync")
-    assert code == 0 and out["uploaded"] == 3  # type: ignore[index]
+    assert code == 0 and out["uploaded"] == 3
     assert stored_scans(stage) == 3
     code, out = run(capsys, data_dir, "status")
-    assert out["scans_queued"] == 0 and out["last_sync_at"]  # type: ignore[index]
+    assert out["scans_queued"] == 0 and out["last_sync_at"]
 
 
 def test_sync_with_the_server_down_fails_and_keeps_the_queue(
@@ -83,23 +84,23 @@ def test_sync_with_the_server_down_fails_and_keeps_the_queue(
     stage.server.stop()
     code, out = run(capsys, data_dir, "sync")
     assert code == 1
-    assert out["synced"] is False and out["error"] == "offline"  # type: ignore[index]
-    assert out["message"].startswith("ConnectError")  # type: ignore[index]
+    assert out["synced"] is False and out["error"] == "offline"
+    assert out["message"].startswith("ConnectError")
     _, out = run(capsys, data_dir, "status")
-    assert out["scans_queued"] == 1  # type: ignore[index]
+    assert out["scans_queued"] == 1
     # the server comes back: the kept scan goes up
     stage.server.start()
     code, out = run(capsys, data_dir, "sync")
-    assert code == 0 and out["uploaded"] == 1  # type: ignore[index]
+    assert code == 0 and out["uploaded"] == 1
     assert stored_scans(stage) == 1
 
 
 def test_bad_pairing_code_and_unpaired_sync(capsys: pytest.CaptureFixture[str], data_dir: Path,
                                             server: ServerProcess) -> None:  # noqa: F811
     code, out = run(capsys, data_dir, "pair", "--server", server.url, "--code", "NO")
-    assert code == 1 and out["error"] == "pairing_code_invalid"  # type: ignore[index]
+    assert code == 1 and out["error"] == "pairing_code_invalid"
     code, out = run(capsys, data_dir, "sync")
-    assert code == 1 and out["error"] == "not_paired"  # type: ignore[index]
+    assert code == 1 and out["error"] == "not_paired"
 
 
 def test_image_without_a_code_and_missing_image(capsys: pytest.CaptureFixture[str],
@@ -110,7 +111,7 @@ def test_image_without_a_code_and_missing_image(capsys: pytest.CaptureFixture[st
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((200, 200), 255, np.uint8))
     code, out = run(capsys, data_dir, "check", "--image", str(blank))
-    assert code == 1 and out["decoded"] is False  # type: ignore[index]
+    assert code == 1 and out["decoded"] is False
     code = cli.main(["--data-dir", str(data_dir), "check", "--image", str(tmp_path / "nope.png")])
     assert code == 1
     assert "cannot read an image" in capsys.readouterr().err

@@ -20,7 +20,7 @@ import pytest
 
 from scanner_app.core.door import Door
 from scanner_app.core.sync import DeviceRevoked, NotPaired, SyncEngine, SyncError, pair
-from scanner_app.core.verdict import VerdictCode
+from scanner_app.core.verdict import Verdict, VerdictCode
 from scanner_app.storage import database as db
 from scanner_app.storage import models as m
 from shared import protocol as p
@@ -106,9 +106,10 @@ def test_pairing_stores_the_token_sealed_and_activates_the_server(
     assert door.store.device_token() == answer.token
     door.close()
     assert setup.server.device("North").id == answer.device_id
-    # sealed: the token is not in the door's database file as plain text
-    database_file = db.server_dir(data_dir, db.active_slug(data_dir)) / db.DB_NAME
-    assert answer.token.encode() not in database_file.read_bytes()
+    # sealed: the token is in none of the door's files as plain text (database, WAL, keys)
+    files = [f for f in data_dir.rglob("*") if f.is_file()]
+    assert any(f.name == db.DB_NAME for f in files)
+    assert not any(answer.token.encode() in f.read_bytes() for f in files)
 
 
 def test_a_wrong_pairing_code_is_a_clear_error(data_dir: Path, setup: Setup) -> None:
@@ -309,7 +310,7 @@ def test_scanning_goes_on_while_a_big_download_is_stored(paired: Door, setup: Se
 
     worker = threading.Thread(target=download)
     worker.start()
-    verdicts = []
+    verdicts: list[Verdict] = []
     while worker.is_alive() or len(verdicts) < 20:
         verdicts.append(paired.check(setup.token(len(verdicts) % 20 + 1), door="North",
                                      source="t"))

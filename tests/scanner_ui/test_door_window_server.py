@@ -16,6 +16,7 @@ import httpx
 import pytest
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from scanner_app.core.door import Door
 from scanner_app.core.sync import SyncEngine, pair
@@ -97,7 +98,7 @@ def live_client(live: LiveServer) -> Iterator[httpx.Client]:
 
 
 def test_badge_goes_offline_when_the_server_goes_away_and_back_online(
-    qtbot, make_app: AppFactory, paired_door: Door, live: LiveServer,
+    qtbot: QtBot, make_app: AppFactory, paired_door: Door, live: LiveServer,
     live_client: httpx.Client, real_server: RealServer,  # noqa: F811
     tickets: list[TicketInstance],
 ) -> None:
@@ -128,7 +129,7 @@ def test_badge_goes_offline_when_the_server_goes_away_and_back_online(
 
 
 def test_revoked_device_shows_the_revoked_screen_and_stops_scanning(
-    qtbot, make_app: AppFactory, paired_door: Door, live_client: httpx.Client,
+    qtbot: QtBot, make_app: AppFactory, paired_door: Door, live_client: httpx.Client,
     real_server: RealServer, tickets: list[TicketInstance], tmp_path: Path,  # noqa: F811
 ) -> None:
     folder = paired_door.store.folder

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 from sqlalchemy.exc import NoResultFound
 
 from scanner_app.core.door import Door
@@ -22,6 +25,7 @@ from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.synthetic import empty_scene, write_frames
 from scanner_app.settings import Settings
 from scanner_app.workers.adapters import pair_and_download
+from shared.qr import render_png
 from sync_server.events.models import Event
 from sync_server.tickets.models import TicketInstance
 from tests.scanner_core.real_server import (
@@ -52,11 +56,9 @@ def sold(real_server: RealServer) -> tuple[Event, list[TicketInstance]]:  # noqa
 
 def _qr_frame(text: str) -> np.ndarray:
     frame = empty_scene(640, 480, np.random.default_rng(1))
-    import qrcode
-
-    code = qrcode.QRCode(border=4, box_size=4)
-    code.add_data(text)
-    image = np.array(code.make_image().convert("L"), dtype=np.uint8)
+    png = np.frombuffer(render_png(text, box_size=4), np.uint8)
+    image = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
+    assert image is not None
     h, w = image.shape
     frame[40 : 40 + h, 40 : 40 + w] = image
     return frame
@@ -77,19 +79,25 @@ def _opened_door(settings: Settings) -> Callable[[], DoorService | None]:
     return open_door
 
 
+if TYPE_CHECKING:
+    from scanner_app.app import DoorApp
+    from scanner_app.ui.main_window import MainWindow
+
+
 def _door_app(settings: Settings, make_app: AppFactory, camera: Callable[[], FrameSource],
-              progress: list[tuple[int, int]]):  # type: ignore[no-untyped-def]
+              progress: list[tuple[int, int]]) -> DoorApp:
     """The real app, unpaired, pairing with the real HTTP client (no client factory)."""
     from scanner_app.app import DoorApp, Parts
     from scanner_app.hardware.decoders import ZxingDecoder
     from scanner_app.ui.sounds import SoundPlayer
 
-    def pair(url: str, code: str, report: Callable[[int, int], None]) -> None:
+    def pair(url: str, code: str, report: Callable[[int, int], None], /, *,
+             device_name: str = "") -> None:
         def both(done: int, total: int) -> None:
             progress.append((done, total))
             report(done, total)
 
-        pair_and_download(settings.folders.data, url, code, both)
+        pair_and_download(settings.folders.data, url, code, both, device_name=device_name)
 
     parts = Parts(
         open_door=_opened_door(settings),
@@ -105,14 +113,14 @@ def _door_app(settings: Settings, make_app: AppFactory, camera: Callable[[], Fra
     return app
 
 
-def _scan_is_green(qtbot, window, ticket: TicketInstance) -> None:  # type: ignore[no-untyped-def]
+def _scan_is_green(qtbot: QtBot, window: MainWindow, ticket: TicketInstance) -> None:
     qtbot.keyClicks(window.scan, ticket_token(ticket))
     qtbot.keyClick(window.scan, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.scan.answer.outcome == "green", timeout=5000)
 
 
 def test_pairing_qr_on_camera_pairs_downloads_and_scans(
-    qtbot, make_app: AppFactory, settings: Settings, server: LiveServer,
+    qtbot: QtBot, make_app: AppFactory, settings: Settings, server: LiveServer,
     real_server: RealServer, sold: tuple[Event, list[TicketInstance]], tmp_path: Path,  # noqa: F811
 ) -> None:
     event, tickets = sold
@@ -132,7 +140,7 @@ def test_pairing_qr_on_camera_pairs_downloads_and_scans(
 
 
 def test_typed_pairing_code_pairs_downloads_and_scans(
-    qtbot, make_app: AppFactory, settings: Settings, server: LiveServer,
+    qtbot: QtBot, make_app: AppFactory, settings: Settings, server: LiveServer,
     real_server: RealServer, sold: tuple[Event, list[TicketInstance]],  # noqa: F811
 ) -> None:
     event, tickets = sold
@@ -150,7 +158,7 @@ def test_typed_pairing_code_pairs_downloads_and_scans(
 
 
 def test_wrong_pairing_code_says_so_and_stays_on_the_pairing_screen(
-    qtbot, make_app: AppFactory, settings: Settings, server: LiveServer,
+    qtbot: QtBot, make_app: AppFactory, settings: Settings, server: LiveServer,
     real_server: RealServer, sold: tuple[Event, list[TicketInstance]],  # noqa: F811
 ) -> None:
     real_server.pairing_code(sold[0], name=DEVICE)  # a real code exists, but not this one

@@ -4,6 +4,7 @@ gave it unless staff type one."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,11 +21,15 @@ from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.decoders import ZxingDecoder
 from scanner_app.hardware.synthetic import empty_scene, write_frames
 from scanner_app.settings import Settings
-from scanner_app.workers.adapters import pair_and_download, parse_pairing_code
+from scanner_app.workers.adapters import (
+    pair_and_download,
+    parse_pairing_code,
+    parse_pairing_payload,
+)
 from shared.qr import render_png
 from sync_server.devices.models import Device
 from sync_server.devices.services import create_pairing_code
-from tests.server.conftest import World, app, session, world  # noqa: F401 (fixtures)
+from tests.server.conftest import World, api, app, session, world  # noqa: F401 (fixtures)
 
 SERVER = "http://testserver"
 ORGANISER_NAME = "North door"
@@ -45,21 +50,43 @@ def device_names(session: Session) -> list[str]:  # noqa: F811
     return [d.name for d in session.query(Device).order_by(Device.id)]
 
 
+def server_pairing_qr(api: httpx.Client, world: World) -> tuple[str, np.ndarray]:  # noqa: F811
+    """A pairing code made through the API, and a camera frame of the QR the server returned."""
+    organizer = world.person()
+    event = world.event(organizer)
+    made = api.post(f"/events/{event.id}/pairing-codes", headers=organizer.headers,
+                    json={"name": ORGANISER_NAME})
+    assert made.status_code == 201, made.text
+    png = base64.b64decode(made.json()["qr_png_data_url"].split(",", 1)[1])
+    qr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    frame = empty_scene(640, 480, np.random.default_rng(4))
+    frame[30 : 30 + qr.shape[0], 30 : 30 + qr.shape[1]] = qr
+    return made.json()["code"], frame
+
+
 def wsgi(flask_app: Flask) -> Callable[[str], httpx.Client]:
     return lambda url: httpx.Client(transport=httpx.WSGITransport(app=flask_app), base_url=url)
 
 
-def server_qr_frame(code: str) -> np.ndarray:
-    """A camera frame showing the QR the server renders for a pairing code (devices/api.py)."""
+def code_only_frame(code: str) -> np.ndarray:
+    """A camera frame of a QR holding only the code (a printed code, no server address)."""
     qr = cv2.imdecode(np.frombuffer(render_png(code, box_size=8), np.uint8), cv2.IMREAD_GRAYSCALE)
     frame = empty_scene(640, 480, np.random.default_rng(4))
     frame[30 : 30 + qr.shape[0], 30 : 30 + qr.shape[1]] = qr
     return frame
 
 
-def test_the_servers_pairing_qr_is_read_as_a_code(session: Session, world: World) -> None:  # noqa: F811
+def test_the_servers_pairing_qr_gives_the_address_and_the_code(
+    api: httpx.Client, world: World  # noqa: F811
+) -> None:
+    code, frame = server_pairing_qr(api, world)
+    [text] = ZxingDecoder().decode(frame)
+    assert parse_pairing_payload(text) == (SERVER, code)
+
+
+def test_a_bare_code_is_read_as_a_code(session: Session, world: World) -> None:  # noqa: F811
     code = new_code(session, world)
-    assert ZxingDecoder().decode(server_qr_frame(code)) == [code]
+    assert ZxingDecoder().decode(code_only_frame(code)) == [code]
     assert parse_pairing_code(code) == code
 
 
@@ -81,15 +108,15 @@ def test_pairing_keeps_the_organisers_name_unless_staff_type_one(
     ("typed", "expected"), [("", ORGANISER_NAME), ("Side door", "Side door")]
 )
 def test_server_pairing_qr_on_camera_pairs_the_window(
-    qtbot, app: Flask, session: Session, world: World, settings: Settings,  # noqa: F811
-    tmp_path: Path, typed: str, expected: str,
+    qtbot, app: Flask, api: httpx.Client, session: Session, world: World,  # noqa: F811
+    settings: Settings, tmp_path: Path, typed: str, expected: str,
 ) -> None:
     from scanner_app.app import DoorApp, Parts
     from scanner_app.ui.sounds import SoundPlayer
 
-    code = new_code(session, world)
+    code, frame = server_pairing_qr(api, world)
     frames = tmp_path / "camera"
-    write_frames([server_qr_frame(code)], frames)
+    write_frames([frame], frames)
     data = settings.folders.data
     opened: list[Door] = []
 
@@ -117,21 +144,21 @@ def test_server_pairing_qr_on_camera_pairs_the_window(
         decoder=ZxingDecoder(),
     )
     door_app = DoorApp(settings, parts, sound=SoundPlayer(enabled=False))
-    # Staff typed the address (the server's QR holds only the code), and maybe a name.
-    door_app.window.pairing.server.setText(SERVER)
+    # Nothing typed but maybe a name: the server's QR brings its address and the code.
     door_app.window.pairing.device_name.setText(typed)
     door_app.start()
     try:
         window = door_app.window
         qtbot.waitUntil(lambda: window.stack.currentWidget() is window.scan, timeout=15_000)
         assert window.pairing.code.text() == code
+        assert window.pairing.server.text() == SERVER
         assert device_names(session) == [expected]
     finally:
         door_app.stop()
         window.close()
 
 
-def test_server_pairing_qr_without_an_address_asks_for_one(
+def test_a_code_only_qr_without_an_address_asks_for_one(
     qtbot, session: Session, world: World, settings: Settings, tmp_path: Path  # noqa: F811
 ) -> None:
     from scanner_app.app import DoorApp, Parts
@@ -139,7 +166,7 @@ def test_server_pairing_qr_without_an_address_asks_for_one(
 
     code = new_code(session, world)
     frames = tmp_path / "camera"
-    write_frames([server_qr_frame(code)], frames)
+    write_frames([code_only_frame(code)], frames)
     asked: list[str] = []
 
     def pair(server: str, code: str, progress: Callable[[int, int], None]) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from scanner_app.settings import Folders, Settings
 from scanner_app.workers.adapters import parse_pairing_code, parse_pairing_payload
+from shared.protocol import pairing_qr_text
 
 
 def test_settings_round_trip(tmp_path: Path) -> None:
@@ -53,6 +54,12 @@ def test_home_variable_puts_everything_under_one_folder(
 )
 def test_pairing_qr_texts(text: str, expected: tuple[str, str]) -> None:
     assert parse_pairing_payload(text) == expected
+
+
+def test_the_servers_pairing_qr_text_is_read_back() -> None:
+    # The server renders pairing_qr_text(request.host_url, code) into its pairing QR.
+    text = pairing_qr_text("http://door-server.local:5000/", "K7PM-3QXW")
+    assert parse_pairing_payload(text) == ("http://door-server.local:5000", "K7PM-3QXW")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,8 @@ def test_pair_a_door_by_qr_then_rename_list_and_revoke(
                        json={"name": "Front door", "also_event_ids": [saturday.id]})
     assert created.status_code == 201, created.text
     code = created.json()["code"]
-    assert decode_qr(created.json()["qr_png_data_url"]) == code  # the real decoder reads it
+    # The real decoder reads the server's address and the code: one scan pairs a door.
+    assert decode_qr(created.json()["qr_png_data_url"]) == f"stepperslife-pair:http://testserver#{code}"
     assert created.json()["event_ids"] == [friday.id, saturday.id]
     assert session.scalars(sa.select(PairingCode.code_hash)).one() == token_hash(code)
 

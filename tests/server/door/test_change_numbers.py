@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import threading
 
+import httpx
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import protocol as p
 from sync_server.door.changes import current_revision, next_change, touch_tickets
+from sync_server.keys.services import revoke_ticket
 from sync_server.tickets.models import TicketInstance, TicketStatus
-from tests.server.door.conftest import Setup
+from tests.server.door.conftest import Setup, download
 
 
 def _change(session: Session, ticket_id: int) -> int:
@@ -100,3 +103,26 @@ def test_a_rollback_forgets_what_it_collected(door_setup: Setup, session: Sessio
     session.rollback()
     session.commit()
     assert current_revision(session, door_setup.event.id) == before
+
+
+def test_a_revocation_alone_and_a_renamed_ticket_type_reach_the_deltas(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    first = download(api, setup.north, setup.event.id)
+    revoked = setup.tickets[2]
+    revoke_ticket(session, event_id=setup.event.id, ticket_instance_id=revoked.id,
+                  reason="reissued")
+    session.commit()
+    delta = download(api, setup.north, setup.event.id, first.cursor)
+    assert [(r.ticket_id, r.reason) for r in delta.revocations] == [
+        (revoked.id, p.RevocationReason.REISSUED)]
+    assert [t.ticket_id for t in delta.tickets] == [revoked.id]
+
+    setup.ticket_type.name = "Renamed tier"
+    session.commit()
+    renamed = download(api, setup.north, setup.event.id, delta.cursor)
+    assert {t.ticket_id for t in renamed.tickets} == {t.id for t in setup.tickets}
+    assert {t.ticket_type for t in renamed.tickets} == {"Renamed tier"}
+    # the revoked ticket was renumbered too, so its revocation comes again: harmless
+    assert [r.ticket_id for r in renamed.revocations] == [revoked.id]

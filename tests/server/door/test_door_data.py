@@ -187,3 +187,27 @@ def test_day_tickets_carry_their_dates_and_whole_event_tickets_null(
         assert set(dates) == whole | day_tickets
         assert {dates[i] for i in day_tickets} == {(day.date,)}
         assert {dates[i] for i in whole} == {None}
+
+
+def test_organizers_set_the_door_rules_and_doors_get_them(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    path = f"/events/{setup.event.id}/door-settings"
+    assert api.get(path, headers=setup.north.headers).json()["door_settings"] == {
+        "event_id": setup.event.id, "reentry_allowed": False,
+        "uncached_policy": "admit_with_warning", "entry_opens_minutes_before": 120}
+    before = current_revision(session, setup.event.id)
+    response = api.patch(path, headers=setup.organizer.headers,
+                         json={"reentry_allowed": True, "uncached_policy": "refuse"})
+    assert response.status_code == 200, response.text
+    assert current_revision(session, setup.event.id) > before
+    page = download(api, setup.north, setup.event.id, limit=1)
+    assert (page.event.reentry_allowed, page.event.uncached_policy,
+            page.event.entry_opens_minutes_before) == (True, p.UncachedPolicy.REFUSE, 120)
+    for bad in ({"entry_opens_minutes_before": 5000}, {"uncached_policy": "maybe"},
+                {"reentry_allowed": "yes"}, {"other": 1}):
+        response = api.patch(path, headers=setup.organizer.headers, json=bad)
+        assert (response.status_code, error_code(response)) == (422, "validation_failed"), bad
+    refused = api.patch(path, headers=setup.north.headers, json={"reentry_allowed": False})
+    assert (refused.status_code, error_code(refused)) == (403, "forbidden")

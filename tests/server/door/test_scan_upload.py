@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared import protocol as p
-from sync_server.door.models import DoorEventSettings, DoorScan
+from sync_server.door.models import DoorScan
 from sync_server.scanning.models import Scan
 from sync_server.tickets.models import TicketInstance, TicketStatus
 from tests.server.conftest import World, error_code
@@ -125,9 +125,9 @@ def test_exits_refusals_and_reentry_events_flag_nothing(
         scan(setup.event, ticket, minutes=3, verdict="already_scanned"),
     ]).results
     assert [r.conflict for r in results] == [None, None, None]
-    session.add(DoorEventSettings(event_id=setup.event.id, reentry_allowed=True,
-                                  refuse_uncached=False, entry_opens_minutes_before=120))
-    session.commit()
+    response = api.patch(f"/events/{setup.event.id}/door-settings",
+                         headers=setup.organizer.headers, json={"reentry_allowed": True})
+    assert response.status_code == 200, response.text
     again = upload(api, setup.south, [scan(setup.event, ticket, minutes=4)]).results[0]
     assert again.conflict is None
     assert download(api, setup.north, setup.event.id).event.reentry_allowed

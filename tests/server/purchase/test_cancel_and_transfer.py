@@ -95,6 +95,22 @@ def test_cancelling_the_event_cancels_every_order(
     assert session.get(Bundle, shop.bundle.id).quantity_reserved == 0  # type: ignore[union-attr]
 
 
+def test_the_plain_event_cancel_also_cancels_its_tickets(
+    api: httpx.Client, world: World, shop: Shop, session: Session
+) -> None:
+    # An organizer who presses "cancel event" must not leave tickets that still admit.
+    completed_order(api, session, shop, world.person(), ("ticket_type", shop.day1.id, 2))
+    response = api.post(f"/events/{shop.event.id}/cancel", headers=shop.organizer.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["event"]["status"] == "CANCELLED"
+    session.expire_all()
+    tickets = list(session.scalars(sa.select(TicketInstance)))
+    assert len(tickets) == 2 and {t.status for t in tickets} == {TicketStatus.CANCELLED}
+    assert sorted(revoked_ticket_ids(session, shop.event.id)) == sorted(t.id for t in tickets)
+    again = api.post(f"/events/{shop.event.id}/cancel", headers=shop.organizer.headers)
+    assert again.status_code == 200
+
+
 def test_transfer_issues_a_new_ticket_revokes_the_old_and_keeps_history(
     api: httpx.Client, world: World, shop: Shop, session: Session
 ) -> None:

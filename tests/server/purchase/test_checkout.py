@@ -272,6 +272,8 @@ def test_complimentary_tickets_and_the_event_status_gate(
     assert (order["payment_method"], order["total_cents"], len(order["tickets"])) == (
         "FREE", 0, 2)
     assert order["user_id"] is None
+    # A bundle's tickets are valid on each of its days.
+    assert [len(t["valid_day_ids"]) for t in order["tickets"]] == [2, 2]
     assert available(api, shop)[f"b{shop.bundle.id}"] == 18
     over = world.event(shop.organizer)
     over.starts_at = datetime.now(UTC) - timedelta(days=2)
