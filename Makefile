@@ -7,10 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # libzbar0: pyzbar; libpulse0: QtMultimedia (sounds); GL/EGL/xkb/fontconfig/dbus/glib: Qt offscreen;
 # libxcb-*: Qt on an X11 desktop (make demo); chromium: the browser tests (never a
-# downloaded browser); python3-venv: `python3 -m venv`.
+# downloaded browser); wrk: the flash-sale benchmark's load generator; python3-venv: venv.
 DEBIAN_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 libglib2.0-0 \
-	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium wrk
 
 .PHONY: test demo deps system-deps lint typecheck pytest bench lock clean
 

@@ -72,26 +72,32 @@ def _lock_order(stocks: Iterable[Stock]) -> list[Stock]:
     return sorted(set(stocks), key=lambda s: (s.kind != "ticket_type", s.id))
 
 
-def lock(session: Session, stocks: Iterable[Stock]) -> list[Stock]:
-    """Lock the inventory rows of ``stocks`` until the transaction ends; returns them in order."""
+def lock(session: Session, stocks: Iterable[Stock]) -> dict[Stock, int]:
+    """Lock the inventory rows of ``stocks`` until the transaction ends; returns them in lock
+    order, each with its ``quantity_reserved`` as locked (0: the row has no unreleased hold, so
+    no expired one to release either)."""
     ordered = _lock_order(stocks)
     postgres = session.get_bind().dialect.name == "postgresql"
+    reserved: dict[Stock, int] = {}
     for kind in ("ticket_type", "bundle"):
         ids = [s.id for s in ordered if s.kind == kind]
         if not ids:
             continue
         table = _table(Stock(kind, ids[0]))
         if postgres:
-            session.execute(
-                sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
-                .with_for_update(key_share=True)
+            rows = session.execute(
+                sa.select(table.c.id, table.c.quantity_reserved).where(table.c.id.in_(ids))
+                .order_by(table.c.id).with_for_update(key_share=True)
             )
         else:
-            session.execute(
+            rows = session.execute(
                 table.update().where(table.c.id.in_(ids))
                 .values(quantity_reserved=table.c.quantity_reserved)
+                .returning(table.c.id, table.c.quantity_reserved)
             )
-    return ordered
+        for row_id, units in rows:
+            reserved[Stock(kind, int(row_id))] = int(units)
+    return {stock: reserved.get(stock, 0) for stock in ordered}
 
 
 def _release_expired(session: Session, stock: Stock, now: datetime) -> int:
@@ -134,9 +140,9 @@ def reserve(
 ) -> list[InventoryHold]:
     """Hold ``wanted`` units for ``order`` until ``expires_at``, or raise ``sold_out`` (409)."""
     holds = []
-    for stock in lock(session, wanted):
+    for stock, reserved in lock(session, wanted).items():
         quantity = wanted[stock]
-        freed = _release_expired(session, stock, now)
+        freed = _release_expired(session, stock, now) if reserved else 0
         t = _table(stock)
         done = _rowcount(session.execute(
             t.update()
@@ -163,11 +169,11 @@ def sell(session: Session, *, order: Order, wanted: Mapping[Stock, int], now: da
     """Count ``wanted`` as sold for ``order``: its own holds (even expired, if nobody released
     them yet) turn into sales, the rest must still be available; else ``sold_out`` (409).
     ``held=False`` says the order never had holds (a free checkout), saving a statement."""
-    for stock in lock(session, wanted):
+    for stock, reserved in lock(session, wanted).items():
         quantity = wanted[stock]
         column = _hold_column(stock)
         mine = 0
-        if held:
+        if held and reserved:
             own = session.execute(
                 sa.update(InventoryHold)
                 .where(InventoryHold.order_id == order.id, column == stock.id,
@@ -177,7 +183,7 @@ def sell(session: Session, *, order: Order, wanted: Mapping[Stock, int], now: da
                 .execution_options(synchronize_session=False)
             ).scalars().all()
             mine = int(sum(own))
-        freed = mine + _release_expired(session, stock, now)
+        freed = mine + (_release_expired(session, stock, now) if reserved else 0)
         t = _table(stock)
         done = _rowcount(session.execute(
             t.update()

@@ -282,6 +282,9 @@ def confirm_order(
     Stripe webhook). Confirming a completed order again issues nothing and returns it. Raises
     ``sold_out`` (409) if the hold lapsed and the units were sold meanwhile, ``conflict`` (409)
     if its discount code was used up meanwhile; the order then stays PENDING.
+
+    ``_inserted_completed`` (checkout only): the order was inserted COMPLETED in this very
+    transaction, so no one else can have moved it and the guarding UPDATE is skipped.
     """
     now = now or utcnow()
     moved = 1 if _inserted_completed else holds._rowcount(session.execute(
@@ -299,6 +302,9 @@ def confirm_order(
     event = session.get(Event, order.event_id)
     assert event is not None
     _ensure_signing_key(session, event.id)
+    # Flushed with the first ticket (one flush less); its id is known after sell() flushes.
+    mail = enqueue(session, kind=MailKind.ORDER_TICKETS, order=order, to_email=order.buyer_email,
+                   flush=False)
     issued = []
     for item in order.items:
         for _ in range(item.quantity):
@@ -306,7 +312,6 @@ def confirm_order(
                 session, order=order, event=event, ticket_type=item_ticket_type(session, item),
                 bundle=item_bundle(session, item), holder_name=order.buyer_name,
                 holder_email=order.buyer_email, master_secret=settings.master_secret))
-    mail = enqueue(session, kind=MailKind.ORDER_TICKETS, order=order, to_email=order.buyer_email)
     if by_user is not None:
         record(session, action="order.confirm", entity_type="order", entity_id=order.id,
                user=by_user, event_id=order.event_id, details={"method": method.value})
@@ -314,6 +319,7 @@ def confirm_order(
     holds.sell(session, order=order, wanted=_wanted_stock(order), now=now, held=_held)
     if order.discount_code_id is not None:
         use_discount_code(session, code_id=order.discount_code_id, order=order)
+    session.flush()  # usually a no-op (sell() flushed): makes sure mail.id is known
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,
                 len(issued))
     return Outcome(order=order, issued=issued, outbox_ids=[mail.id], completed_now=True)

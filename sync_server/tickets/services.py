@@ -1,8 +1,11 @@
 """Issue ticket instances (the ONE place that creates them and signs their tokens) and transfer.
 
-``issue_ticket_instance`` inserts the row, flushes to learn its id, then signs
-``TicketClaims(event.id, instance.id, active key version)`` with the event key derived from the
-master secret and stores the 32-character token. Valid days: a day ticket's day, every day for a
+``issue_ticket_instance`` signs ``TicketClaims(event.id, instance.id, active key version)`` with
+the event key derived from the master secret and stores the 32-character token. On PostgreSQL it
+takes the id from the table's sequence first, in the statement that checks the random ticket
+number is unused, so the row is inserted once, token included (two statements and one flush less
+per ticket than check, insert, update); elsewhere it inserts,
+flushes to learn the id, then sets the token. Valid days: a day ticket's day, every day for a
 whole-event ticket, the bundle's days for a bundle.
 """
 
@@ -73,12 +76,16 @@ def issue_ticket_instance(
     if owner.event_id != event.id or order.event_id != event.id:
         raise ValueError("order, ticket type/bundle and event must belong together")
     key = active_key_version(session, event.id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    new_id, number = (_next_id_and_number(session) if postgres
+                      else (None, _unused_ticket_number(session)))
     instance = TicketInstance(
+        id=new_id,
         event_id=event.id,
         order_id=order.id,
         ticket_type_id=ticket_type.id if ticket_type is not None else None,
         bundle_id=bundle.id if bundle is not None else None,
-        ticket_number=_unused_ticket_number(session),
+        ticket_number=number,
         holder_name=holder_name,
         holder_email=holder_email.strip().lower(),
         status=TicketStatus.VALID,
@@ -87,12 +94,27 @@ def issue_ticket_instance(
         current_owner_id=order.user_id,
         valid_days=_valid_days(event, ticket_type, bundle),
     )
-    session.add(instance)
-    session.flush()
+    if not postgres:
+        session.add(instance)
+        session.flush()  # learn the id
     claims = TicketClaims(event_id=event.id, ticket_id=instance.id, key_version=key.version)
     instance.token = sign(claims, event_key(master_secret, event.id, key.version))
+    session.add(instance)
     session.flush()
     return instance
+
+
+def _next_id_and_number(session: Session) -> tuple[int, str]:
+    """The next ``ticket_instances.id`` from its sequence and an unused ticket number, in one
+    statement (PostgreSQL). A number already taken costs one sequence value and a retry."""
+    while True:
+        number = new_ticket_number()
+        new_id, taken = session.execute(sa.select(
+            sa.func.nextval(sa.func.pg_get_serial_sequence("ticket_instances", "id")),
+            sa.exists().where(TicketInstance.ticket_number == number),
+        )).one()
+        if not taken:
+            return int(new_id), number
 
 
 def transfer_ticket_instance(

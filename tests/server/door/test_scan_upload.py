@@ -217,3 +217,22 @@ def test_concurrent_uploads_of_one_ticket_leave_exactly_one_winner(
         [("North", True)] * 40 + [("South", False)] * 40)
     for ticket in tickets:
         assert _ticket(session, ticket.id).scan_location == "North"
+
+
+def test_an_earlier_check_in_recorded_another_way_is_kept(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    ticket = _ticket(session, setup.tickets[3].id)
+    ticket.status = TicketStatus.SCANNED
+    ticket.scanned_at = T0 - timedelta(minutes=30)
+    ticket.scan_location = "Box office"
+    session.commit()
+    result = upload(api, setup.north, [scan(setup.event, ticket, minutes=0)]).results[0]
+    assert (result.outcome, result.conflict) == (p.ScanOutcome.ACCEPTED, None)
+    kept = _ticket(session, ticket.id)
+    assert (kept.scanned_at, kept.scan_location) == (T0 - timedelta(minutes=30), "Box office")
+    # an earlier door scan than that check-in does take over
+    upload(api, setup.south, [scan(setup.event, ticket, minutes=-45, door="South")])
+    moved = _ticket(session, ticket.id)
+    assert (moved.scanned_at, moved.scan_location) == (T0 - timedelta(minutes=45), "South")

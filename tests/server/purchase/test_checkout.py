@@ -260,6 +260,29 @@ def test_checkout_is_rate_limited_per_user(
     assert int(limited.headers["Retry-After"]) >= 1
 
 
+def test_refused_checkouts_count_too_and_both_limits_share_one_commit(
+    app: Flask, api: httpx.Client, world: World, shop: Shop, session: Session
+) -> None:
+    from dataclasses import replace
+
+    from sync_server.ratelimit.models import RateLimit
+
+    app.extensions["sync_config"] = replace(app.extensions["sync_config"],
+                                            checkout_limit_per_user=2,
+                                            checkout_limit_per_address=1000,
+                                            checkout_window_seconds=86400)
+    buyer = world.person()
+    # The engine refuses these (no such ticket type): the rate-limit counts were committed
+    # before the order's transaction, so its rollback keeps them.
+    refused = [buy(api, buyer, shop.event, ("ticket_type", 999_999, 1)) for _ in range(2)]
+    assert [(r.status_code, error_code(r)) for r in refused] == [(422, "validation_failed")] * 2
+    third = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 1))
+    assert (third.status_code, error_code(third)) == (429, "rate_limited")
+    counts = {s.split(":")[0]: c for s, c in session.execute(
+        sa.select(RateLimit.subject, RateLimit.count).where(RateLimit.action == "checkout"))}
+    assert counts == {"user": 3, "addr": 2}  # the refused third stopped at the user limit
+
+
 def test_complimentary_tickets_and_the_event_status_gate(
     api: httpx.Client, world: World, shop: Shop, session: Session
 ) -> None:
