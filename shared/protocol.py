@@ -651,6 +651,8 @@ class DoorDataPage:
     what changed since. ``event`` and ``keys`` come on every page; ``keys`` lists every key
     version in use, so a version missing from it is retired. ``full`` tells a delta from a
     snapshot page. The device stores ``cursor`` only after it has stored the page.
+    ``total_tickets``: on the first page of a snapshot, how many tickets the whole snapshot
+    holds (for a progress bar); null elsewhere.
     """
 
     event: EventSettings
@@ -662,6 +664,7 @@ class DoorDataPage:
     has_more: bool
     full: bool
     server_time: datetime
+    total_tickets: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"event": self.event.to_json(), "keys": [k.to_json() for k in self.keys],
@@ -669,7 +672,7 @@ class DoorDataPage:
                 "revocations": [v.to_json() for v in self.revocations],
                 "conflicts": [c.to_json() for c in self.conflicts],
                 "cursor": self.cursor, "has_more": self.has_more, "full": self.full,
-                "server_time": format_time(self.server_time)}
+                "server_time": format_time(self.server_time), "total_tickets": self.total_tickets}
 
     @classmethod
     def from_json(cls, data: object, path: str = "") -> DoorDataPage:
@@ -687,7 +690,7 @@ class DoorDataPage:
                   conflicts=r.items("conflicts", Conflict.from_json),
                   cursor=r.text("cursor", max_len=2_000),
                   has_more=r.boolean("has_more"), full=r.boolean("full"),
-                  server_time=r.time("server_time"))
+                  server_time=r.time("server_time"), total_tickets=r.opt_int("total_tickets"))
         r.done()
         return out
 

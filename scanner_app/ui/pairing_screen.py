@@ -110,7 +110,7 @@ class PairingScreen(QWidget):
         self.server.setFocus()
 
     def show_progress(self, done: int, total: int) -> None:
-        """``total`` 0: not known (the protocol sends none yet): a busy bar and a count."""
+        """``total`` 0: not known yet (an older server): a busy bar and a count."""
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))

@@ -56,14 +56,16 @@ def sync_round(engine: sync.SyncEngine) -> SyncRound:
 class _ProgressStore(DoorStore):
     """A ``DoorStore`` that reports each stored page: the pairing progress bar."""
 
-    on_page: Callable[[int], None] | None = None
+    on_page: Callable[[int, int], None] | None = None
     stored = 0
+    total = 0  # the sum of the snapshots' announced sizes (0: not announced)
 
     def store_page(self, event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
         count = super().store_page(event_id, page, revision)
         self.stored += len(page.tickets)
+        self.total += page.total_tickets or 0
         if self.on_page is not None:
-            self.on_page(self.stored)
+            self.on_page(self.stored, self.total)
         return count
 
 
@@ -78,7 +80,8 @@ def pair_and_download(
 ) -> None:
     """Pair this device, then download every served event's tickets. Raises with words for staff.
 
-    ``progress(done, 0)``: tickets downloaded so far (the total is not known in advance).
+    ``progress(done, total)``: tickets downloaded so far, and the total the server announced
+    (0 until it has; with several events it grows as each event's snapshot starts).
     ``device_name``: empty keeps the name the organiser gave the device when making the code;
     a name renames it on the server (only when staff typed one).
     """
@@ -92,7 +95,7 @@ def pair_and_download(
         except sync.SyncError as exc:
             raise RuntimeError(_pairing_words(exc)) from exc
         store = _ProgressStore(data_dir, server_slug(server_url))
-        store.on_page = lambda done: progress(done, 0)
+        store.on_page = progress
         try:
             sync.SyncEngine(store, client).sync_once()
         except sync.SyncError as exc:

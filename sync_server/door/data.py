@@ -188,6 +188,7 @@ def door_page(session: Session, event: Event, *, cursor_text: str | None, limit:
     position = None if cursor_text is None else c.decode(cursor_text, event.id, revision)
     revocations: tuple[p.Revocation, ...] = ()
     flagged: tuple[p.Conflict, ...] = ()
+    total: int | None = None
     next_cursor: c.Cursor
 
     if position is None or isinstance(position, c.Snapshot):
@@ -201,6 +202,8 @@ def door_page(session: Session, event: Event, *, cursor_text: str | None, limit:
         if position is None:
             revocations = _revocations(session, event.id, None)
             flagged = conflicts(session, event_id=event.id)
+            total = session.scalar(
+                sa.select(sa.func.count()).select_from(ti).where(ti.c.event_id == event.id))
         next_cursor = (c.Snapshot(event.id, horizon, int(rows[-1][0])) if has_more
                        else c.Delta(event.id, horizon))
         full = True
@@ -225,5 +228,5 @@ def door_page(session: Session, event: Event, *, cursor_text: str | None, limit:
     return p.DoorDataPage(
         event=settings, keys=keys, tickets=tuple(_records(session, event.id, all_days, rows)),
         revocations=revocations, conflicts=flagged, cursor=c.encode(next_cursor),
-        has_more=has_more, full=full, server_time=now,
+        has_more=has_more, full=full, server_time=now, total_tickets=total,
     )

@@ -152,7 +152,9 @@ def test_typed_pairing_code_pairs_downloads_and_scans(
     pairing.pair_button.click()
     window = app.window
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.scan, timeout=15_000)
-    assert progress and progress[-1][0] == SOLD
+    # The server announced the snapshot's size, so the bar filled to a known total.
+    assert progress and progress[-1] == (SOLD, SOLD)
+    assert (pairing.progress.maximum(), pairing.progress.value()) == (SOLD, SOLD)
     assert real_server.device(DEVICE).events[0].id == event.id
     _scan_is_green(qtbot, window, tickets[-1])
 

@@ -35,6 +35,8 @@ def test_snapshot_comes_in_pages_of_limit_then_deltas_carry_only_changes(
     pages, cursor = full_download(api, setup, limit=2)
     assert [len(pg.tickets) for pg in pages] == [2, 2, 1]
     assert all(pg.full for pg in pages) and [pg.has_more for pg in pages] == [True, True, False]
+    # The first page announces the snapshot's size, for the door's progress bar.
+    assert [pg.total_tickets for pg in pages] == [5, None, None]
     ids = [t.ticket_id for pg in pages for t in pg.tickets]
     assert ids == sorted(t.id for t in setup.tickets)
     first = pages[0].tickets[0]
@@ -51,6 +53,7 @@ def test_snapshot_comes_in_pages_of_limit_then_deltas_carry_only_changes(
 
     nothing = download(api, setup.north, setup.event.id, cursor)
     assert (nothing.tickets, nothing.full, nothing.has_more) == ((), False, False)
+    assert nothing.total_tickets is None
 
     cancelled = setup.tickets[3]
     cancelled.status = TicketStatus.CANCELLED
