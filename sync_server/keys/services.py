@@ -6,6 +6,7 @@ still verifies. An event gets version 1 the first time a key is asked for.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -38,6 +39,15 @@ def active_key_version(session: Session, event_id: int) -> EventKeyVersion:
     return rotate_key(session, event_id)
 
 
+def active_key_number(session: Session, event_id: int) -> int:
+    """The number of :func:`active_key_version`, in one small query (no row objects)."""
+    number = session.scalar(
+        sa.select(sa.func.max(EventKeyVersion.version))
+        .where(EventKeyVersion.event_id == event_id, EventKeyVersion.retired_at.is_(None))
+    )
+    return int(number) if number is not None else active_key_version(session, event_id).version
+
+
 def rotate_key(session: Session, event_id: int) -> EventKeyVersion:
     """Start a new key version for new tickets; older unretired versions keep verifying."""
     existing = _versions(session, event_id)
@@ -67,7 +77,9 @@ def retire_key(
     return row
 
 
+@functools.lru_cache(maxsize=4096)
 def event_key(master_secret: bytes, event_id: int, version: int) -> bytes:
+    """The event's signing key (derived once per process: HKDF is pure, the inputs immutable)."""
     return derive_event_key(master_secret, event_id, version)
 
 

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from shared.ticket_token import TicketClaims, sign
 from sync_server.db import utcnow
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
-from sync_server.keys.services import active_key_version, event_key, revoke_ticket
+from sync_server.keys.models import EventKeyVersion
+from sync_server.keys.services import active_key_number, event_key, revoke_ticket
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
@@ -75,10 +76,14 @@ def issue_ticket_instance(
     assert owner is not None
     if owner.event_id != event.id or order.event_id != event.id:
         raise ValueError("order, ticket type/bundle and event must belong together")
-    key = active_key_version(session, event.id)
     postgres = session.get_bind().dialect.name == "postgresql"
-    new_id, number = (_next_id_and_number(session) if postgres
-                      else (None, _unused_ticket_number(session)))
+    new_id: int | None = None
+    key: int | None = None
+    if postgres:
+        new_id, number, key = _next_id_number_and_key(session, event.id)
+    else:
+        number = _unused_ticket_number(session)
+    key_version = key if key is not None else active_key_number(session, event.id)
     instance = TicketInstance(
         id=new_id,
         event_id=event.id,
@@ -89,7 +94,7 @@ def issue_ticket_instance(
         holder_name=holder_name,
         holder_email=holder_email.strip().lower(),
         status=TicketStatus.VALID,
-        key_version=key.version,
+        key_version=key_version,
         original_owner_id=order.user_id,
         current_owner_id=order.user_id,
         valid_days=_valid_days(event, ticket_type, bundle),
@@ -97,24 +102,31 @@ def issue_ticket_instance(
     if not postgres:
         session.add(instance)
         session.flush()  # learn the id
-    claims = TicketClaims(event_id=event.id, ticket_id=instance.id, key_version=key.version)
-    instance.token = sign(claims, event_key(master_secret, event.id, key.version))
+    claims = TicketClaims(event_id=event.id, ticket_id=instance.id, key_version=key_version)
+    instance.token = sign(claims, event_key(master_secret, event.id, key_version))
     session.add(instance)
     session.flush()
     return instance
 
 
-def _next_id_and_number(session: Session) -> tuple[int, str]:
-    """The next ``ticket_instances.id`` from its sequence and an unused ticket number, in one
-    statement (PostgreSQL). A number already taken costs one sequence value and a retry."""
+def _next_id_number_and_key(session: Session, event_id: int) -> tuple[int, str, int | None]:
+    """The next ``ticket_instances.id`` from its sequence, an unused ticket number and the
+    event's active key version (None: the event has none yet), in one statement (PostgreSQL).
+    A number already taken costs one sequence value and a retry."""
+    active = (
+        sa.select(sa.func.max(EventKeyVersion.version))
+        .where(EventKeyVersion.event_id == event_id, EventKeyVersion.retired_at.is_(None))
+        .scalar_subquery()
+    )
     while True:
         number = new_ticket_number()
-        new_id, taken = session.execute(sa.select(
+        new_id, taken, key = session.execute(sa.select(
             sa.func.nextval(sa.func.pg_get_serial_sequence("ticket_instances", "id")),
             sa.exists().where(TicketInstance.ticket_number == number),
+            active,
         )).one()
         if not taken:
-            return int(new_id), number
+            return int(new_id), number, None if key is None else int(key)
 
 
 def transfer_ticket_instance(
