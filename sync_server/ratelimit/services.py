@@ -43,11 +43,15 @@ def window_start(now: datetime, window_seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+# ``set_config(..., is_local => true)`` is ``SET LOCAL``: this transaction only.
+_ASYNC_COMMIT = sa.select(
+    sa.func.set_config("synchronous_commit", "off", sa.true())
+).scalar_subquery()
+
+
 def _count(conn: Connection | Session, stmt: sa.Executable, *, postgres: bool, action: str,
            start: datetime, window_seconds: int) -> int:
-    if postgres:
-        conn.execute(sa.text("SET LOCAL synchronous_commit TO off"))
-    count = int(conn.execute(stmt).scalar_one())
+    count = int(conn.execute(stmt).one()[0])
     if count == 1:  # the first hit of a new window: forget this action's stale windows
         stale = start - max(timedelta(seconds=window_seconds), KEEP_WINDOWS_FOR)
         conn.execute(sa.delete(RateLimit).where(RateLimit.action == action,
@@ -73,11 +77,13 @@ def hit(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = insert(RateLimit).values(action=action, subject=subject[:100], window_start=start,
                                       count=1)
+    postgres = dialect == "postgresql"
+    # PostgreSQL: SET LOCAL synchronous_commit TO off in the same statement (one round trip).
+    extra = [_ASYNC_COMMIT] if postgres else []
     stmt = values.on_conflict_do_update(
         index_elements=["action", "subject", "window_start"],
         set_={"count": RateLimit.count + 1},
-    ).returning(RateLimit.count)
-    postgres = dialect == "postgresql"
+    ).returning(RateLimit.count, *extra)
     if isinstance(bind, Session):
         count = _count(bind, stmt, postgres=postgres, action=action, start=start,
                        window_seconds=window_seconds)
