@@ -6,7 +6,10 @@ limited per user and per client address. Organizer routes live under ``/events/<
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +27,7 @@ from sync_server.orders import discounts, holds, schemas, services
 from sync_server.orders import responses as r
 from sync_server.orders.models import DiscountCode, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.serialize import order_json
-from sync_server.ratelimit.services import hit
+from sync_server.ratelimit.services import count_in_transaction
 
 logger = logging.getLogger(__name__)
 TAG = "orders"
@@ -35,18 +38,29 @@ def purchase_settings() -> services.PurchaseSettings:
     return services.PurchaseSettings.from_config(current_app.extensions["sync_config"])
 
 
-def limit_checkout(session: Session, user_id: int) -> None:
-    """Count the checkout per user and per address, committed in one short transaction of the
-    request's own connection before the order's (ratelimit.services)."""
+@contextmanager
+def counted_checkout(session: Session, user_id: int) -> Iterator[None]:
+    """Rate-limit a checkout per user and per address: the attempt is counted in the checkout's
+    own transaction (one statement, no commit of its own: ratelimit.services); if the checkout
+    fails, it is rolled back and the attempt counted again on its own, so failures count too."""
     config = current_app.extensions["sync_config"]
-    window = config.checkout_window_seconds
-    per_address = config.checkout_limit_per_address
-    if config.checkout_limit_per_user:
-        hit(session, action="checkout", subject=f"user:{user_id}",
-            limit=config.checkout_limit_per_user, window_seconds=window, commit=not per_address)
-    if per_address:
-        hit(session, action="checkout", subject=f"addr:{request.remote_addr or '-'}",
-            limit=per_address, window_seconds=window)
+    limits = {subject: limit for subject, limit in (
+        (f"user:{user_id}", config.checkout_limit_per_user),
+        (f"addr:{request.remote_addr or '-'}", config.checkout_limit_per_address)) if limit}
+    if not limits:
+        yield
+        return
+    count = functools.partial(count_in_transaction, session, action="checkout", limits=limits,
+                              window_seconds=config.checkout_window_seconds)
+    count()
+    try:
+        yield
+    except Exception as error:
+        session.rollback()
+        if not (isinstance(error, ApiError) and error.code == Code.RATE_LIMITED):
+            count(refuse=False)
+            session.commit()
+        raise
 
 
 def _wanted(items: list[schemas.CheckoutItem]) -> list[services.WantedLine]:
@@ -69,18 +83,18 @@ def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
 def checkout(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
-    limit_checkout(req.session, user.id)
-    # The days in the same statement: a free order's tickets list them (one query less).
-    event = req.session.get(Event, body.event_id, options=[joinedload(Event.days)])
-    if event is None:
-        raise not_found("event")
-    outcome = services.checkout(
-        req.session, event=event, buyer=user, wanted=_wanted(body.items),
-        buyer_name=body.buyer_name or user.name, buyer_email=body.buyer_email or user.email,
-        buyer_phone=body.buyer_phone, discount_code=body.discount_code,
-        payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
-    )
-    return _finish(req, outcome)
+    with counted_checkout(req.session, user.id):
+        # The days in the same statement: a free order's tickets list them (one query less).
+        event = req.session.get(Event, body.event_id, options=[joinedload(Event.days)])
+        if event is None:
+            raise not_found("event")
+        outcome = services.checkout(
+            req.session, event=event, buyer=user, wanted=_wanted(body.items),
+            buyer_name=body.buyer_name or user.name, buyer_email=body.buyer_email or user.email,
+            buyer_phone=body.buyer_phone, discount_code=body.discount_code,
+            payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
+        )
+        return _finish(req, outcome)
 
 
 @api_route(E + "/availability", method="GET", access=Access.EVENT_READ, tag=TAG,

@@ -12,6 +12,10 @@ CHECK constraints ``quantity_sold + quantity_reserved <= quantity_total`` guard 
 A hold counts while it is unreleased and unexpired. ``quantity_reserved`` is the sum of the
 unreleased holds; expired ones are released lazily, under the lock, by the next buyer of the same
 row, so availability is exact at once with no job (``tidy_expired`` only keeps things neat).
+
+The common case costs one statement: the conditional UPDATE itself (it locks the row, the same
+``FOR NO KEY UPDATE`` lock). Only when it finds too few units free as counted does the buyer lock
+the row explicitly, release its expired holds and count again (rows one at a time, in lock order).
 """
 
 from __future__ import annotations
@@ -134,25 +138,41 @@ def _left(session: Session, stock: Stock, freed: int) -> int:
     return int(row[0] - row[1] - row[2] + freed)
 
 
+def _take(session: Session, stock: Stock, quantity: int, *, sell: bool) -> bool:
+    """The common case in one statement: a conditional UPDATE that locks the row and counts
+    ``quantity`` as sold (or reserved) if that many are free without releasing any hold."""
+    t = _table(stock)
+    column = t.c.quantity_sold if sell else t.c.quantity_reserved
+    return _rowcount(session.execute(
+        t.update()
+        .where(t.c.id == stock.id,
+               t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved >= quantity)
+        .values({column: column + quantity})
+    )) == 1
+
+
 def reserve(
     session: Session, *, order: Order, wanted: Mapping[Stock, int], expires_at: datetime,
     now: datetime,
 ) -> list[InventoryHold]:
     """Hold ``wanted`` units for ``order`` until ``expires_at``, or raise ``sold_out`` (409)."""
     holds = []
-    for stock, reserved in lock(session, wanted).items():
+    for stock in _lock_order(wanted):  # one row at a time, in lock order
         quantity = wanted[stock]
-        freed = _release_expired(session, stock, now) if reserved else 0
-        t = _table(stock)
-        done = _rowcount(session.execute(
-            t.update()
-            .where(t.c.id == stock.id,
-                   t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved + freed
-                   >= quantity)
-            .values(quantity_reserved=t.c.quantity_reserved - freed + quantity)
-        ))
-        if done != 1:
-            raise _sold_out(stock, _left(session, stock, freed), quantity)
+        if not _take(session, stock, quantity, sell=False):
+            # Too few free as counted: lock the row, release its expired holds, count again.
+            reserved = lock(session, [stock])[stock]
+            freed = _release_expired(session, stock, now) if reserved else 0
+            t = _table(stock)
+            done = _rowcount(session.execute(
+                t.update()
+                .where(t.c.id == stock.id,
+                       t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved + freed
+                       >= quantity)
+                .values(quantity_reserved=t.c.quantity_reserved - freed + quantity)
+            ))
+            if done != 1:
+                raise _sold_out(stock, _left(session, stock, freed), quantity)
         hold = InventoryHold(
             order_id=order.id, event_id=order.event_id, quantity=quantity, expires_at=expires_at,
             ticket_type_id=stock.id if stock.kind == "ticket_type" else None,
@@ -168,9 +188,12 @@ def sell(session: Session, *, order: Order, wanted: Mapping[Stock, int], now: da
          held: bool = True) -> None:
     """Count ``wanted`` as sold for ``order``: its own holds (even expired, if nobody released
     them yet) turn into sales, the rest must still be available; else ``sold_out`` (409).
-    ``held=False`` says the order never had holds (a free checkout), saving a statement."""
-    for stock, reserved in lock(session, wanted).items():
+    ``held=False`` says the order never had holds (a free checkout): usually one statement."""
+    for stock in _lock_order(wanted):  # one row at a time, in lock order
         quantity = wanted[stock]
+        if not held and _take(session, stock, quantity, sell=True):
+            continue
+        reserved = lock(session, [stock])[stock]
         column = _hold_column(stock)
         mine = 0
         if held and reserved:

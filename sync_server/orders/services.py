@@ -23,15 +23,16 @@ from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
 from sync_server.audit.services import record
+from sync_server.bulk import insert_new
 from sync_server.config import Config
-from sync_server.db import utcnow
+from sync_server.db import Base, utcnow
+from sync_server.door.changes import touch_tickets
 from sync_server.errors import ApiError, Code, validation_error
 from sync_server.events.models import Bundle, Event, EventStatus, EventType, TicketType
 from sync_server.events.services import cancel_event
 from sync_server.keys.models import EventKeyVersion
 from sync_server.keys.services import active_key_version, revoke_ticket
-from sync_server.mail.models import MailKind
-from sync_server.mail.outbox import enqueue
+from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.orders import holds, pricing
 from sync_server.orders.discounts import discount_for_checkout, use_discount_code
 from sync_server.orders.models import (
@@ -44,7 +45,7 @@ from sync_server.orders.models import (
 from sync_server.orders.purchase_models import EventFees, InventoryHold
 from sync_server.orders.refunds import refund
 from sync_server.tickets.models import TicketInstance, TicketStatus
-from sync_server.tickets.services import issue_ticket_instance
+from sync_server.tickets.services import day_links, prepare_tickets, signed_ticket, valid_days
 
 logger = logging.getLogger(__name__)
 
@@ -221,35 +222,37 @@ def checkout(
                           fees=(settings.default_fees if free
                                 else event_fees(session, event, settings.default_fees)))
     method = PaymentMethod.FREE if price.total_cents == 0 else payment_method
+    free_now = method is PaymentMethod.FREE
     order = Order(
         order_number=new_order_number(), user_id=buyer.id if buyer else None, event_id=event.id,
         subtotal_cents=price.subtotal_cents, discount_cents=price.discount_cents,
         fees_cents=price.fees_cents, total_cents=price.total_cents,
         discount_code_id=code.id if code and price.discount_cents else None,
         payment_method=method,
-        # A free order completes in this transaction: inserted COMPLETED, nobody else has seen it
-        # PENDING, so confirm_order skips its conditional UPDATE (one statement less).
-        payment_status=(PaymentStatus.COMPLETED if method is PaymentMethod.FREE
-                        else PaymentStatus.PENDING),
-        completed_at=now if method is PaymentMethod.FREE else None,
+        # A free order completes in this transaction: inserted COMPLETED with its tickets in one
+        # statement (confirm_order, ``_new``); nobody else ever sees it PENDING.
+        payment_status=PaymentStatus.COMPLETED if free_now else PaymentStatus.PENDING,
+        completed_at=now if free_now else None,
         # A seller's sale (the box office): comps are recorded in the audit log instead.
         sold_by_seller_id=(by_user.id if by_user is not None and by_user is not buyer
                            and not complimentary else None),
         sold_by_device_id=sold_by_device_id,
         buyer_name=buyer_name, buyer_email=buyer_email.strip().lower(), buyer_phone=buyer_phone,
+        created_at=now, updated_at=now,
         items=[OrderItem(ticket_type_id=line.ticket_type_id, bundle_id=line.bundle_id,
                          quantity=line.quantity, price_per_item_cents=line.unit_cents,
                          subtotal_cents=line.subtotal_cents) for line in lines],
     )
+    if free_now:
+        outcome = confirm_order(session, order, method=PaymentMethod.FREE, settings=settings,
+                                now=now, _held=False, _new=True)
+        if complimentary:
+            record(session, action="order.complimentary", entity_type="order",
+                   entity_id=order.id, user=by_user, event_id=event.id,
+                   details={"tickets": sum(line.quantity for line in lines)})
+        return outcome
     session.add(order)
     session.flush()
-    if complimentary:
-        record(session, action="order.complimentary", entity_type="order", entity_id=order.id,
-               user=by_user, event_id=event.id,
-               details={"tickets": sum(line.quantity for line in lines)})
-    if method is PaymentMethod.FREE:
-        return confirm_order(session, order, method=PaymentMethod.FREE, settings=settings,
-                             now=now, _held=False, _inserted_completed=True)
     holds.reserve(session, order=order, wanted=_wanted_stock(order),
                   expires_at=now + timedelta(minutes=settings.hold_minutes), now=now)
     return Outcome(order=order)
@@ -274,7 +277,7 @@ def confirm_order(
     by_user: User | None = None,
     now: datetime | None = None,
     _held: bool = True,
-    _inserted_completed: bool = False,
+    _new: bool = False,
 ) -> Outcome:
     """Move ``order`` from PENDING to COMPLETED, issue its tickets, queue their e-mail.
 
@@ -283,11 +286,11 @@ def confirm_order(
     ``sold_out`` (409) if the hold lapsed and the units were sold meanwhile, ``conflict`` (409)
     if its discount code was used up meanwhile; the order then stays PENDING.
 
-    ``_inserted_completed`` (checkout only): the order was inserted COMPLETED in this very
-    transaction, so no one else can have moved it and the guarding UPDATE is skipped.
+    ``_new`` (checkout only): ``order`` (COMPLETED, with its items) is not inserted yet; it is
+    inserted with its tickets and outbox row in one statement, and no guarding UPDATE is needed.
     """
     now = now or utcnow()
-    moved = 1 if _inserted_completed else holds._rowcount(session.execute(
+    moved = 1 if _new else holds._rowcount(session.execute(
         sa.update(Order)
         .where(Order.id == order.id, Order.payment_status == PaymentStatus.PENDING)
         .values(payment_status=PaymentStatus.COMPLETED, payment_method=method,
@@ -302,16 +305,33 @@ def confirm_order(
     event = session.get(Event, order.event_id)
     assert event is not None
     _ensure_signing_key(session, event.id)
-    # Flushed with the first ticket (one flush less); its id is known after sell() flushes.
-    mail = enqueue(session, kind=MailKind.ORDER_TICKETS, order=order, to_email=order.buyer_email,
-                   flush=False)
-    issued = []
-    for item in order.items:
-        for _ in range(item.quantity):
-            issued.append(issue_ticket_instance(
-                session, order=order, event=event, ticket_type=item_ticket_type(session, item),
-                bundle=item_bundle(session, item), holder_name=order.buyer_name,
-                holder_email=order.buyer_email, master_secret=settings.master_secret))
+    units = [(item_ticket_type(session, item), item_bundle(session, item))
+             for item in order.items for _ in range(item.quantity)]
+    parents: list[Base] = [order, *order.items] if _new else []
+    alongside: Counter[type[Base]] = Counter(type(row) for row in parents)
+    alongside[OutboxMessage] += 1
+    ids, numbers, key_version = prepare_tickets(session, event_id=event.id, count=len(units),
+                                                alongside=alongside)
+    if _new:
+        order.id = ids[Order][0]
+        for item, item_id in zip(order.items, ids[OrderItem], strict=True):
+            item.id, item.order_id = item_id, order.id
+    mail = OutboxMessage(id=ids[OutboxMessage][0], kind=MailKind.ORDER_TICKETS,
+                         order_id=order.id, to_email=order.buyer_email,
+                         status=MailStatus.PENDING, attempts=0, next_attempt_at=now,
+                         created_at=now)
+    issued = [
+        signed_ticket(ticket_id=ticket_id, number=number, key_version=key_version,
+                      master_secret=settings.master_secret, order=order, event=event,
+                      ticket_type=ticket_type, bundle=bundle, holder_name=order.buyer_name,
+                      holder_email=order.buyer_email,
+                      days=valid_days(event, ticket_type, bundle), now=now,
+                      original_owner_id=order.user_id, current_owner_id=order.user_id)
+        for (ticket_type, bundle), ticket_id, number
+        in zip(units, ids[TicketInstance], numbers, strict=True)
+    ]
+    insert_new(session, [*parents, *issued, mail], day_links(issued))
+    touch_tickets(session, event.id, [ticket.id for ticket in issued])
     if by_user is not None:
         record(session, action="order.confirm", entity_type="order", entity_id=order.id,
                user=by_user, event_id=order.event_id, details={"method": method.value})
@@ -319,7 +339,6 @@ def confirm_order(
     holds.sell(session, order=order, wanted=_wanted_stock(order), now=now, held=_held)
     if order.discount_code_id is not None:
         use_discount_code(session, code_id=order.discount_code_id, order=order)
-    session.flush()  # usually a no-op (sell() flushed): makes sure mail.id is known
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,
                 len(issued))
     return Outcome(order=order, issued=issued, outbox_ids=[mail.id], completed_now=True)

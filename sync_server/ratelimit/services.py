@@ -2,8 +2,9 @@
 
 Each hit is one atomic ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count``
 in its own short transaction (committed even when the request that made it fails, so failed
-sign-ins count). Given a request's ``Session`` instead of an engine, the hit commits that session's
-(read-only, so far) transaction on its connection: no second pool connection, no second ping.
+sign-ins count). A checkout counts in its own transaction instead (``count_in_transaction``: one
+statement for the user and the address, no commit, no second connection) and counts again on
+its own only when it fails.
 
 On PostgreSQL the hit's commit does not wait for the WAL flush (``SET LOCAL synchronous_commit TO
 off``, this transaction only): a crash can forget the last few hundred milliseconds of counts,
@@ -13,17 +14,20 @@ transaction (an order, a sale) is affected.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from sync_server.db import utcnow
+from sync_server.db import UTCDateTime, utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.ratelimit.models import RateLimit
 
@@ -49,58 +53,88 @@ _ASYNC_COMMIT = sa.select(
 ).scalar_subquery()
 
 
-def _count(conn: Connection | Session, stmt: sa.Executable, *, postgres: bool, action: str,
-           start: datetime, window_seconds: int) -> int:
-    count = int(conn.execute(stmt).one()[0])
-    if count == 1:  # the first hit of a new window: forget this action's stale windows
-        stale = start - max(timedelta(seconds=window_seconds), KEEP_WINDOWS_FOR)
-        conn.execute(sa.delete(RateLimit).where(RateLimit.action == action,
-                                                RateLimit.window_start < stale))
+def hit(
+    engine: Engine, *, action: str, subject: str, limit: int, window_seconds: int,
+    now: datetime | None = None,
+) -> int:
+    """Count one attempt in its own short transaction; raise ``rate_limited`` (429) past
+    ``limit`` in the current window. Returns the count in this window including this attempt."""
+    now = now or utcnow()
+    start = window_start(now, window_seconds)
+    postgres = engine.dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    stmt = insert(RateLimit).values(
+        action=action, subject=subject[:100], window_start=start, count=1,
+    ).on_conflict_do_update(
+        index_elements=["action", "subject", "window_start"],
+        set_={"count": RateLimit.count + 1},
+    ).returning(RateLimit.count, *([_ASYNC_COMMIT] if postgres else []))
+    with engine.begin() as conn:
+        count = int(conn.execute(stmt).one()[0])
+        if count == 1:  # the first hit of a new window: forget this action's stale windows
+            _forget_stale(conn, action, start, window_seconds)
+    if count > limit:
+        raise _refusal(action, subject, count, start, window_seconds, now)
     return count
 
 
-def hit(
-    bind: Engine | Session, *, action: str, subject: str, limit: int, window_seconds: int,
-    now: datetime | None = None, commit: bool = True,
-) -> int:
-    """Count one attempt; raise ``rate_limited`` (429) past ``limit`` in the current window.
+def _forget_stale(conn: Connection | Session, action: str, start: datetime,
+                  window_seconds: int) -> None:
+    stale = start - max(timedelta(seconds=window_seconds), KEEP_WINDOWS_FOR)
+    conn.execute(sa.delete(RateLimit).where(RateLimit.action == action,
+                                            RateLimit.window_start < stale))
 
-    ``bind``: an engine (the hit takes a connection of its own), or the request's session, whose
-    current transaction is COMMITTED with the hit (call it before the session has changed
-    anything). ``commit=False`` (a session only) leaves the commit to the next hit, so two
-    counts share one transaction; a hit that refuses always commits first. Returns the count in
-    this window including this attempt.
+
+def _refusal(action: str, subject: str, count: int, start: datetime, window_seconds: int,
+             now: datetime) -> ApiError:
+    retry = max(1, math.ceil((start + timedelta(seconds=window_seconds) - now).total_seconds()))
+    logger.warning("rate limit: %s %s (%d in window)", action, subject, count)
+    return ApiError(429, Code.RATE_LIMITED, f"too many attempts; try again in {retry} s",
+                    headers={"Retry-After": str(retry)})
+
+
+def count_in_transaction(
+    session: Session, *, action: str, limits: Mapping[str, int], window_seconds: int,
+    now: datetime | None = None, refuse: bool = True,
+) -> dict[str, int]:
+    """Count one attempt against every subject of ``limits`` in ONE statement of the session's
+    current transaction (no commit of its own; the row locks last until the caller's commit).
+
+    For a request that writes anyway (a checkout): the count commits with its work. If the work
+    fails and is rolled back, so is the count: the caller counts the failed attempt again with
+    ``commit=True`` afterwards (``refuse=False``: never refuse that one). Raises ``rate_limited``
+    (429) past a limit (the caller's rollback then leaves the count at the limit). Subjects are
+    counted in the order given, so two transactions lock shared rows in the same order.
     """
     now = now or utcnow()
     start = window_start(now, window_seconds)
-    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = insert(RateLimit).values(action=action, subject=subject[:100], window_start=start,
-                                      count=1)
-    postgres = dialect == "postgresql"
-    # PostgreSQL: SET LOCAL synchronous_commit TO off in the same statement (one round trip).
-    extra = [_ASYNC_COMMIT] if postgres else []
-    stmt = values.on_conflict_do_update(
-        index_elements=["action", "subject", "window_start"],
-        set_={"count": RateLimit.count + 1},
-    ).returning(RateLimit.count, *extra)
-    if isinstance(bind, Session):
-        count = _count(bind, stmt, postgres=postgres, action=action, start=start,
-                       window_seconds=window_seconds)
-        if commit or count > limit:
-            bind.commit()
-    else:
-        with bind.begin() as conn:
-            count = _count(conn, stmt, postgres=postgres, action=action, start=start,
-                           window_seconds=window_seconds)
-    if count > limit:
-        retry = max(1, math.ceil((start + timedelta(seconds=window_seconds) - now).total_seconds()))
-        logger.warning("rate limit: %s %s (%d in window)", action, subject, count)
-        raise ApiError(
-            429, Code.RATE_LIMITED, f"too many attempts; try again in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
-    return count
+    subjects = [subject[:100] for subject in limits]
+    params: dict[str, Any] = {"action": action, "start": start}
+    params.update((f"s{i}", subject) for i, subject in enumerate(subjects))
+    counts = {str(subject): int(count)
+              for subject, count in session.execute(_upsert(len(subjects)), params)}
+    if 1 in counts.values():  # a new window: forget this action's stale ones
+        _forget_stale(session, action, start, window_seconds)
+    if refuse:
+        for subject, limit in limits.items():
+            if counts.get(subject[:100], 0) > limit:
+                raise _refusal(action, subject, counts[subject[:100]], start, window_seconds,
+                               now)
+    return counts
+
+
+@functools.cache
+def _upsert(subjects: int) -> sa.TextClause:
+    """Count ``subjects`` rows of one action and window in one statement (PostgreSQL, SQLite).
+    Text, built once per size: SQLAlchemy never caches the compiled form of a multi-row
+    ``INSERT ... VALUES``, and compiling it cost more than running it."""
+    rows = ", ".join(f"(:action, :s{i}, :start, 1)" for i in range(subjects))
+    return sa.text(
+        # Only placeholders are joined in; every value is a bound parameter.
+        "INSERT INTO rate_limits (action, subject, window_start, count) VALUES " + rows  # noqa: S608
+        + " ON CONFLICT (action, subject, window_start)"
+        " DO UPDATE SET count = rate_limits.count + 1 RETURNING subject, count"
+    ).bindparams(sa.bindparam("start", type_=UTCDateTime()))
 
 
 def prune(engine: Engine, *, before: datetime) -> int:

@@ -1,29 +1,36 @@
 """Issue ticket instances (the ONE place that creates them and signs their tokens) and transfer.
 
-``issue_ticket_instance`` signs ``TicketClaims(event.id, instance.id, active key version)`` with
-the event key derived from the master secret and stores the 32-character token. On PostgreSQL it
-takes the id from the table's sequence first, in the statement that checks the random ticket
-number is unused, so the row is inserted once, token included (two statements and one flush less
-per ticket than check, insert, update); elsewhere it inserts,
-flushes to learn the id, then sets the token. Valid days: a day ticket's day, every day for a
-whole-event ticket, the bundle's days for a bundle.
+A ticket's token signs ``TicketClaims(event.id, instance.id, active key version)`` with the event
+key derived from the master secret, so the id comes first: :func:`prepare_tickets` takes the ids
+(and any the caller inserts alongside, e.g. a new order and its items), checks the random ticket
+numbers are unused and reads the active key version, in ONE statement on PostgreSQL
+(``sync_server.bulk.take_ids``); :func:`signed_ticket` builds the row with its token; the caller
+inserts them with ``sync_server.bulk.insert_new`` (one statement for every row) and numbers them
+for the doors (``touch_tickets``). :func:`issue_ticket_instance` does all of it for one ticket.
+Valid days: a day ticket's day, every day for a whole-event ticket, the bundle's days for a
+bundle.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.ticket_token import TicketClaims, sign
-from sync_server.db import utcnow
+from sync_server.bulk import insert_new, take_ids
+from sync_server.db import Base, utcnow
+from sync_server.door.changes import touch_tickets
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
 from sync_server.keys.models import EventKeyVersion
 from sync_server.keys.services import active_key_number, event_key, revoke_ticket
 from sync_server.orders.models import Order
-from sync_server.tickets.models import TicketInstance, TicketStatus
+from sync_server.tickets.models import TicketInstance, TicketStatus, ticket_instance_days
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +43,7 @@ def new_ticket_number() -> str:
     return f"{chars[:4]}-{chars[4:]}"
 
 
-def _valid_days(
+def valid_days(
     event: Event, ticket_type: TicketType | None, bundle: Bundle | None
 ) -> list[EventDay]:
     if bundle is not None:
@@ -47,15 +54,60 @@ def _valid_days(
     return list(event.days)
 
 
-def _unused_ticket_number(session: Session) -> str:
+def prepare_tickets(
+    session: Session, *, event_id: int, count: int,
+    alongside: Mapping[type[Base], int] | None = None,
+) -> tuple[dict[type[Base], list[int]], list[str], int]:
+    """Ids for ``count`` tickets (and ``alongside`` rows), as many unused ticket numbers, and
+    the event's active key version. A number already taken costs the ids and a retry."""
+    active = (
+        sa.select(sa.func.max(EventKeyVersion.version))
+        .where(EventKeyVersion.event_id == event_id, EventKeyVersion.retired_at.is_(None))
+        .scalar_subquery()
+    )
     while True:
-        number = new_ticket_number()
-        taken = session.scalar(
-            sa.select(sa.func.count()).select_from(TicketInstance)
-            .where(TicketInstance.ticket_number == number)
-        )
+        numbers = [new_ticket_number() for _ in range(count)]
+        if len(set(numbers)) < count:
+            continue
+        ids, (taken, key) = take_ids(
+            session, {**(alongside or {}), TicketInstance: count},
+            extra=[sa.exists().where(TicketInstance.ticket_number.in_(numbers)), active])
         if not taken:
-            return number
+            break
+    key_version = int(key) if key is not None else active_key_number(session, event_id)
+    return ids, numbers, key_version
+
+
+def signed_ticket(
+    *, ticket_id: int, number: str, key_version: int, master_secret: bytes, order: Order,
+    event: Event, ticket_type: TicketType | None, bundle: Bundle | None, holder_name: str,
+    holder_email: str, days: Sequence[EventDay], now: datetime,
+    original_owner_id: int | None, current_owner_id: int | None,
+) -> TicketInstance:
+    """A new VALID ticket instance (not yet inserted) with its signed token."""
+    if (ticket_type is None) == (bundle is None):
+        raise ValueError("give exactly one of ticket_type and bundle")
+    owner = ticket_type or bundle
+    assert owner is not None
+    if owner.event_id != event.id or order.event_id != event.id:
+        raise ValueError("order, ticket type/bundle and event must belong together")
+    claims = TicketClaims(event_id=event.id, ticket_id=ticket_id, key_version=key_version)
+    return TicketInstance(
+        id=ticket_id, event_id=event.id, order_id=order.id,
+        ticket_type_id=ticket_type.id if ticket_type is not None else None,
+        bundle_id=bundle.id if bundle is not None else None,
+        ticket_number=number, holder_name=holder_name, holder_email=holder_email.strip().lower(),
+        status=TicketStatus.VALID, key_version=key_version,
+        token=sign(claims, event_key(master_secret, event.id, key_version)),
+        original_owner_id=original_owner_id, current_owner_id=current_owner_id,
+        valid_days=list(days), created_at=now, updated_at=now,
+    )
+
+
+def day_links(tickets: Sequence[TicketInstance]) -> dict[sa.Table, list[dict[str, Any]]]:
+    """The ``ticket_instance_days`` rows of new tickets, for ``insert_new``."""
+    return {ticket_instance_days: [{"ticket_instance_id": t.id, "event_day_id": d.id}
+                                   for t in tickets for d in t.valid_days]}
 
 
 def issue_ticket_instance(
@@ -68,65 +120,27 @@ def issue_ticket_instance(
     holder_name: str,
     holder_email: str,
     master_secret: bytes,
+    owner_id: int | Literal["buyer"] | None = "buyer",
+    original_owner_id: int | Literal["buyer"] | None = "buyer",
+    days: Sequence[EventDay] | None = None,
 ) -> TicketInstance:
-    """Create one ticket instance for ``order`` and sign its token. Flushes, never commits."""
+    """Create one ticket instance for ``order``, signed and inserted; never commits. Owners
+    default to the order's buyer (None: nobody's account), days to those of the ticket type or
+    bundle."""
     if (ticket_type is None) == (bundle is None):
         raise ValueError("give exactly one of ticket_type and bundle")
-    owner = ticket_type or bundle
-    assert owner is not None
-    if owner.event_id != event.id or order.event_id != event.id:
-        raise ValueError("order, ticket type/bundle and event must belong together")
-    postgres = session.get_bind().dialect.name == "postgresql"
-    new_id: int | None = None
-    key: int | None = None
-    if postgres:
-        new_id, number, key = _next_id_number_and_key(session, event.id)
-    else:
-        number = _unused_ticket_number(session)
-    key_version = key if key is not None else active_key_number(session, event.id)
-    instance = TicketInstance(
-        id=new_id,
-        event_id=event.id,
-        order_id=order.id,
-        ticket_type_id=ticket_type.id if ticket_type is not None else None,
-        bundle_id=bundle.id if bundle is not None else None,
-        ticket_number=number,
-        holder_name=holder_name,
-        holder_email=holder_email.strip().lower(),
-        status=TicketStatus.VALID,
-        key_version=key_version,
-        original_owner_id=order.user_id,
-        current_owner_id=order.user_id,
-        valid_days=_valid_days(event, ticket_type, bundle),
+    ids, numbers, key_version = prepare_tickets(session, event_id=event.id, count=1)
+    ticket = signed_ticket(
+        ticket_id=ids[TicketInstance][0], number=numbers[0], key_version=key_version,
+        master_secret=master_secret, order=order, event=event, ticket_type=ticket_type,
+        bundle=bundle, holder_name=holder_name, holder_email=holder_email,
+        days=valid_days(event, ticket_type, bundle) if days is None else days, now=utcnow(),
+        original_owner_id=order.user_id if original_owner_id == "buyer" else original_owner_id,
+        current_owner_id=order.user_id if owner_id == "buyer" else owner_id,
     )
-    if not postgres:
-        session.add(instance)
-        session.flush()  # learn the id
-    claims = TicketClaims(event_id=event.id, ticket_id=instance.id, key_version=key_version)
-    instance.token = sign(claims, event_key(master_secret, event.id, key_version))
-    session.add(instance)
-    session.flush()
-    return instance
-
-
-def _next_id_number_and_key(session: Session, event_id: int) -> tuple[int, str, int | None]:
-    """The next ``ticket_instances.id`` from its sequence, an unused ticket number and the
-    event's active key version (None: the event has none yet), in one statement (PostgreSQL).
-    A number already taken costs one sequence value and a retry."""
-    active = (
-        sa.select(sa.func.max(EventKeyVersion.version))
-        .where(EventKeyVersion.event_id == event_id, EventKeyVersion.retired_at.is_(None))
-        .scalar_subquery()
-    )
-    while True:
-        number = new_ticket_number()
-        new_id, taken, key = session.execute(sa.select(
-            sa.func.nextval(sa.func.pg_get_serial_sequence("ticket_instances", "id")),
-            sa.exists().where(TicketInstance.ticket_number == number),
-            active,
-        )).one()
-        if not taken:
-            return int(new_id), number, None if key is None else int(key)
+    insert_new(session, [ticket], day_links([ticket]))
+    touch_tickets(session, event.id, [ticket.id])
+    return ticket
 
 
 def transfer_ticket_instance(
@@ -147,11 +161,9 @@ def transfer_ticket_instance(
     new = issue_ticket_instance(
         session, order=order, event=event, ticket_type=instance.ticket_type,
         bundle=instance.bundle, holder_name=holder_name, holder_email=holder_email,
-        master_secret=master_secret,
+        master_secret=master_secret, original_owner_id=instance.original_owner_id,
+        owner_id=new_owner_id, days=list(instance.valid_days),
     )
-    new.original_owner_id = instance.original_owner_id
-    new.current_owner_id = new_owner_id
-    new.valid_days = list(instance.valid_days)
     instance.status = TicketStatus.TRANSFERRED
     instance.transferred_at = utcnow()
     instance.transferred_to_id = new.id

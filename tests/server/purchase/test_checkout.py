@@ -250,7 +250,7 @@ def test_checkout_is_rate_limited_per_user(
              for _ in range(4)]
     assert codes == [201, 201, 201, 429]
     assert buy(api, other, shop.event, ("ticket_type", shop.day1.id, 1)).status_code == 201
-    # 4 checkouts counted from this address so far (the refused one stopped at the user limit).
+    # 4 checkouts counted from this address so far (the refused one was rolled back).
     app.extensions["sync_config"] = replace(app.extensions["sync_config"],
                                             checkout_limit_per_user=0,
                                             checkout_limit_per_address=4)
@@ -260,7 +260,7 @@ def test_checkout_is_rate_limited_per_user(
     assert int(limited.headers["Retry-After"]) >= 1
 
 
-def test_refused_checkouts_count_too_and_both_limits_share_one_commit(
+def test_refused_checkouts_count_too_and_both_limits_share_one_statement(
     app: Flask, api: httpx.Client, world: World, shop: Shop, session: Session
 ) -> None:
     from dataclasses import replace
@@ -272,15 +272,18 @@ def test_refused_checkouts_count_too_and_both_limits_share_one_commit(
                                             checkout_limit_per_address=1000,
                                             checkout_window_seconds=86400)
     buyer = world.person()
-    # The engine refuses these (no such ticket type): the rate-limit counts were committed
-    # before the order's transaction, so its rollback keeps them.
+    # The engine refuses these (no such ticket type): their transaction, counts included, is
+    # rolled back, and each attempt is counted again on its own.
     refused = [buy(api, buyer, shop.event, ("ticket_type", 999_999, 1)) for _ in range(2)]
     assert [(r.status_code, error_code(r)) for r in refused] == [(422, "validation_failed")] * 2
     third = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 1))
     assert (third.status_code, error_code(third)) == (429, "rate_limited")
     counts = {s.split(":")[0]: c for s, c in session.execute(
         sa.select(RateLimit.subject, RateLimit.count).where(RateLimit.action == "checkout"))}
-    assert counts == {"user": 3, "addr": 2}  # the refused third stopped at the user limit
+    # The third was refused by the limit: its count rolled back with it (the window stays full).
+    assert counts == {"user": 2, "addr": 2}
+    again = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 1))
+    assert (again.status_code, error_code(again)) == (429, "rate_limited")
 
 
 def test_complimentary_tickets_and_the_event_status_gate(
