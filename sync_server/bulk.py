@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from sync_server.db import Base
+from sync_server.door.changes import NUMBER_CTE, NUMBER_VALUE, NUMBERED_COLUMN
 
 logger = logging.getLogger(__name__)
 
@@ -104,21 +105,40 @@ def _row(obj: Base) -> dict[str, Any]:
 def insert_new(
     session: Session, objects: Sequence[Base],
     links: Mapping[sa.Table, Sequence[Mapping[str, Any]]] | None = None,
-) -> None:
+    *, door_event_id: int | None = None,
+) -> int | None:
     """INSERT ``objects`` (primary keys set, parents before children) and ``links`` rows, then
-    attach the objects to ``session`` as persistent and clean."""
+    attach the objects to ``session`` as persistent and clean.
+
+    ``door_event_id`` (PostgreSQL): the same statement takes that event's next door change
+    number and inserts the ticket rows with it (``door.changes.NUMBER_CTE``), so they need no
+    numbering UPDATE at commit. The counter row then stays locked until the commit: this must be
+    the transaction's last statement that takes a lock. Returns the number, or None when nothing
+    was numbered (the caller calls ``touch_tickets``).
+    """
     by_table: dict[sa.Table, list[dict[str, Any]]] = {}
     for obj in objects:
         by_table.setdefault(_table(type(obj)), []).append(_row(obj))
     for table, rows in (links or {}).items():
         if rows:
             by_table.setdefault(table, []).extend(dict(r) for r in rows)
-    if _is_postgres(session) and len(by_table) > 1:
+    number: int | None = None
+    postgres = _is_postgres(session)
+    if postgres and (len(by_table) > 1 or door_event_id is not None):
         shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in by_table.items())
         params = {f"p{i}_{r}_{n}": value
                   for i, rows in enumerate(by_table.values())
                   for r, row in enumerate(rows) for n, value in enumerate(row.values())}
-        session.execute(_combined_insert(shape, session.get_bind().dialect), params)
+        numbered = door_event_id is not None
+        if numbered:
+            params["door_event_id"] = door_event_id
+        result = session.execute(
+            _combined_insert(shape, session.get_bind().dialect, numbered=numbered), params)
+        if numbered:
+            number = int(result.scalar_one())
+            for obj in objects:
+                if NUMBERED_COLUMN in obj.__dict__:
+                    setattr(obj, NUMBERED_COLUMN, number)
     else:
         for table, rows in by_table.items():
             session.execute(table.insert().values(rows))
@@ -131,6 +151,7 @@ def insert_new(
     # objects are: the rows are gone, and on SQLite their ids will be handed out again.
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_INSERTED, []).append((transaction, list(objects)))
+    return number
 
 
 _INSERTED = "bulk_inserted"
@@ -142,25 +163,32 @@ _COMBINED: dict[tuple[Any, ...], sa.TextClause] = {}
 
 
 def _combined_insert(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...],
-                     dialect: sa.Dialect) -> sa.TextClause:
-    stmt = _COMBINED.get(shape)
+                     dialect: sa.Dialect, *, numbered: bool) -> sa.TextClause:
+    key = (shape, numbered)
+    stmt = _COMBINED.get(key)
     if stmt is not None:
         return stmt
     quote = dialect.identifier_preparer.quote
-    parts: list[str] = []
+    parts: list[str] = [NUMBER_CTE] if numbered else []
     binds: list[sa.BindParameter[Any]] = []
     for i, (table, columns, count) in enumerate(shape):
         rows = []
         for r in range(count):
             names = [f"p{i}_{r}_{n}" for n in range(len(columns))]
-            rows.append("(" + ", ".join(f":{name}" for name in names) + ")")
-            binds += [sa.bindparam(name, type_=table.c[column].type)
-                      for name, column in zip(names, columns, strict=True)]
+            values = []
+            for name, column in zip(names, columns, strict=True):
+                if numbered and column == NUMBERED_COLUMN:
+                    values.append(NUMBER_VALUE)
+                else:
+                    values.append(f":{name}")
+                    binds.append(sa.bindparam(name, type_=table.c[column].type))
+            rows.append("(" + ", ".join(values) + ")")
         # Identifiers come from our own table metadata (quoted); every value is a bound parameter.
         parts.append(f"insert_{i} AS (INSERT INTO {quote(table.name)} "  # noqa: S608
                      f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join(rows)})")
-    stmt = _COMBINED[shape] = sa.text(
-        "WITH " + ",\n".join(parts) + f"\nSELECT {len(shape)}").bindparams(*binds)
+    result = NUMBER_VALUE if numbered else str(len(shape))
+    stmt = _COMBINED[key] = sa.text(
+        "WITH " + ",\n".join(parts) + f"\nSELECT {result}").bindparams(*binds)
     return stmt
 
 

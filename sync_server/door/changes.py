@@ -20,7 +20,9 @@ transfers, cancels, the scan upload) without it doing anything:
 - a ticket type or bundle renamed (its tickets are renumbered: the name is in the door data).
 
 Writers that bypass the ORM unit of work (``session.execute(update(TicketInstance)...)`` or
-core inserts) must call :func:`touch_tickets`. One transaction takes one number per event; rows
+core inserts) must call :func:`touch_tickets`, or, on PostgreSQL, insert new tickets already
+numbered in the transaction's last locking statement (``NUMBER_CTE``: the checkout does, one
+UPDATE of every ticket index less). One transaction takes one number per event; rows
 sharing a number are ordered by id in deltas (the cursor keeps both).
 """
 
@@ -203,6 +205,17 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
     ordered = sorted(ids)
     for i in range(0, len(ordered), _CHUNK):
         yield ordered[i : i + _CHUNK]
+
+
+# For a statement that inserts numbered ticket rows itself (PostgreSQL, ``sync_server.bulk``, the
+# checkout): the event's next number as a CTE, and the value to insert in ``NUMBERED_COLUMN``.
+# The counter row stays locked until the commit, so that statement comes after every other lock.
+NUMBER_CTE = """door_number AS (
+    INSERT INTO door_event_changes (event_id, last_change) VALUES (:door_event_id, 1)
+    ON CONFLICT (event_id) DO UPDATE SET last_change = door_event_changes.last_change + 1
+    RETURNING last_change)"""
+NUMBER_VALUE = "(SELECT last_change FROM door_number)"
+NUMBERED_COLUMN = "door_change"  # of ticket_instances
 
 
 # PostgreSQL: take the number and stamp the rows in ONE statement (one round trip while the

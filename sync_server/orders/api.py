@@ -84,8 +84,10 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
     with counted_checkout(req.session, user.id):
-        # The days in the same statement: a free order's tickets list them (one query less).
-        event = req.session.get(Event, body.event_id, options=[joinedload(Event.days)])
+        # Its days and ticket types in the same statement: the order is priced from the ticket
+        # types, and its tickets list the days (two queries less).
+        event = req.session.get(Event, body.event_id, options=[
+            joinedload(Event.days), joinedload(Event.ticket_types)])
         if event is None:
             raise not_found("event")
         outcome = services.checkout(

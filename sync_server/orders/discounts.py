@@ -118,8 +118,10 @@ def discount_for_checkout(
     return code, Discount(code.discount_type, code.discount_value, frozenset(ids) or None)
 
 
-def use_discount_code(session: Session, *, code_id: int, order: Order) -> None:
-    """Count one use for the completing ``order`` or raise ``discount_code_used_up`` (409)."""
+def use_discount_code(session: Session, *, code_id: int, order: Order,
+                      inserted: bool = True) -> None:
+    """Count one use for the completing ``order`` or raise ``discount_code_used_up`` (409).
+    ``inserted=False``: the order is not in the database yet (checkout), so count it here."""
     counted = session.execute(
         sa.update(DiscountCode)
         .where(DiscountCode.id == code_id,
@@ -133,7 +135,7 @@ def use_discount_code(session: Session, *, code_id: int, order: Order) -> None:
     per_user = counted[0]
     # The UPDATE above locked the code row: completions with this code are now serialised.
     if per_user is not None and order.user_id is not None and (
-        _uses_by(session, code_id, order.user_id) > per_user
+        _uses_by(session, code_id, order.user_id) + (0 if inserted else 1) > per_user
     ):
         raise ApiError(409, CODE_USED_UP, "you have used this code as often as it allows")
 

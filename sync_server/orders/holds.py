@@ -151,37 +151,37 @@ def _take(session: Session, stock: Stock, quantity: int, *, sell: bool) -> bool:
     )) == 1
 
 
-def reserve(
-    session: Session, *, order: Order, wanted: Mapping[Stock, int], expires_at: datetime,
-    now: datetime,
-) -> list[InventoryHold]:
-    """Hold ``wanted`` units for ``order`` until ``expires_at``, or raise ``sold_out`` (409)."""
-    holds = []
+def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> None:
+    """Count ``wanted`` units as reserved, or raise ``sold_out`` (409). The caller inserts the
+    matching holds in the same transaction (``new_holds``)."""
     for stock in _lock_order(wanted):  # one row at a time, in lock order
         quantity = wanted[stock]
-        if not _take(session, stock, quantity, sell=False):
-            # Too few free as counted: lock the row, release its expired holds, count again.
-            reserved = lock(session, [stock])[stock]
-            freed = _release_expired(session, stock, now) if reserved else 0
-            t = _table(stock)
-            done = _rowcount(session.execute(
-                t.update()
-                .where(t.c.id == stock.id,
-                       t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved + freed
-                       >= quantity)
-                .values(quantity_reserved=t.c.quantity_reserved - freed + quantity)
-            ))
-            if done != 1:
-                raise _sold_out(stock, _left(session, stock, freed), quantity)
-        hold = InventoryHold(
-            order_id=order.id, event_id=order.event_id, quantity=quantity, expires_at=expires_at,
-            ticket_type_id=stock.id if stock.kind == "ticket_type" else None,
-            bundle_id=stock.id if stock.kind == "bundle" else None,
-        )
-        session.add(hold)
-        holds.append(hold)
-    session.flush()
-    return holds
+        if _take(session, stock, quantity, sell=False):
+            continue
+        # Too few free as counted: lock the row, release its expired holds, count again.
+        reserved = lock(session, [stock])[stock]
+        freed = _release_expired(session, stock, now) if reserved else 0
+        t = _table(stock)
+        done = _rowcount(session.execute(
+            t.update()
+            .where(t.c.id == stock.id,
+                   t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved + freed
+                   >= quantity)
+            .values(quantity_reserved=t.c.quantity_reserved - freed + quantity)
+        ))
+        if done != 1:
+            raise _sold_out(stock, _left(session, stock, freed), quantity)
+
+
+def new_holds(order: Order, wanted: Mapping[Stock, int], expires_at: datetime,
+              now: datetime) -> list[InventoryHold]:
+    """The hold rows of ``order`` (not inserted), one per ticket type or bundle."""
+    return [InventoryHold(
+        order_id=order.id, event_id=order.event_id, quantity=quantity, expires_at=expires_at,
+        ticket_type_id=stock.id if stock.kind == "ticket_type" else None,
+        bundle_id=stock.id if stock.kind == "bundle" else None,
+        released_at=None, release_reason=None, created_at=now,
+    ) for stock, quantity in wanted.items()]
 
 
 def sell(session: Session, *, order: Order, wanted: Mapping[Stock, int], now: datetime,

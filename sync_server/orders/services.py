@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
 from sync_server.audit.services import record
-from sync_server.bulk import insert_new
+from sync_server.bulk import insert_new, take_ids
 from sync_server.config import Config
 from sync_server.db import Base, utcnow
 from sync_server.door.changes import touch_tickets
@@ -251,11 +251,25 @@ def checkout(
                    entity_id=order.id, user=by_user, event_id=event.id,
                    details={"tickets": sum(line.quantity for line in lines)})
         return outcome
-    session.add(order)
-    session.flush()
-    holds.reserve(session, order=order, wanted=_wanted_stock(order),
-                  expires_at=now + timedelta(minutes=settings.hold_minutes), now=now)
+    # A PENDING order: the order, its items and its holds in one statement, the units counted
+    # as reserved last (the inventory row locks are held only until the commit).
+    wanted_stock = _wanted_stock(order)
+    ids, _ = take_ids(session, {Order: 1, OrderItem: len(order.items),
+                                InventoryHold: len(wanted_stock)})
+    _number_new_order(order, ids)
+    placed = holds.new_holds(order, wanted_stock,
+                             expires_at=now + timedelta(minutes=settings.hold_minutes), now=now)
+    for hold, hold_id in zip(placed, ids[InventoryHold], strict=True):
+        hold.id = hold_id
+    insert_new(session, [order, *order.items, *placed])
+    holds.reserve(session, wanted=wanted_stock, now=now)
     return Outcome(order=order)
+
+
+def _number_new_order(order: Order, ids: dict[type[Base], list[int]]) -> None:
+    order.id = ids[Order][0]
+    for item, item_id in zip(order.items, ids[OrderItem], strict=True):
+        item.id, item.order_id = item_id, order.id
 
 
 def hold_expires_at(session: Session, order: Order) -> datetime | None:
@@ -286,6 +300,9 @@ def confirm_order(
     ``sold_out`` (409) if the hold lapsed and the units were sold meanwhile, ``conflict`` (409)
     if its discount code was used up meanwhile; the order then stays PENDING.
 
+    On PostgreSQL its last statement takes the event's door change counter, which stays locked
+    until the commit: commit soon after, and take no other row lock in between.
+
     ``_new`` (checkout only): ``order`` (COMPLETED, with its items) is not inserted yet; it is
     inserted with its tickets and outbox row in one statement, and no guarding UPDATE is needed.
     """
@@ -313,9 +330,7 @@ def confirm_order(
     ids, numbers, key_version = prepare_tickets(session, event_id=event.id, count=len(units),
                                                 alongside=alongside)
     if _new:
-        order.id = ids[Order][0]
-        for item, item_id in zip(order.items, ids[OrderItem], strict=True):
-            item.id, item.order_id = item_id, order.id
+        _number_new_order(order, ids)
     mail = OutboxMessage(id=ids[OutboxMessage][0], kind=MailKind.ORDER_TICKETS,
                          order_id=order.id, to_email=order.buyer_email,
                          status=MailStatus.PENDING, attempts=0, next_attempt_at=now,
@@ -330,15 +345,18 @@ def confirm_order(
         for (ticket_type, bundle), ticket_id, number
         in zip(units, ids[TicketInstance], numbers, strict=True)
     ]
-    insert_new(session, [*parents, *issued, mail], day_links(issued))
-    touch_tickets(session, event.id, [ticket.id for ticket in issued])
+    # Locks in the one order (docs/purchase.md): the inventory rows, the discount code, then the
+    # door change counter, taken by the insert itself (PostgreSQL) just before the commit.
+    holds.sell(session, order=order, wanted=_wanted_stock(order), now=now, held=_held)
+    if order.discount_code_id is not None:
+        use_discount_code(session, code_id=order.discount_code_id, order=order,
+                          inserted=not _new)
     if by_user is not None:
         record(session, action="order.confirm", entity_type="order", entity_id=order.id,
                user=by_user, event_id=order.event_id, details={"method": method.value})
-    # Locks last, so they are held only until the commit that follows.
-    holds.sell(session, order=order, wanted=_wanted_stock(order), now=now, held=_held)
-    if order.discount_code_id is not None:
-        use_discount_code(session, code_id=order.discount_code_id, order=order)
+    if insert_new(session, [*parents, *issued, mail], day_links(issued),
+                  door_event_id=event.id) is None:
+        touch_tickets(session, event.id, [ticket.id for ticket in issued])
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,
                 len(issued))
     return Outcome(order=order, issued=issued, outbox_ids=[mail.id], completed_now=True)
