@@ -90,16 +90,17 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
+# The user in the same statement (checkout reads it on every request); built once.
+_TOKEN_WITH_USER = (sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("digest"))
+                    .options(joinedload(ApiToken.user)))
+
+
 def actor_for_token(session: Session, token: str, now: datetime | None = None) -> Actor:
     """The user or device a bearer token belongs to; refuses unknown, expired, revoked ones."""
     now = now or utcnow()
     digest = token_hash(token)
     if token.startswith(USER_TOKEN_PREFIX):
-        api_token = session.scalars(
-            # The user in the same statement (checkout reads it on every request).
-            sa.select(ApiToken).where(ApiToken.token_hash == digest)
-            .options(joinedload(ApiToken.user))
-        ).one_or_none()
+        api_token = session.scalars(_TOKEN_WITH_USER, {"digest": digest}).one_or_none()
         if (
             api_token is None
             or not same_hash(api_token.token_hash, digest)

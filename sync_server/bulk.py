@@ -16,6 +16,7 @@ Measured in docs/purchase.md: the unit of work took ~27 % of a checkout's CPU.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -60,29 +61,45 @@ _LOCK_SQLITE = sa.text("UPDATE door_event_changes SET last_change = last_change 
 
 
 def take_ids(
-    session: Session, counts: Mapping[type[Base], int], extra: Sequence[sa.ColumnElement[Any]] = (),
+    session: Session, counts: Mapping[type[Base], int], extra: Sequence[str] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[dict[type[Base], list[int]], list[Any]]:
-    """``counts[model]`` new primary keys per model, plus the values of ``extra`` (scalar
-    subqueries evaluated in the same statement on PostgreSQL)."""
+    """``counts[model]`` new primary keys per model, plus the values of the ``extra`` SQL
+    expressions (with ``params``; evaluated in the same statement on PostgreSQL)."""
     ids: dict[type[Base], list[int]] = {}
-    wanted = [(model, n) for model, n in counts.items() if n > 0]
+    wanted = [(_table(model), n) for model, n in counts.items() if n > 0]
     if _is_postgres(session):
-        columns: list[sa.ColumnElement[Any]] = []
-        for model, n in wanted:
-            nextval = sa.func.nextval(_sequence(session, _table(model).name))
-            columns.append(sa.select(sa.func.array_agg(nextval)).select_from(
-                sa.func.generate_series(1, n)).scalar_subquery() if n > 1 else nextval)
-        row = session.execute(sa.select(*columns, *extra)).one()
-        for (model, n), value in zip(wanted, row, strict=False):
+        sequences = tuple((_sequence(session, table.name), n) for table, n in wanted)
+        row = session.execute(_ids_statement(sequences, tuple(extra)), params or {}).one()
+        for (model, n), value in zip(((m, n) for m, n in counts.items() if n > 0), row,
+                                     strict=False):
             ids[model] = [int(v) for v in value] if n > 1 else [int(value)]
         return ids, list(row[len(wanted):])
     take_lock_sqlite(session)
-    for model, n in wanted:
-        table = _table(model)
+    for (model, n), (table, _) in zip(((m, n) for m, n in counts.items() if n > 0), wanted,
+                                      strict=True):
         top = int(session.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0)
         ids[model] = list(range(top + 1, top + 1 + n))
-    values = list(session.execute(sa.select(*extra)).one()) if extra else []
+    values = list(session.execute(_select(tuple(extra)), params or {}).one()) if extra else []
     return ids, values
+
+
+@functools.cache
+def _ids_statement(sequences: tuple[tuple[str, int], ...], extra: tuple[str, ...]) -> sa.TextClause:
+    """``SELECT nextval(...) ...`` for these sequences and counts, then ``extra`` (built once per
+    shape: a text statement is compiled once, an expression tree on every call)."""
+    columns = []
+    for name, n in sequences:
+        nextval = "nextval('" + name.replace("'", "''") + "')"
+        # Our own sequence names (from pg_get_serial_sequence) and integer counts only.
+        many = f"(SELECT array_agg({nextval}) FROM generate_series(1, {int(n)}))"  # noqa: S608
+        columns.append(nextval if n == 1 else many)
+    return sa.text("SELECT " + ", ".join([*columns, *extra]))
+
+
+@functools.cache
+def _select(extra: tuple[str, ...]) -> sa.TextClause:
+    return sa.text("SELECT " + ", ".join(extra))
 
 
 def _row(obj: Base) -> dict[str, Any]:

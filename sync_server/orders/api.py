@@ -63,6 +63,9 @@ def counted_checkout(session: Session, user_id: int) -> Iterator[None]:
         raise
 
 
+_EVENT_FOR_CHECKOUT = (joinedload(Event.days), joinedload(Event.ticket_types))
+
+
 def _wanted(items: list[schemas.CheckoutItem]) -> list[services.WantedLine]:
     return [services.WantedLine(i.ticket_type_id, i.bundle_id, i.quantity) for i in items]
 
@@ -86,8 +89,7 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
     with counted_checkout(req.session, user.id):
         # Its days and ticket types in the same statement: the order is priced from the ticket
         # types, and its tickets list the days (two queries less).
-        event = req.session.get(Event, body.event_id, options=[
-            joinedload(Event.days), joinedload(Event.ticket_types)])
+        event = req.session.get(Event, body.event_id, options=_EVENT_FOR_CHECKOUT)
         if event is None:
             raise not_found("event")
         outcome = services.checkout(

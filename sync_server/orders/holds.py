@@ -20,6 +20,7 @@ the row explicitly, release its expired holds and count again (rows one at a tim
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -141,14 +142,19 @@ def _left(session: Session, stock: Stock, freed: int) -> int:
 def _take(session: Session, stock: Stock, quantity: int, *, sell: bool) -> bool:
     """The common case in one statement: a conditional UPDATE that locks the row and counts
     ``quantity`` as sold (or reserved) if that many are free without releasing any hold."""
-    t = _table(stock)
+    return _rowcount(session.execute(_take_statement(stock.kind, sell),
+                                     {"stock_id": stock.id, "quantity": quantity})) == 1
+
+
+@functools.cache
+def _take_statement(kind: Literal["bundle", "ticket_type"], sell: bool) -> sa.Update:
+    t = _table(Stock(kind, 0))
     column = t.c.quantity_sold if sell else t.c.quantity_reserved
-    return _rowcount(session.execute(
-        t.update()
-        .where(t.c.id == stock.id,
-               t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved >= quantity)
-        .values({column: column + quantity})
-    )) == 1
+    quantity = sa.bindparam("quantity", type_=sa.Integer)
+    return (t.update()
+            .where(t.c.id == sa.bindparam("stock_id", type_=sa.Integer),
+                   t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved >= quantity)
+            .values({column: column + quantity}))
 
 
 def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> None:

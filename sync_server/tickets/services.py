@@ -27,7 +27,6 @@ from sync_server.bulk import insert_new, take_ids
 from sync_server.db import Base, utcnow
 from sync_server.door.changes import touch_tickets
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
-from sync_server.keys.models import EventKeyVersion
 from sync_server.keys.services import active_key_number, event_key, revoke_ticket
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus, ticket_instance_days
@@ -60,18 +59,18 @@ def prepare_tickets(
 ) -> tuple[dict[type[Base], list[int]], list[str], int]:
     """Ids for ``count`` tickets (and ``alongside`` rows), as many unused ticket numbers, and
     the event's active key version. A number already taken costs the ids and a retry."""
-    active = (
-        sa.select(sa.func.max(EventKeyVersion.version))
-        .where(EventKeyVersion.event_id == event_id, EventKeyVersion.retired_at.is_(None))
-        .scalar_subquery()
-    )
+    numbered = ", ".join(f":number_{i}" for i in range(count))  # placeholders only
+    extra = (f"EXISTS (SELECT 1 FROM ticket_instances WHERE ticket_number IN ({numbered}))",  # noqa: S608
+             "(SELECT max(version) FROM event_key_versions"
+             " WHERE event_id = :event_id AND retired_at IS NULL)")
     while True:
         numbers = [new_ticket_number() for _ in range(count)]
         if len(set(numbers)) < count:
             continue
-        ids, (taken, key) = take_ids(
-            session, {**(alongside or {}), TicketInstance: count},
-            extra=[sa.exists().where(TicketInstance.ticket_number.in_(numbers)), active])
+        params: dict[str, Any] = {f"number_{i}": n for i, n in enumerate(numbers)}
+        params["event_id"] = event_id
+        ids, (taken, key) = take_ids(session, {**(alongside or {}), TicketInstance: count},
+                                     extra=extra, params=params)
         if not taken:
             break
     key_version = int(key) if key is not None else active_key_number(session, event_id)
