@@ -1,9 +1,10 @@
 """Insert new ORM objects in one round trip, without the unit of work (the checkout's hot path).
 
 ``take_ids`` gives the new rows their primary keys before anything is inserted (a ticket's token
-signs its id): on PostgreSQL one ``SELECT nextval(...)`` statement for every table at once,
-carrying the caller's own extra columns (a ticket-number check, the key version); elsewhere
-(SQLite, one writer at a time) ``max(id) + 1`` once the transaction holds the write lock.
+signs its id): on PostgreSQL from blocks of each table's sequence kept by the process (one
+``SELECT nextval(...)`` statement refills every short block at once, every 64 ids or so);
+elsewhere (SQLite, one writer at a time) ``max(id) + 1`` once the transaction holds the write
+lock.
 
 ``insert_new`` then writes the objects (and association rows) — on PostgreSQL as ONE statement of
 data-modifying CTEs (foreign keys are checked at the end of the statement), elsewhere a statement
@@ -18,6 +19,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,40 +64,74 @@ def take_lock_sqlite(session: Session) -> None:
 _LOCK_SQLITE = sa.text("UPDATE door_event_changes SET last_change = last_change WHERE 0")
 
 
+# PostgreSQL: ids are handed out from blocks taken from each table's sequence, so a checkout
+# usually spends no statement on them. Per process (a forked worker starts with none) and engine.
+# Ids are unique but, across worker processes, not in creation order; every listing that means
+# "newest first" sorts by time, not id. A worker that exits leaves the rest of its blocks unused.
+ID_BLOCK = 64
+_blocks: weakref.WeakKeyDictionary[sa.Engine, tuple[int, dict[str, list[int]]]] = (
+    weakref.WeakKeyDictionary())
+_blocks_lock = threading.Lock()
+
+
 def take_ids(
     session: Session, counts: Mapping[type[Base], int], extra: Sequence[str] = (),
     params: Mapping[str, Any] | None = None,
 ) -> tuple[dict[type[Base], list[int]], list[Any]]:
     """``counts[model]`` new primary keys per model, plus the values of the ``extra`` SQL
-    expressions (with ``params``; evaluated in the same statement on PostgreSQL)."""
-    ids: dict[type[Base], list[int]] = {}
-    wanted = [(_table(model), n) for model, n in counts.items() if n > 0]
+    expressions (with ``params``). PostgreSQL: from this process's blocks, refilled from the
+    sequences in one statement (with ``extra``) when short. Elsewhere (SQLite, one writer at a
+    time): ``max(id) + 1`` once the transaction holds the write lock."""
+    wanted = {model: n for model, n in counts.items() if n > 0}
     if _is_postgres(session):
-        sequences = tuple((_sequence(session, table.name), n) for table, n in wanted)
-        row = session.execute(_ids_statement(sequences, tuple(extra)), params or {}).one()
-        for (model, n), value in zip(((m, n) for m, n in counts.items() if n > 0), row,
-                                     strict=False):
-            ids[model] = [int(v) for v in value] if n > 1 else [int(value)]
-        return ids, list(row[len(wanted):])
+        return _from_blocks(session, wanted, tuple(extra), params or {})
     take_lock_sqlite(session)
-    for (model, n), (table, _) in zip(((m, n) for m, n in counts.items() if n > 0), wanted,
-                                      strict=True):
+    ids: dict[type[Base], list[int]] = {}
+    for model, n in wanted.items():
+        table = _table(model)
         top = int(session.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0)
         ids[model] = list(range(top + 1, top + 1 + n))
     values = list(session.execute(_select(tuple(extra)), params or {}).one()) if extra else []
     return ids, values
 
 
+def _from_blocks(session: Session, wanted: Mapping[type[Base], int], extra: tuple[str, ...],
+                 params: Mapping[str, Any]) -> tuple[dict[type[Base], list[int]], list[Any]]:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    session.flush()  # now, not inside the lock below (a flush can wait for row locks)
+    with _blocks_lock, session.no_autoflush:
+        pid, blocks = _blocks.get(engine, (0, {}))
+        if pid != os.getpid():
+            blocks = {}
+            _blocks[engine] = (os.getpid(), blocks)
+        names = {model: _table(model).name for model in wanted}
+        short = [(names[model], max(ID_BLOCK, n * 4)) for model, n in wanted.items()
+                 if len(blocks.get(names[model], ())) < n]
+        values: list[Any] = []
+        if short or extra:
+            statement = _ids_statement(
+                tuple((_sequence(session, table), size) for table, size in short), extra)
+            row = session.execute(statement, dict(params)).one()
+            for (table, _), fresh in zip(short, row, strict=False):
+                blocks.setdefault(table, []).extend(sorted(int(v) for v in fresh))
+            values = list(row[len(short):])
+        ids = {}
+        for model, n in wanted.items():
+            block = blocks[names[model]]
+            ids[model], block[:] = block[:n], block[n:]
+    return ids, values
+
+
 @functools.cache
 def _ids_statement(sequences: tuple[tuple[str, int], ...], extra: tuple[str, ...]) -> sa.TextClause:
-    """``SELECT nextval(...) ...`` for these sequences and counts, then ``extra`` (built once per
+    """``SELECT`` an array of ``n`` new values of each sequence, then ``extra`` (built once per
     shape: a text statement is compiled once, an expression tree on every call)."""
-    columns = []
-    for name, n in sequences:
-        nextval = "nextval('" + name.replace("'", "''") + "')"
+    columns = [
         # Our own sequence names (from pg_get_serial_sequence) and integer counts only.
-        many = f"(SELECT array_agg({nextval}) FROM generate_series(1, {int(n)}))"  # noqa: S608
-        columns.append(nextval if n == 1 else many)
+        f"(SELECT array_agg(nextval('{name}')) FROM generate_series(1, {int(n)}))"  # noqa: S608
+        for name, n in sequences
+    ]
     return sa.text("SELECT " + ", ".join([*columns, *extra]))
 
 

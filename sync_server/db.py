@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,11 +85,49 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A pooled connection idle for longer than this is pinged before use (see _ping_if_idle).
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
+    dbapi_connection.rollback()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a pooled connection that sat idle (the database may have restarted meanwhile);
+    a dead one is replaced before the request sees it (``DisconnectionError`` makes the pool
+    retry with a fresh connection). A connection in steady use is not pinged: ``pool_pre_ping``
+    would cost every request a round trip (docs/purchase.md). If the database goes away between
+    two requests a second apart, the one request that finds out gets an error, and the pool
+    drops every connection it holds."""
+    idle_since = record.info.get("checked_in_at")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        _ping(dbapi_connection)
+    except Exception as error:
+        logger.info("pooled connection was dead (%s): replacing it", type(error).__name__)
+        raise sa.exc.DisconnectionError() from error
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout."""
-    engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    """An engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout;
+    server connections idle for a while are pinged before use."""
+    engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        sa.event.listen(engine, "checkin", _note_checkin)
+        sa.event.listen(engine, "checkout", _ping_if_idle)
     return engine
 
 

@@ -199,8 +199,11 @@ def checkout(
     by_user: User | None = None,
     sold_by_device_id: int | None = None,
     now: datetime | None = None,
+    signing_key_version: int | None = None,
 ) -> Outcome:
     """Place a PENDING order holding its inventory; an order that costs nothing completes now.
+    ``signing_key_version``: the event's active key version if the caller read it with the
+    event (``orders.api.load_event_for_checkout``), saving a query.
 
     Raises ``validation_failed`` (422) for a bad request, ``sold_out`` (409) when too few are
     left, ``invalid_state`` (409) when the event is not on sale.
@@ -245,7 +248,8 @@ def checkout(
     )
     if free_now:
         outcome = confirm_order(session, order, method=PaymentMethod.FREE, settings=settings,
-                                now=now, _held=False, _new=True)
+                                now=now, _held=False, _new=True,
+                                _key_version=signing_key_version)
         if complimentary:
             record(session, action="order.complimentary", entity_type="order",
                    entity_id=order.id, user=by_user, event_id=event.id,
@@ -292,6 +296,7 @@ def confirm_order(
     now: datetime | None = None,
     _held: bool = True,
     _new: bool = False,
+    _key_version: int | None = None,
 ) -> Outcome:
     """Move ``order`` from PENDING to COMPLETED, issue its tickets, queue their e-mail.
 
@@ -305,6 +310,7 @@ def confirm_order(
 
     ``_new`` (checkout only): ``order`` (COMPLETED, with its items) is not inserted yet; it is
     inserted with its tickets and outbox row in one statement, and no guarding UPDATE is needed.
+    ``_key_version``: the event's signing key version, when the caller read it with the event.
     """
     now = now or utcnow()
     moved = 1 if _new else holds._rowcount(session.execute(
@@ -327,8 +333,9 @@ def confirm_order(
     parents: list[Base] = [order, *order.items] if _new else []
     alongside: Counter[type[Base]] = Counter(type(row) for row in parents)
     alongside[OutboxMessage] += 1
-    ids, numbers, key_version = prepare_tickets(session, event_id=event.id, count=len(units),
-                                                alongside=alongside)
+    ids, numbers, key_version = prepare_tickets(
+        session, event_id=event.id, count=len(units), master_secret=settings.master_secret,
+        alongside=alongside, key_version=_key_version)
     if _new:
         _number_new_order(order, ids)
     mail = OutboxMessage(id=ids[OutboxMessage][0], kind=MailKind.ORDER_TICKETS,

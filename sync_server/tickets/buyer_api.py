@@ -68,7 +68,7 @@ def _my_order(req: ApiRequest, order_id: int) -> Order:
 def my_orders(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     orders = req.session.scalars(sa.select(Order).where(Order.user_id == user.id)
-                                 .order_by(Order.id.desc()).limit(200))
+                                 .order_by(Order.created_at.desc(), Order.id.desc()).limit(200))
     return {"orders": [order_json(req.session, o, tokens=True,
                                   hold_expires_at=hold_expires_at(req.session, o))
                        for o in orders]}
@@ -82,7 +82,7 @@ def my_tickets(req: ApiRequest) -> dict[str, Any]:
     mine = _mine(user)
     history = TicketInstance.original_owner_id == user.id
     rows = req.session.scalars(sa.select(TicketInstance).where(sa.or_(mine, history))
-                               .order_by(TicketInstance.id).limit(500))
+                               .order_by(TicketInstance.created_at, TicketInstance.id).limit(500))
     out = []
     for ticket in rows:
         owned = req.session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)

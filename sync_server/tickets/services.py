@@ -1,12 +1,13 @@
 """Issue ticket instances (the ONE place that creates them and signs their tokens) and transfer.
 
 A ticket's token signs ``TicketClaims(event.id, instance.id, active key version)`` with the event
-key derived from the master secret, so the id comes first: :func:`prepare_tickets` takes the ids
-(and any the caller inserts alongside, e.g. a new order and its items), checks the random ticket
-numbers are unused and reads the active key version, in ONE statement on PostgreSQL
-(``sync_server.bulk.take_ids``); :func:`signed_ticket` builds the row with its token; the caller
-inserts them with ``sync_server.bulk.insert_new`` (one statement for every row) and numbers them
-for the doors (``touch_tickets``). :func:`issue_ticket_instance` does all of it for one ticket.
+key derived from the master secret, so the id comes first. :func:`prepare_tickets` takes the ids
+(and those of rows inserted alongside, e.g. a new order and its items) from
+``sync_server.bulk.take_ids`` (usually no statement at all on PostgreSQL), derives the ticket
+numbers from the ids (``tickets.numbers``: unique by construction) and reads the active key
+version; :func:`signed_ticket` builds the row with its token; the caller inserts them with
+``sync_server.bulk.insert_new`` (one statement for every row) and numbers them for the doors.
+:func:`issue_ticket_instance` does all of it for one ticket.
 Valid days: a day ticket's day, every day for a whole-event ticket, the bundle's days for a
 bundle.
 """
@@ -14,7 +15,6 @@ bundle.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -30,17 +30,9 @@ from sync_server.events.models import Bundle, Event, EventDay, TicketType
 from sync_server.keys.services import active_key_number, event_key, revoke_ticket
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus, ticket_instance_days
+from sync_server.tickets.numbers import ticket_number
 
 logger = logging.getLogger(__name__)
-
-# Ticket numbers are read aloud and typed: no 0/O/1/I/L.
-_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-
-def new_ticket_number() -> str:
-    chars = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
-    return f"{chars[:4]}-{chars[4:]}"
-
 
 def valid_days(
     event: Event, ticket_type: TicketType | None, bundle: Bundle | None
@@ -54,26 +46,15 @@ def valid_days(
 
 
 def prepare_tickets(
-    session: Session, *, event_id: int, count: int,
-    alongside: Mapping[type[Base], int] | None = None,
+    session: Session, *, event_id: int, count: int, master_secret: bytes,
+    alongside: Mapping[type[Base], int] | None = None, key_version: int | None = None,
 ) -> tuple[dict[type[Base], list[int]], list[str], int]:
-    """Ids for ``count`` tickets (and ``alongside`` rows), as many unused ticket numbers, and
-    the event's active key version. A number already taken costs the ids and a retry."""
-    numbered = ", ".join(f":number_{i}" for i in range(count))  # placeholders only
-    extra = (f"EXISTS (SELECT 1 FROM ticket_instances WHERE ticket_number IN ({numbered}))",  # noqa: S608
-             "(SELECT max(version) FROM event_key_versions"
-             " WHERE event_id = :event_id AND retired_at IS NULL)")
-    while True:
-        numbers = [new_ticket_number() for _ in range(count)]
-        if len(set(numbers)) < count:
-            continue
-        params: dict[str, Any] = {f"number_{i}": n for i, n in enumerate(numbers)}
-        params["event_id"] = event_id
-        ids, (taken, key) = take_ids(session, {**(alongside or {}), TicketInstance: count},
-                                     extra=extra, params=params)
-        if not taken:
-            break
-    key_version = int(key) if key is not None else active_key_number(session, event_id)
+    """Ids for ``count`` tickets (and ``alongside`` rows), their ticket numbers, and the event's
+    active key version (``key_version`` if the caller read it already)."""
+    ids, _ = take_ids(session, {**(alongside or {}), TicketInstance: count})
+    numbers = [ticket_number(ticket_id, master_secret) for ticket_id in ids[TicketInstance]]
+    if key_version is None:
+        key_version = active_key_number(session, event_id)
     return ids, numbers, key_version
 
 
@@ -128,7 +109,8 @@ def issue_ticket_instance(
     bundle."""
     if (ticket_type is None) == (bundle is None):
         raise ValueError("give exactly one of ticket_type and bundle")
-    ids, numbers, key_version = prepare_tickets(session, event_id=event.id, count=1)
+    ids, numbers, key_version = prepare_tickets(session, event_id=event.id, count=1,
+                                                master_secret=master_secret)
     ticket = signed_ticket(
         ticket_id=ids[TicketInstance][0], number=numbers[0], key_version=key_version,
         master_secret=master_secret, order=order, event=event, ticket_type=ticket_type,
