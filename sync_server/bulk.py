@@ -23,13 +23,14 @@ import os
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from sync_server.db import Base
-from sync_server.door.changes import NUMBER_CTE, NUMBER_VALUE, NUMBERED_COLUMN
+from sync_server.door.changes import NUMBER_VALUE, NUMBERED_COLUMN, number_cte
 
 logger = logging.getLogger(__name__)
 
@@ -157,19 +158,38 @@ def _row(obj: Base) -> dict[str, Any]:
     return row
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A condition the insert's own statement checks (PostgreSQL): ``sql`` is a CTE named
+    ``guard`` (a conditional UPDATE ... RETURNING, say) that returns a row if the insert counts.
+    If it returns none, the rows are inserted all the same but NOT numbered for the doors (and
+    the counter is not taken): the caller then does the slow way or rolls back."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Inserted:
+    number: int | None  # the door change number of the inserted tickets, None: not numbered
+    guarded: bool = True  # the guard returned a row (True when there was no guard)
+
+
 def insert_new(
     session: Session, objects: Sequence[Base],
     links: Mapping[sa.Table, Sequence[Mapping[str, Any]]] | None = None,
-    *, door_event_id: int | None = None,
-) -> int | None:
+    *, door_event_id: int | None = None, guard: Guard | None = None,
+) -> Inserted:
     """INSERT ``objects`` (primary keys set, parents before children) and ``links`` rows, then
     attach the objects to ``session`` as persistent and clean.
 
     ``door_event_id`` (PostgreSQL): the same statement takes that event's next door change
-    number and inserts the ticket rows with it (``door.changes.NUMBER_CTE``), so they need no
+    number and inserts the ticket rows with it (``door.changes.number_cte``), so they need no
     numbering UPDATE at commit. The counter row then stays locked until the commit: this must be
-    the transaction's last statement that takes a lock. Returns the number, or None when nothing
-    was numbered (the caller calls ``touch_tickets``).
+    the transaction's last statement that takes a lock. ``guard`` (with ``door_event_id``): the
+    number is taken only if the guard returns a row, after it (so its lock comes first).
+    Elsewhere, or without ``door_event_id``, nothing is numbered (the caller calls
+    ``touch_tickets``) and there may be no guard.
     """
     by_table: dict[sa.Table, list[dict[str, Any]]] = {}
     for obj in objects:
@@ -177,8 +197,10 @@ def insert_new(
     for table, rows in (links or {}).items():
         if rows:
             by_table.setdefault(table, []).extend(dict(r) for r in rows)
-    number: int | None = None
+    inserted = Inserted(number=None)
     postgres = _is_postgres(session)
+    if guard is not None and not (postgres and door_event_id is not None):
+        raise ValueError("a guard needs PostgreSQL and door_event_id")
     if postgres and (len(by_table) > 1 or door_event_id is not None):
         shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in by_table.items())
         params = {f"p{i}_{r}_{n}": value
@@ -187,13 +209,17 @@ def insert_new(
         numbered = door_event_id is not None
         if numbered:
             params["door_event_id"] = door_event_id
-        result = session.execute(
-            _combined_insert(shape, session.get_bind().dialect, numbered=numbered), params)
+        if guard is not None:
+            params.update(guard.params)
+        statement = _combined_insert(shape, session.get_bind().dialect, numbered=numbered,
+                                     guard=guard.sql if guard else None)
+        row = session.execute(statement, params).one()
         if numbered:
-            number = int(result.scalar_one())
+            number = None if row[0] is None else int(row[0])
+            inserted = Inserted(number=number, guarded=bool(row[1]))
             for obj in objects:
                 if NUMBERED_COLUMN in obj.__dict__:
-                    setattr(obj, NUMBERED_COLUMN, number)
+                    setattr(obj, NUMBERED_COLUMN, number or 0)
     else:
         for table, rows in by_table.items():
             session.execute(table.insert().values(rows))
@@ -206,7 +232,7 @@ def insert_new(
     # objects are: the rows are gone, and on SQLite their ids will be handed out again.
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_INSERTED, []).append((transaction, list(objects)))
-    return number
+    return inserted
 
 
 _INSERTED = "bulk_inserted"
@@ -215,16 +241,20 @@ _INSERTED = "bulk_inserted"
 # is None), and compiling it took more time than the round trips it saves: so the combined
 # statement is a typed text() made once per shape (tables, columns, row counts), which is.
 _COMBINED: dict[tuple[Any, ...], sa.TextClause] = {}
+_NUMBER_ONLY = "(SELECT last_change FROM door_number), true"
+_NUMBER_AND_GUARD = "(SELECT last_change FROM door_number), EXISTS (SELECT 1 FROM guard)"
 
 
 def _combined_insert(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...],
-                     dialect: sa.Dialect, *, numbered: bool) -> sa.TextClause:
-    key = (shape, numbered)
+                     dialect: sa.Dialect, *, numbered: bool, guard: str | None) -> sa.TextClause:
+    key = (shape, numbered, guard)
     stmt = _COMBINED.get(key)
     if stmt is not None:
         return stmt
     quote = dialect.identifier_preparer.quote
-    parts: list[str] = [NUMBER_CTE] if numbered else []
+    parts: list[str] = [guard] if guard else []
+    if numbered:
+        parts.append(number_cte(gated_on="guard" if guard else None))
     binds: list[sa.BindParameter[Any]] = []
     for i, (table, columns, count) in enumerate(shape):
         rows = []
@@ -241,7 +271,7 @@ def _combined_insert(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...],
         # Identifiers come from our own table metadata (quoted); every value is a bound parameter.
         parts.append(f"insert_{i} AS (INSERT INTO {quote(table.name)} "  # noqa: S608
                      f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join(rows)})")
-    result = NUMBER_VALUE if numbered else str(len(shape))
+    result = ((_NUMBER_AND_GUARD if guard else _NUMBER_ONLY) if numbered else str(len(shape)))
     stmt = _COMBINED[key] = sa.text(
         "WITH " + ",\n".join(parts) + f"\nSELECT {result}").bindparams(*binds)
     return stmt

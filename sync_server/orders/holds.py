@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from sync_server.bulk import Guard
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, TicketType
 from sync_server.orders.models import Order
@@ -155,6 +156,26 @@ def _take_statement(kind: Literal["bundle", "ticket_type"], sell: bool) -> sa.Up
             .where(t.c.id == sa.bindparam("stock_id", type_=sa.Integer),
                    t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved >= quantity)
             .values({column: column + quantity}))
+
+
+def take_guard(stock: Stock, quantity: int, now: datetime) -> Guard:
+    """``_take`` (a sale) as the guard of ``bulk.insert_new``: the checkout's insert statement
+    counts the units sold itself, so the row lock is taken in the last statement before the
+    commit and held for nothing else. If too few are free as counted, nothing is sold: the
+    caller goes the slow way (:func:`sell`)."""
+    return Guard(sql=_GUARD_SQL[stock.kind],
+                 params={"guard_id": stock.id, "guard_quantity": quantity, "guard_now": now})
+
+
+_GUARD_SQL = {
+    kind: f"""guard AS (
+    UPDATE {_table(Stock(kind, 0)).name}
+    SET quantity_sold = quantity_sold + :guard_quantity, updated_at = :guard_now
+    WHERE id = :guard_id
+      AND quantity_total - quantity_sold - quantity_reserved >= :guard_quantity
+    RETURNING id)"""  # noqa: S608 (our own table names; values are bound parameters)
+    for kind in ("ticket_type", "bundle")
+}
 
 
 def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> None:

@@ -119,7 +119,7 @@ def issue_ticket_instance(
         original_owner_id=order.user_id if original_owner_id == "buyer" else original_owner_id,
         current_owner_id=order.user_id if owner_id == "buyer" else owner_id,
     )
-    insert_new(session, [ticket], day_links([ticket]))
+    insert_new(session, [ticket], day_links([ticket]))  # numbered at commit, any database
     touch_tickets(session, event.id, [ticket.id])
     return ticket
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -312,3 +313,45 @@ def test_complimentary_tickets_and_the_event_status_gate(
     session.commit()
     refused = buy(api, world.person(), shop.event, ("ticket_type", shop.day1.id, 1))
     assert (refused.status_code, error_code(refused)) == (409, "invalid_state")
+
+
+def test_a_free_order_behind_expired_holds_releases_them_and_is_numbered_for_the_doors(
+    world: World, shop: Shop, session: Session
+) -> None:
+    """The common free sale is counted by its insert statement (PostgreSQL); when lapsed holds
+    make the row look full, the slow way releases them, and the tickets still get a door change
+    number. One unit more than is free is refused and leaves nothing behind."""
+    from sync_server.errors import ApiError
+    from sync_server.orders.services import WantedLine, checkout
+
+    small = world.ticket_type(shop.event, shop.organizer, price_cents=1000, quantity=3)
+    start = datetime.now(UTC)
+    held = checkout(session, event=shop.event, buyer=world.person().user,
+                    wanted=[WantedLine(small.id, None, 3)], buyer_name="Holder",
+                    buyer_email="h@example.test", settings=SETTINGS, now=start).order
+    session.commit()
+    later = start + timedelta(minutes=11)  # the hold lapsed; nobody tidied it
+    comp = checkout(session, event=shop.event, buyer=None, wanted=[WantedLine(small.id, None, 2)],
+                    buyer_name="Guest", buyer_email="g@example.test", settings=SETTINGS,
+                    complimentary=True, by_user=shop.organizer.user, now=later)
+    session.commit()
+    assert comp.order.payment_status is PaymentStatus.COMPLETED and len(comp.issued) == 2
+    session.expire_all()
+    tickets = session.scalars(sa.select(TicketInstance)
+                              .where(TicketInstance.order_id == comp.order.id)).all()
+    assert len(tickets) == 2 and all(t.door_change > 0 for t in tickets)
+    assert session.scalars(sa.select(InventoryHold.release_reason)
+                           .where(InventoryHold.order_id == held.id)).one() is (
+        ReleaseReason.EXPIRED)
+    row = session.get(TicketType, small.id)
+    assert row is not None and (row.quantity_sold, row.quantity_reserved) == (2, 0)
+    with pytest.raises(ApiError) as refused:
+        checkout(session, event=shop.event, buyer=None, wanted=[WantedLine(small.id, None, 2)],
+                 buyer_name="Late", buyer_email="l@example.test", settings=SETTINGS,
+                 complimentary=True, by_user=shop.organizer.user, now=later)
+    assert refused.value.code == "sold_out"
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Order)
+                          .where(Order.buyer_name == "Late")) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
+                          .where(TicketInstance.ticket_type_id == small.id)) == 2
