@@ -410,6 +410,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per gunicorn worker (more than 1: the gthread class)")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
+                        help="gunicorn worker class (default: sync, gthread with --threads > 1)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 1.0), 300.0)  # bounded, whatever is asked
@@ -439,8 +441,8 @@ def main() -> int:
                            SYNC_CHECKOUT_LIMIT_PER_ADDRESS="0",
                            SYNC_CHECKOUT_LIMIT_PER_USER="100000", SYNC_SMTP_HOST="",
                            SYNC_LOG_LEVEL="ERROR")
-                worker = (["--worker-class", "gthread", "--threads", str(args.threads)]
-                          if args.threads > 1 else [])
+                worker_class = args.worker_class or ("gthread" if args.threads > 1 else "sync")
+                worker = ["--worker-class", worker_class, "--threads", str(args.threads)]
                 process = subprocess.Popen(
                     [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
                      "--workers", str(args.workers), *worker, "--log-level", "error",
@@ -478,6 +480,7 @@ def main() -> int:
     result = {
         "load_average_before": " ".join(f"{x:.2f}" for x in load_before),
         "workers": args.workers, "threads_per_worker": args.threads,
+        "worker_class": args.worker_class or ("gthread" if args.threads > 1 else "sync"),
         "connections": args.connections, "seconds": args.seconds,
         "checkout_requests": race.get("requests"),
         "completed_orders": completed, "holds_placed": figures["holds_placed"],

@@ -142,7 +142,9 @@ def _select(extra: tuple[str, ...]) -> sa.TextClause:
 
 
 def _row(obj: Base) -> dict[str, Any]:
-    """Every column of ``obj``, Python-side defaults applied (and set on the object)."""
+    """The columns of ``obj`` to insert, Python-side defaults applied; every column is set on the
+    object (so reading it back costs no query), but NULLs the database would store anyway are
+    left out of the row (fewer parameters to send)."""
     mapper = sa.inspect(type(obj))
     row: dict[str, Any] = {}
     for prop in mapper.column_attrs:
@@ -154,7 +156,8 @@ def _row(obj: Base) -> dict[str, Any]:
             setattr(obj, prop.key, value)
         elif prop.key not in obj.__dict__:
             setattr(obj, prop.key, None)
-        row[column.name] = value
+        if value is not None or column.server_default is not None:
+            row[column.name] = value
     return row
 
 
@@ -197,6 +200,9 @@ def insert_new(
     for table, rows in (links or {}).items():
         if rows:
             by_table.setdefault(table, []).extend(dict(r) for r in rows)
+    for table, rows in by_table.items():  # one column list per table: NULL where a row has none
+        columns = list(dict.fromkeys(name for row in rows for name in row))
+        by_table[table] = [{name: row.get(name) for name in columns} for row in rows]
     inserted = Inserted(number=None)
     postgres = _is_postgres(session)
     if guard is not None and not (postgres and door_event_id is not None):

@@ -14,13 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, request
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from sync_server.api import ApiRequest, api_route
 from sync_server.auth import Access, require_user
 from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code, not_found
-from sync_server.events.models import Event
+from sync_server.events.models import Event, EventDay, TicketType
 from sync_server.keys.models import EventKeyVersion
 from sync_server.mail.after_commit import send_queued
 from sync_server.mail.outbox import resend_order
@@ -71,7 +71,16 @@ _EVENT_FOR_CHECKOUT = (
               .where(EventKeyVersion.event_id == Event.id, EventKeyVersion.retired_at.is_(None))
               .correlate(Event).scalar_subquery())
     .where(Event.id == sa.bindparam("event_id"))
-    .options(joinedload(Event.days), joinedload(Event.ticket_types))
+    # Only the columns a checkout reads (anything else would load on first use).
+    .options(
+        load_only(Event.id, Event.status, Event.event_type, Event.ends_at,
+                  Event.min_tickets_per_order, Event.max_tickets_per_order),
+        joinedload(Event.days).load_only(EventDay.id, EventDay.event_id, EventDay.day_number),
+        joinedload(Event.ticket_types).load_only(
+            TicketType.id, TicketType.event_id, TicketType.event_day_id, TicketType.active,
+            TicketType.price_cents, TicketType.sales_start, TicketType.sales_end,
+            TicketType.min_per_order, TicketType.max_per_order),
+    )
 )
 
 
