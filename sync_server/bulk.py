@@ -76,28 +76,24 @@ _blocks_lock = threading.Lock()
 
 
 def take_ids(
-    session: Session, counts: Mapping[type[Base], int], extra: Sequence[str] = (),
-    params: Mapping[str, Any] | None = None,
-) -> tuple[dict[type[Base], list[int]], list[Any]]:
-    """``counts[model]`` new primary keys per model, plus the values of the ``extra`` SQL
-    expressions (with ``params``). PostgreSQL: from this process's blocks, refilled from the
-    sequences in one statement (with ``extra``) when short. Elsewhere (SQLite, one writer at a
+    session: Session, counts: Mapping[type[Base], int],
+) -> dict[type[Base], list[int]]:
+    """``counts[model]`` new primary keys per model. PostgreSQL: from this process's blocks,
+    refilled from the sequences in one statement when short. Elsewhere (SQLite, one writer at a
     time): ``max(id) + 1`` once the transaction holds the write lock."""
     wanted = {model: n for model, n in counts.items() if n > 0}
     if _is_postgres(session):
-        return _from_blocks(session, wanted, tuple(extra), params or {})
+        return _from_blocks(session, wanted)
     take_lock_sqlite(session)
     ids: dict[type[Base], list[int]] = {}
     for model, n in wanted.items():
         table = _table(model)
         top = int(session.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0)
         ids[model] = list(range(top + 1, top + 1 + n))
-    values = list(session.execute(_select(tuple(extra)), params or {}).one()) if extra else []
-    return ids, values
+    return ids
 
 
-def _from_blocks(session: Session, wanted: Mapping[type[Base], int], extra: tuple[str, ...],
-                 params: Mapping[str, Any]) -> tuple[dict[type[Base], list[int]], list[Any]]:
+def _from_blocks(session: Session, wanted: Mapping[type[Base], int]) -> dict[type[Base], list[int]]:
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, sa.Connection) else bind
     session.flush()  # now, not inside the lock below (a flush can wait for row locks)
@@ -109,36 +105,29 @@ def _from_blocks(session: Session, wanted: Mapping[type[Base], int], extra: tupl
         names = {model: _table(model).name for model in wanted}
         short = [(names[model], max(ID_BLOCK, n * 4)) for model, n in wanted.items()
                  if len(blocks.get(names[model], ())) < n]
-        values: list[Any] = []
-        if short or extra:
+        if short:
             statement = _ids_statement(
-                tuple((_sequence(session, table), size) for table, size in short), extra)
-            row = session.execute(statement, dict(params)).one()
-            for (table, _), fresh in zip(short, row, strict=False):
+                tuple((_sequence(session, table), size) for table, size in short))
+            row = session.execute(statement).one()
+            for (table, _), fresh in zip(short, row, strict=True):
                 blocks.setdefault(table, []).extend(sorted(int(v) for v in fresh))
-            values = list(row[len(short):])
         ids = {}
         for model, n in wanted.items():
             block = blocks[names[model]]
             ids[model], block[:] = block[:n], block[n:]
-    return ids, values
+    return ids
 
 
 @functools.cache
-def _ids_statement(sequences: tuple[tuple[str, int], ...], extra: tuple[str, ...]) -> sa.TextClause:
-    """``SELECT`` an array of ``n`` new values of each sequence, then ``extra`` (built once per
-    shape: a text statement is compiled once, an expression tree on every call)."""
+def _ids_statement(sequences: tuple[tuple[str, int], ...]) -> sa.TextClause:
+    """``SELECT`` an array of ``n`` new values of each sequence (built once per shape: a text
+    statement is compiled once, an expression tree on every call)."""
     columns = [
         # Our own sequence names (from pg_get_serial_sequence) and integer counts only.
         f"(SELECT array_agg(nextval('{name}')) FROM generate_series(1, {int(n)}))"  # noqa: S608
         for name, n in sequences
     ]
-    return sa.text("SELECT " + ", ".join([*columns, *extra]))
-
-
-@functools.cache
-def _select(extra: tuple[str, ...]) -> sa.TextClause:
-    return sa.text("SELECT " + ", ".join(extra))
+    return sa.text("SELECT " + ", ".join(columns))
 
 
 def _row(obj: Base) -> dict[str, Any]:

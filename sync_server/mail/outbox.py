@@ -35,16 +35,14 @@ LONGEST_RETRY = timedelta(hours=1)
 
 
 def enqueue(session: Session, *, kind: MailKind, order: Order, to_email: str,
-            ticket_instance_id: int | None = None, now: datetime | None = None,
-            flush: bool = True) -> OutboxMessage:
-    """Add an outbox row in the caller's transaction. ``flush=False`` leaves it to the caller's
-    next flush (one flush less when more rows follow); its ``id`` is known only after that."""
+            ticket_instance_id: int | None = None, now: datetime | None = None) -> OutboxMessage:
+    """Add an outbox row in the caller's transaction (flushed: its ``id`` is known). A completed
+    order's row is inserted with the order instead (``orders.services.confirm_order``)."""
     row = OutboxMessage(kind=kind, order_id=order.id, ticket_instance_id=ticket_instance_id,
                         to_email=to_email, status=MailStatus.PENDING, attempts=0,
                         next_attempt_at=now or utcnow())
     session.add(row)
-    if flush:
-        session.flush()
+    session.flush()
     return row
 
 

@@ -258,7 +258,7 @@ def checkout(
     # A PENDING order: the order, its items and its holds in one statement, the units counted
     # as reserved last (the inventory row locks are held only until the commit).
     wanted_stock = _wanted_stock(order)
-    ids, _ = take_ids(session, {Order: 1, OrderItem: len(order.items),
+    ids = take_ids(session, {Order: 1, OrderItem: len(order.items),
                                 InventoryHold: len(wanted_stock)})
     _number_new_order(order, ids)
     placed = holds.new_holds(order, wanted_stock,

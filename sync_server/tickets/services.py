@@ -51,7 +51,7 @@ def prepare_tickets(
 ) -> tuple[dict[type[Base], list[int]], list[str], int]:
     """Ids for ``count`` tickets (and ``alongside`` rows), their ticket numbers, and the event's
     active key version (``key_version`` if the caller read it already)."""
-    ids, _ = take_ids(session, {**(alongside or {}), TicketInstance: count})
+    ids = take_ids(session, {**(alongside or {}), TicketInstance: count})
     numbers = [ticket_number(ticket_id, master_secret) for ticket_id in ids[TicketInstance]]
     if key_version is None:
         key_version = active_key_number(session, event_id)

@@ -25,11 +25,14 @@ def _terminate_backends(database_url: str) -> int:
     return len(rows)
 
 
+# PostgreSQL only: SQLite has no server to restart and no server connection to ping.
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@postgresql_only
 def test_a_restarted_database_costs_no_request(
     app: Flask, api: httpx.Client, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server to restart")
     assert api.get("/categories").status_code == 200  # a connection is now pooled
     assert _terminate_backends(database_url) >= 1
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has been idle "long enough"
@@ -37,11 +40,10 @@ def test_a_restarted_database_costs_no_request(
     assert response.status_code == 200, response.text
 
 
+@postgresql_only
 def test_only_an_idle_connection_is_pinged(
     app: Flask, api: httpx.Client, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server connection")
     pings: list[object] = []
     real = db._ping
     monkeypatch.setattr(db, "_ping", lambda conn: (pings.append(conn), real(conn)))
