@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import redirect, request, session, url_for
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sync_server.accounts.models import ApiToken, User
@@ -91,8 +91,14 @@ def bearer_token() -> str | None:
 
 
 # The user in the same statement (checkout reads it on every request); built once.
-_TOKEN_WITH_USER = (sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("digest"))
-                    .options(joinedload(ApiToken.user)))
+# Only the columns every request may read; the others load on first use.
+_TOKEN_WITH_USER = (
+    sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("digest"))
+    .options(load_only(ApiToken.id, ApiToken.user_id, ApiToken.token_hash, ApiToken.expires_at,
+                       ApiToken.revoked_at),
+             joinedload(ApiToken.user).load_only(User.id, User.email, User.email_verified,
+                                                 User.name, User.is_admin))
+)
 
 
 def actor_for_token(session: Session, token: str, now: datetime | None = None) -> Actor:
