@@ -56,7 +56,7 @@ def _table(model: type[Base]) -> sa.Table:
     return table
 
 
-def take_lock_sqlite(session: Session) -> None:
+def _lock_sqlite(session: Session) -> None:
     """SQLite: take the database's write lock now (pysqlite opens the transaction at the first
     write; a write statement that matches no row still takes the lock)."""
     session.execute(_LOCK_SQLITE)
@@ -84,7 +84,7 @@ def take_ids(
     wanted = {model: n for model, n in counts.items() if n > 0}
     if _is_postgres(session):
         return _from_blocks(session, wanted)
-    take_lock_sqlite(session)
+    _lock_sqlite(session)
     ids: dict[type[Base], list[int]] = {}
     for model, n in wanted.items():
         table = _table(model)

@@ -20,7 +20,6 @@ the row explicitly, release its expired holds and count again (rows one at a tim
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sync_server.bulk import Guard
+from sync_server.db import UTCDateTime, utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, TicketType
 from sync_server.orders.models import Order
@@ -140,22 +140,30 @@ def _left(session: Session, stock: Stock, freed: int) -> int:
     return int(row[0] - row[1] - row[2] + freed)
 
 
+_KINDS: tuple[Literal["ticket_type", "bundle"], ...] = ("ticket_type", "bundle")
+
+
+def _take_sql(kind: Literal["ticket_type", "bundle"], column: str, prefix: str = "") -> str:
+    """The common case as SQL: a conditional UPDATE that locks the row and counts ``quantity`` in
+    ``column`` if that many are free without releasing any hold (our own table and column
+    names; every value is a bound parameter, named with ``prefix``)."""
+    return f"""UPDATE {_table(Stock(kind, 0)).name}
+    SET {column} = {column} + :{prefix}quantity, updated_at = :{prefix}now
+    WHERE id = :{prefix}id
+      AND quantity_total - quantity_sold - quantity_reserved >= :{prefix}quantity"""  # noqa: S608
+
+
+_TAKE = {(kind, sell): sa.text(_take_sql(kind, "quantity_sold" if sell else "quantity_reserved"))
+         .bindparams(sa.bindparam("now", type_=UTCDateTime()))
+         for kind in _KINDS for sell in (True, False)}
+_GUARD = {kind: f"guard AS ({_take_sql(kind, 'quantity_sold', 'guard_')} RETURNING id)"
+          for kind in _KINDS}
+
+
 def _take(session: Session, stock: Stock, quantity: int, *, sell: bool) -> bool:
-    """The common case in one statement: a conditional UPDATE that locks the row and counts
-    ``quantity`` as sold (or reserved) if that many are free without releasing any hold."""
-    return _rowcount(session.execute(_take_statement(stock.kind, sell),
-                                     {"stock_id": stock.id, "quantity": quantity})) == 1
-
-
-@functools.cache
-def _take_statement(kind: Literal["bundle", "ticket_type"], sell: bool) -> sa.Update:
-    t = _table(Stock(kind, 0))
-    column = t.c.quantity_sold if sell else t.c.quantity_reserved
-    quantity = sa.bindparam("quantity", type_=sa.Integer)
-    return (t.update()
-            .where(t.c.id == sa.bindparam("stock_id", type_=sa.Integer),
-                   t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved >= quantity)
-            .values({column: column + quantity}))
+    """:func:`_take_sql` on its own: one statement, True if it counted the units."""
+    return _rowcount(session.execute(_TAKE[stock.kind, sell], {
+        "id": stock.id, "quantity": quantity, "now": utcnow()})) == 1
 
 
 def take_guard(stock: Stock, quantity: int, now: datetime) -> Guard:
@@ -163,19 +171,8 @@ def take_guard(stock: Stock, quantity: int, now: datetime) -> Guard:
     counts the units sold itself, so the row lock is taken in the last statement before the
     commit and held for nothing else. If too few are free as counted, nothing is sold: the
     caller goes the slow way (:func:`sell`)."""
-    return Guard(sql=_GUARD_SQL[stock.kind],
+    return Guard(sql=_GUARD[stock.kind],
                  params={"guard_id": stock.id, "guard_quantity": quantity, "guard_now": now})
-
-
-_GUARD_SQL = {
-    kind: f"""guard AS (
-    UPDATE {_table(Stock(kind, 0)).name}
-    SET quantity_sold = quantity_sold + :guard_quantity, updated_at = :guard_now
-    WHERE id = :guard_id
-      AND quantity_total - quantity_sold - quantity_reserved >= :guard_quantity
-    RETURNING id)"""  # noqa: S608 (our own table names; values are bound parameters)
-    for kind in ("ticket_type", "bundle")
-}
 
 
 def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> None:

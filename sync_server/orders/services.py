@@ -360,19 +360,17 @@ def confirm_order(
     # common sale (one ticket type or bundle, no hold, no code) is counted by the insert too.
     wanted = _wanted_stock(order)
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres and len(wanted) == 1 and not _held and order.discount_code_id is None:
-        [(stock, quantity)] = wanted.items()
-        done = insert_new(session, [*parents, *issued, mail], day_links(issued),
-                          door_event_id=event.id, guard=holds.take_guard(stock, quantity, now))
-        if not done.guarded:  # too few free as counted: release expired holds, count again
-            holds.sell(session, order=order, wanted=wanted, now=now, held=False)
-    else:
+    fused = postgres and len(wanted) == 1 and not _held and order.discount_code_id is None
+    if not fused:
         holds.sell(session, order=order, wanted=wanted, now=now, held=_held)
         if order.discount_code_id is not None:
             use_discount_code(session, code_id=order.discount_code_id, order=order,
                               inserted=not _new)
-        done = insert_new(session, [*parents, *issued, mail], day_links(issued),
-                          door_event_id=event.id)
+    guard = holds.take_guard(*next(iter(wanted.items())), now) if fused else None
+    done = insert_new(session, [*parents, *issued, mail], day_links(issued),
+                      door_event_id=event.id, guard=guard)
+    if not done.guarded:  # too few free as counted: release expired holds, count again
+        holds.sell(session, order=order, wanted=wanted, now=now, held=False)
     if done.number is None:  # not numbered in the insert (SQLite, or the slow way above)
         touch_tickets(session, event.id, [ticket.id for ticket in issued])
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -47,12 +46,6 @@ def window_start(now: datetime, window_seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-# ``set_config(..., is_local => true)`` is ``SET LOCAL``: this transaction only.
-_ASYNC_COMMIT = sa.select(
-    sa.func.set_config("synchronous_commit", "off", sa.true())
-).scalar_subquery()
-
-
 def hit(
     engine: Engine, *, action: str, subject: str, limit: int, window_seconds: int,
     now: datetime | None = None,
@@ -61,16 +54,11 @@ def hit(
     ``limit`` in the current window. Returns the count in this window including this attempt."""
     now = now or utcnow()
     start = window_start(now, window_seconds)
-    postgres = engine.dialect.name == "postgresql"
-    insert = postgresql.insert if postgres else sqlite.insert
-    stmt = insert(RateLimit).values(
-        action=action, subject=subject[:100], window_start=start, count=1,
-    ).on_conflict_do_update(
-        index_elements=["action", "subject", "window_start"],
-        set_={"count": RateLimit.count + 1},
-    ).returning(RateLimit.count, *([_ASYNC_COMMIT] if postgres else []))
+    # PostgreSQL: SET LOCAL synchronous_commit TO off in the same statement (one round trip).
+    stmt = _upsert(1, async_commit=engine.dialect.name == "postgresql")
     with engine.begin() as conn:
-        count = int(conn.execute(stmt).one()[0])
+        count = int(conn.execute(stmt, {"action": action, "start": start,
+                                        "s0": subject[:100]}).one()[1])
         if count == 1:  # the first hit of a new window: forget this action's stale windows
             _forget_stale(conn, action, start, window_seconds)
     if count > limit:
@@ -124,16 +112,19 @@ def count_in_transaction(
 
 
 @functools.cache
-def _upsert(subjects: int) -> sa.TextClause:
-    """Count ``subjects`` rows of one action and window in one statement (PostgreSQL, SQLite).
-    Text, built once per size: SQLAlchemy never caches the compiled form of a multi-row
-    ``INSERT ... VALUES``, and compiling it cost more than running it."""
+def _upsert(subjects: int, async_commit: bool = False) -> sa.TextClause:
+    """Count ``subjects`` rows of one action and window in one statement (PostgreSQL, SQLite),
+    returning (subject, count). Text, built once per size: SQLAlchemy never caches the compiled
+    form of a multi-row ``INSERT ... VALUES``, and compiling it cost more than running it.
+    ``async_commit`` (PostgreSQL): ``set_config(..., is_local => true)`` is ``SET LOCAL``, so this
+    transaction alone does not wait for the WAL flush."""
     rows = ", ".join(f"(:action, :s{i}, :start, 1)" for i in range(subjects))
+    extra = ", set_config('synchronous_commit', 'off', true)" if async_commit else ""
     return sa.text(
         # Only placeholders are joined in; every value is a bound parameter.
         "INSERT INTO rate_limits (action, subject, window_start, count) VALUES " + rows  # noqa: S608
         + " ON CONFLICT (action, subject, window_start)"
-        " DO UPDATE SET count = rate_limits.count + 1 RETURNING subject, count"
+        " DO UPDATE SET count = rate_limits.count + 1 RETURNING subject, count" + extra
     ).bindparams(sa.bindparam("start", type_=UTCDateTime()))
 
 
