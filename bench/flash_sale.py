@@ -424,7 +424,8 @@ def main() -> int:
     name = f"flash_sale_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    url = (sa.engine.make_url(ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+           .render_as_string(hide_password=False))
     process: subprocess.Popen[bytes] | None = None
     try:
         try:

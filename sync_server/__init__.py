@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf import CSRFProtect
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -42,6 +43,16 @@ class IdConverter(BaseConverter):
 
     def to_url(self, value: Any) -> str:
         return str(int(value))
+
+
+class WebOnlySessions(SecureCookieSessionInterface):
+    """The API takes bearer tokens, never cookies: its requests get Flask's null session (which
+    refuses writes) instead of a signed cookie opened and checked on every call."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _domain_modules(leaf: str) -> list[ModuleType]:
@@ -72,6 +83,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=config.testing,
     )
     app.url_map.converters["id"] = IdConverter
+    app.session_interface = WebOnlySessions()
     app.extensions["sync_config"] = config
     from sync_server.accounts.passwords import make_hasher
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sync_server.accounts.models import ApiToken, User
-from sync_server.db import utcnow
+from sync_server.db import standalone, utcnow
 from sync_server.devices.models import Device, device_events
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Event, EventStatus
@@ -92,7 +92,9 @@ def bearer_token() -> str | None:
 
 # The user in the same statement (checkout reads it on every request); built once.
 # Only the columns every request may read; the others load on first use.
-_TOKEN_WITH_USER = (
+# A read: it opens no transaction (db.standalone), so a request whose writes fit in one
+# statement needs none.
+_TOKEN_WITH_USER = standalone(
     sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("digest"))
     .options(load_only(ApiToken.id, ApiToken.user_id, ApiToken.token_hash, ApiToken.expires_at,
                        ApiToken.revoked_at),

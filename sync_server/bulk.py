@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
-from sync_server.db import Base
+from sync_server.db import Base, standalone
 from sync_server.door.changes import NUMBER_VALUE, NUMBERED_COLUMN, number_cte
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def _is_postgres(session: Session) -> bool:
 def _sequence(session: Session, table: str) -> str:
     name = _SEQUENCES.get(table)
     if name is None:
-        name = str(session.scalar(sa.select(sa.func.pg_get_serial_sequence(table, "id"))))
+        name = str(session.scalar(standalone(
+            sa.select(sa.func.pg_get_serial_sequence(table, "id")))))
         _SEQUENCES[table] = name
     return name
 
@@ -127,7 +128,8 @@ def _ids_statement(sequences: tuple[tuple[str, int], ...]) -> sa.TextClause:
         f"(SELECT array_agg(nextval('{name}')) FROM generate_series(1, {int(n)}))"  # noqa: S608
         for name, n in sequences
     ]
-    return sa.text("SELECT " + ", ".join(columns))
+    # Standalone (db.standalone): sequences are not transactional anyway.
+    return standalone(sa.text("SELECT " + ", ".join(columns)))
 
 
 def _row(obj: Base) -> dict[str, Any]:
@@ -164,7 +166,7 @@ class Guard:
 @dataclass(frozen=True)
 class Inserted:
     number: int | None  # the door change number of the inserted tickets, None: not numbered
-    guarded: bool = True  # the guard returned a row (True when there was no guard)
+    guarded: bool = True  # the guard returned a row and the rows are in (True with no guard)
 
 
 def insert_new(
@@ -178,10 +180,13 @@ def insert_new(
     ``door_event_id`` (PostgreSQL): the same statement takes that event's next door change
     number and inserts the ticket rows with it (``door.changes.number_cte``), so they need no
     numbering UPDATE at commit. The counter row then stays locked until the commit: this must be
-    the transaction's last statement that takes a lock. ``guard`` (with ``door_event_id``): the
-    number is taken only if the guard returns a row, after it (so its lock comes first).
-    Elsewhere, or without ``door_event_id``, nothing is numbered (the caller calls
-    ``touch_tickets``) and there may be no guard.
+    the transaction's last statement that takes a lock. ``guard`` (with ``door_event_id``):
+    all or nothing — the rows are inserted and the number taken only if the guard returns a row,
+    after it (so its lock comes first); if it returns none, nothing is written and nothing
+    attached (``guarded`` False). Such a statement is whole on its own, so it is standalone
+    (``db.standalone``): with no transaction open it commits by itself. Elsewhere, or without
+    ``door_event_id``, nothing is numbered (the caller calls ``touch_tickets``) and there may be
+    no guard.
     """
     by_table: dict[sa.Table, list[dict[str, Any]]] = {}
     for obj in objects:
@@ -215,6 +220,8 @@ def insert_new(
             for obj in objects:
                 if NUMBERED_COLUMN in obj.__dict__:
                     setattr(obj, NUMBERED_COLUMN, number or 0)
+            if not inserted.guarded:
+                return inserted
     else:
         for table, rows in by_table.items():
             session.execute(table.insert().values(rows))
@@ -262,13 +269,19 @@ def _combined_insert(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...],
                 else:
                     values.append(f":{name}")
                     binds.append(sa.bindparam(name, type_=table.c[column].type))
-            rows.append("(" + ", ".join(values) + ")")
+            rows.append(", ".join(values))
         # Identifiers come from our own table metadata (quoted); every value is a bound parameter.
-        parts.append(f"insert_{i} AS (INSERT INTO {quote(table.name)} "  # noqa: S608
-                     f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join(rows)})")
+        into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+        if guard:  # a row at a time, each only if the guard passed (its values typed by the
+            # target columns, which a multi-row SELECT would not do)
+            parts.extend(f"insert_{i}_{r} AS ({into} SELECT {row} "  # noqa: S608
+                         "WHERE EXISTS (SELECT 1 FROM guard))" for r, row in enumerate(rows))
+        else:
+            parts.append(f"insert_{i} AS ({into} "
+                         f"VALUES {', '.join('(' + row + ')' for row in rows)})")
     result = ((_NUMBER_AND_GUARD if guard else _NUMBER_ONLY) if numbered else str(len(shape)))
-    stmt = _COMBINED[key] = sa.text(
-        "WITH " + ",\n".join(parts) + f"\nSELECT {result}").bindparams(*binds)
+    stmt = sa.text("WITH " + ",\n".join(parts) + f"\nSELECT {result}").bindparams(*binds)
+    stmt = _COMBINED[key] = standalone(stmt) if guard else stmt
     return stmt
 
 

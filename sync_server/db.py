@@ -10,12 +10,14 @@ import enum
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g
+from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.base import Executable
 
 logger = logging.getLogger(__name__)
 
@@ -119,15 +121,50 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise sa.exc.DisconnectionError() from error
 
 
+# PostgreSQL: a statement with this execution option that finds no transaction open runs
+# without opening one (psycopg's autocommit, for that statement only): it commits on its own,
+# sparing the BEGIN and COMMIT round trips. For reads, and for writes whole in one statement (a
+# free checkout's insert, docs/purchase.md). Any other statement opens a transaction as usual,
+# and a standalone statement that comes after it runs inside that transaction.
+STANDALONE = "standalone"
+_Statement = TypeVar("_Statement", bound=Executable)
+
+
+def standalone(statement: _Statement) -> _Statement:
+    """``statement`` marked to run on its own when no transaction is open (see above)."""
+    return statement.execution_options(**{STANDALONE: True})
+
+
+def _standalone_when_idle(_conn: Any, cursor: Any, _statement: str, _parameters: Any,
+                          context: Any, _executemany: bool) -> None:
+    connection = cursor.connection
+    standalone = (context is not None and context.execution_options.get(STANDALONE, False)
+                  and connection.info.transaction_status == TransactionStatus.IDLE)
+    if connection.autocommit is not standalone:
+        connection.autocommit = standalone
+
+
+def transaction_open(session: Session) -> bool:
+    """Whether the session's connection holds a transaction open on the server (False after a
+    standalone statement ran on its own; always True on SQLite, which has no such statements)."""
+    connection = session.connection().connection.dbapi_connection
+    if session.get_bind().dialect.name != "postgresql" or connection is None:
+        return True
+    return bool(connection.info.transaction_status != TransactionStatus.IDLE)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout;
-    server connections idle for a while are pinged before use."""
+    server connections idle for a while are pinged before use; PostgreSQL statements marked
+    ``standalone`` run without a transaction of their own when none is open."""
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
         sa.event.listen(engine, "checkin", _note_checkin)
         sa.event.listen(engine, "checkout", _ping_if_idle)
+    if engine.dialect.driver == "psycopg":
+        sa.event.listen(engine, "before_cursor_execute", _standalone_when_idle)
     return engine
 
 

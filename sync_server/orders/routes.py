@@ -21,7 +21,7 @@ from sync_server.errors import ApiError, validation_error
 from sync_server.events.models import Event
 from sync_server.mail.after_commit import send_queued
 from sync_server.orders import holds, services
-from sync_server.orders.api import counted_checkout, purchase_settings
+from sync_server.orders.api import counted_checkout, load_event_for_checkout, purchase_settings
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
@@ -69,12 +69,13 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
     offer = _offer(event)
     if request.method == "POST":
         try:
-            with counted_checkout(session, user.id):
+            with counted_checkout(session, user.id) as attempt:
+                event, key_version = load_event_for_checkout(session, event.id, attempt)
                 outcome = services.checkout(
                     session, event=event, buyer=user, wanted=_wanted(offer),
                     buyer_name=user.name, buyer_email=user.email,
                     discount_code=request.form.get("discount_code", "").strip()[:40] or None,
-                    settings=purchase_settings(),
+                    settings=purchase_settings(), signing_key_version=key_version,
                 )
                 session.commit()
         except ApiError as error:

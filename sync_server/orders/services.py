@@ -2,7 +2,9 @@
 
 Transactions: each service flushes and never commits; the route commits once. Work that needs no
 lock (inserting the order, issuing and signing tickets) comes first; the inventory lock is taken
-last, so it is held only for a few short statements before the commit (docs/purchase.md).
+last, so it is held only for a few short statements before the commit (docs/purchase.md). The
+one exception: on PostgreSQL a free sale's single all-or-nothing insert, run with no transaction
+open (a checkout request's first write), commits on its own (``db.standalone``).
 
 Lock order, always: the order row -> inventory rows (ticket types, then bundles, by id) -> the
 discount code row.
@@ -366,12 +368,16 @@ def confirm_order(
         if order.discount_code_id is not None:
             use_discount_code(session, code_id=order.discount_code_id, order=order,
                               inserted=not _new)
+    rows, links = [*parents, *issued, mail], day_links(issued)
     guard = holds.take_guard(*next(iter(wanted.items())), now) if fused else None
-    done = insert_new(session, [*parents, *issued, mail], day_links(issued),
-                      door_event_id=event.id, guard=guard)
-    if not done.guarded:  # too few free as counted: release expired holds, count again
+    # Fused, with no transaction open yet (a checkout's first write), this one statement is
+    # the whole sale and commits on its own (bulk.insert_new, db.standalone).
+    done = insert_new(session, rows, links, door_event_id=event.id, guard=guard)
+    if not done.guarded:  # too few free as counted, nothing written: release expired holds,
+        # count again (raises sold_out), then insert (a transaction is open by then)
         holds.sell(session, order=order, wanted=wanted, now=now, held=False)
-    if done.number is None:  # not numbered in the insert (SQLite, or the slow way above)
+        done = insert_new(session, rows, links, door_event_id=event.id)
+    if done.number is None:  # not numbered in the insert (SQLite)
         touch_tickets(session, event.id, [ticket.id for ticket in issued])
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,
                 len(issued))

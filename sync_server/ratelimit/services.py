@@ -2,9 +2,10 @@
 
 Each hit is one atomic ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count``
 in its own short transaction (committed even when the request that made it fails, so failed
-sign-ins count). A checkout counts in its own transaction instead (``count_in_transaction``: one
-statement for the user and the address, no commit, no second connection) and counts again on
-its own only when it fails.
+sign-ins count). A checkout counts with its own work instead (an ``Attempt``: one statement
+for the user and the address, no second connection): on PostgreSQL as a CTE of the checkout's
+first statement, which commits on its own; elsewhere in the checkout's transaction, counting
+again on its own if the checkout fails.
 
 On PostgreSQL the hit's commit does not wait for the WAL flush (``SET LOCAL synchronous_commit TO
 off``, this transaction only): a crash can forget the last few hundred milliseconds of counts,
@@ -19,6 +20,7 @@ import hashlib
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,34 +83,65 @@ def _refusal(action: str, subject: str, count: int, start: datetime, window_seco
                     headers={"Retry-After": str(retry)})
 
 
-def count_in_transaction(
-    session: Session, *, action: str, limits: Mapping[str, int], window_seconds: int,
-    now: datetime | None = None, refuse: bool = True,
-) -> dict[str, int]:
-    """Count one attempt against every subject of ``limits`` in ONE statement of the session's
-    current transaction (no commit of its own; the row locks last until the caller's commit).
+@dataclass
+class Attempt:
+    """One attempt to count against the limits of several subjects (a checkout: its user and its
+    address) in the caller's own transaction: :func:`count_in_transaction`, or, on PostgreSQL,
+    inside the caller's first statement (:func:`counting_cte`) and then :meth:`settle`."""
+
+    action: str
+    limits: Mapping[str, int]  # subject -> limit; subjects are counted in this order
+    window_seconds: int
+    now: datetime = field(default_factory=utcnow)
+    counted: bool = False
+    durable: bool = False  # the count committed on its own (a failure needs no second count)
+
+    def params(self) -> dict[str, Any]:
+        """The bound parameters of ``_upsert(len(limits))`` and ``counting_cte``."""
+        params: dict[str, Any] = {"action": self.action,
+                                  "start": window_start(self.now, self.window_seconds)}
+        params.update((f"s{i}", subject[:100]) for i, subject in enumerate(self.limits))
+        return params
+
+    def settle(self, session: Session, counts: Mapping[str, int], *, refuse: bool = True) -> None:
+        """After the count: forget this action's stale windows when a new one opened; raise
+        ``rate_limited`` (429) past a limit (the caller's rollback then leaves the count at the
+        limit)."""
+        self.counted = True
+        start = window_start(self.now, self.window_seconds)
+        if 1 in counts.values():
+            _forget_stale(session, self.action, start, self.window_seconds)
+        if refuse:
+            for subject, limit in self.limits.items():
+                if counts.get(subject[:100], 0) > limit:
+                    raise _refusal(self.action, subject, counts[subject[:100]], start,
+                                   self.window_seconds, self.now)
+
+
+def count_in_transaction(session: Session, attempt: Attempt, *, refuse: bool = True) -> None:
+    """Count ``attempt`` against every subject in ONE statement of the session's current
+    transaction (no commit of its own; the row locks last until the caller's commit).
 
     For a request that writes anyway (a checkout): the count commits with its work. If the work
-    fails and is rolled back, so is the count: the caller counts the failed attempt again with
-    ``commit=True`` afterwards (``refuse=False``: never refuse that one). Raises ``rate_limited``
-    (429) past a limit (the caller's rollback then leaves the count at the limit). Subjects are
-    counted in the order given, so two transactions lock shared rows in the same order.
+    fails and is rolled back, so is the count: the caller counts the failed attempt again and
+    commits (``refuse=False``: never refuse that one). Raises ``rate_limited`` (429) past a
+    limit. Subjects are counted in the order given, so two transactions lock shared rows in the
+    same order.
     """
-    now = now or utcnow()
-    start = window_start(now, window_seconds)
-    subjects = [subject[:100] for subject in limits]
-    params: dict[str, Any] = {"action": action, "start": start}
-    params.update((f"s{i}", subject) for i, subject in enumerate(subjects))
-    counts = {str(subject): int(count)
-              for subject, count in session.execute(_upsert(len(subjects)), params)}
-    if 1 in counts.values():  # a new window: forget this action's stale ones
-        _forget_stale(session, action, start, window_seconds)
-    if refuse:
-        for subject, limit in limits.items():
-            if counts.get(subject[:100], 0) > limit:
-                raise _refusal(action, subject, counts[subject[:100]], start, window_seconds,
-                               now)
-    return counts
+    counts = {str(subject): int(count) for subject, count
+              in session.execute(_upsert(len(attempt.limits)), attempt.params())}
+    attempt.settle(session, counts, refuse=refuse)
+
+
+@functools.cache
+def counting_cte(subjects: int, async_commit: bool = False) -> sa.CTE:
+    """:func:`count_in_transaction`'s statement as the CTE ``counted`` (subject, count) of the
+    caller's own statement, saving a round trip (PostgreSQL: a data-modifying CTE runs once,
+    whatever reads it). Parameters: :meth:`Attempt.params`. ``async_commit``: as for
+    :func:`hit`, only for a statement that commits on its own (``db.standalone``), never inside
+    a transaction that writes anything else."""
+    return (_upsert(subjects, async_commit=async_commit)
+            .columns(subject=sa.String(), count=sa.Integer()).cte("counted"))
 
 
 @functools.cache

@@ -48,8 +48,7 @@ class TicketInstance(Base):
             "(ticket_type_id IS NULL) <> (bundle_id IS NULL)", name="ticket_type_xor_bundle"
         ),
         sa.CheckConstraint("key_version >= 1 AND key_version <= 255", name="key_version_range"),
-        # Door sync asks "what changed for this event since T".
-        sa.Index("ix_ticket_instances_event_id_updated_at", "event_id", "updated_at"),
+        # An event's tickets, by status (counts, listings).
         sa.Index("ix_ticket_instances_event_id_status", "event_id", "status"),
         # Door-data deltas: "rows of this event with a change number above N" (issue 5).
         sa.Index("ix_ticket_instances_event_id_door_change", "event_id", "door_change"),

@@ -66,3 +66,19 @@ def test_an_unexpected_error_is_a_500_envelope_under_api(app: Flask,
         page = web.get("/_broken")
         assert page.status_code == 500 and "error" not in page.headers["content-type"]
     assert "a bug" in caplog.text
+
+
+def test_api_requests_open_no_cookie_session(app: Flask) -> None:
+    """The API takes bearer tokens only: its requests get Flask's null session (writing to it
+    raises), the pages a signed-cookie one."""
+    from flask.sessions import NullSession
+
+    with app.test_request_context("/api/v1/categories"):
+        api_session = app.session_interface.open_session(app, app.request_class(
+            {"PATH_INFO": "/api/v1/categories", "REQUEST_METHOD": "GET"}))
+        assert isinstance(api_session, NullSession)
+        with pytest.raises(RuntimeError):
+            api_session["user_id"] = 1
+        page_session = app.session_interface.open_session(app, app.request_class(
+            {"PATH_INFO": "/events", "REQUEST_METHOD": "GET"}))
+        assert page_session is not None and not isinstance(page_session, NullSession)

@@ -251,7 +251,7 @@ def test_checkout_is_rate_limited_per_user(
              for _ in range(4)]
     assert codes == [201, 201, 201, 429]
     assert buy(api, other, shop.event, ("ticket_type", shop.day1.id, 1)).status_code == 201
-    # 4 checkouts counted from this address so far (the refused one was rolled back).
+    # 5 checkouts counted from this address so far (the refused one too).
     app.extensions["sync_config"] = replace(app.extensions["sync_config"],
                                             checkout_limit_per_user=0,
                                             checkout_limit_per_address=4)
@@ -273,7 +273,8 @@ def test_refused_checkouts_count_too_and_both_limits_share_one_statement(
                                             checkout_limit_per_address=1000,
                                             checkout_window_seconds=86400)
     buyer = world.person()
-    # The engine refuses these (no such ticket type): their transaction, counts included, is
+    # The engine refuses these (no such ticket type). On PostgreSQL each was counted by a
+    # statement that committed on its own; on SQLite their transaction, count included, is
     # rolled back, and each attempt is counted again on its own.
     refused = [buy(api, buyer, shop.event, ("ticket_type", 999_999, 1)) for _ in range(2)]
     assert [(r.status_code, error_code(r)) for r in refused] == [(422, "validation_failed")] * 2
@@ -281,8 +282,8 @@ def test_refused_checkouts_count_too_and_both_limits_share_one_statement(
     assert (third.status_code, error_code(third)) == (429, "rate_limited")
     counts = {s.split(":")[0]: c for s, c in session.execute(
         sa.select(RateLimit.subject, RateLimit.count).where(RateLimit.action == "checkout"))}
-    # The third was refused by the limit: its count rolled back with it (the window stays full).
-    assert counts == {"user": 2, "addr": 2}
+    # The third was refused by the limit, and counted like every attempt.
+    assert counts == {"user": 3, "addr": 3}
     again = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 1))
     assert (again.status_code, error_code(again)) == (429, "rate_limited")
 
@@ -353,5 +354,60 @@ def test_a_free_order_behind_expired_holds_releases_them_and_is_numbered_for_the
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Order)
                           .where(Order.buyer_name == "Late")) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
+                          .where(TicketInstance.ticket_type_id == small.id)) == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_free_checkout_on_postgresql_is_one_write_that_commits_on_its_own(
+    app: Flask, api: httpx.Client, world: World, shop: Shop, session: Session
+) -> None:
+    """PostgreSQL: the token, the event with the rate-limit count, and the insert that sells
+    each run with no transaction open (db.standalone: no BEGIN, no COMMIT). When lapsed holds make
+    the row look full, that insert writes nothing, and the slow way sells in a transaction."""
+    statuses: list[tuple[str, str]] = []
+
+    def note(_conn: object, cursor: object, statement: str, *_: object) -> None:
+        statuses.append((statement.split()[0],
+                         cursor.connection.info.transaction_status.name))  # type: ignore[attr-defined]
+
+    engine = app.extensions["sync_db_engine"]
+    small = world.ticket_type(shop.event, shop.organizer, price_cents=0, quantity=2)
+    buyer = world.person()
+    assert buy(api, buyer, shop.event, ("ticket_type", small.id, 1)).status_code == 201  # warm
+    sa.event.listen(engine, "after_cursor_execute", note)
+    try:
+        second = buy(api, buyer, shop.event, ("ticket_type", small.id, 1))
+        assert second.status_code == 201, second.text
+        assert statuses and {status for _, status in statuses} == {"IDLE"}
+        assert statuses[-1][0] == "WITH"  # the insert, last
+        assert buy(api, buyer, shop.event, ("ticket_type", small.id, 1)).status_code == 409
+
+        # A unit held by an order whose hold lapsed (priced then; the organizer made it free).
+        from sync_server.orders.services import WantedLine, checkout
+
+        lapsing = world.ticket_type(shop.event, shop.organizer, price_cents=1000, quantity=1)
+        past = datetime.now(UTC) - timedelta(minutes=11)
+        held = checkout(session, event=shop.event, buyer=world.person().user,
+                        wanted=[WantedLine(lapsing.id, None, 1)], buyer_name="Holder",
+                        buyer_email="h@example.test", settings=SETTINGS, now=past).order
+        lapsing.price_cents = 0
+        session.commit()
+        statuses.clear()
+        third = buy(api, buyer, shop.event, ("ticket_type", lapsing.id, 1))
+        assert third.status_code == 201, third.text
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", note)
+    guarded = [i for i, (verb, _) in enumerate(statuses) if verb == "WITH"][1]
+    assert statuses[guarded][1] == "IDLE"  # it sold nothing, wrote nothing, committed nothing
+    assert "INTRANS" in {status for _, status in statuses[guarded + 1:]}  # the slow way
+    session.expire_all()
+    assert session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
+                          .where(TicketInstance.ticket_type_id == lapsing.id)) == 1
+    assert session.scalars(sa.select(InventoryHold.release_reason)
+                           .where(InventoryHold.order_id == held.id)).one() is (
+        ReleaseReason.EXPIRED)
+    row = session.get(TicketType, lapsing.id)
+    assert row is not None and (row.quantity_sold, row.quantity_reserved) == (1, 0)
     assert session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
                           .where(TicketInstance.ticket_type_id == small.id)) == 2
