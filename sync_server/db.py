@@ -138,10 +138,10 @@ def standalone(statement: _Statement) -> _Statement:
 def _standalone_when_idle(_conn: Any, cursor: Any, _statement: str, _parameters: Any,
                           context: Any, _executemany: bool) -> None:
     connection = cursor.connection
-    standalone = (context is not None and context.execution_options.get(STANDALONE, False)
-                  and connection.info.transaction_status == TransactionStatus.IDLE)
-    if connection.autocommit is not standalone:
-        connection.autocommit = standalone
+    alone = bool(context is not None and context.execution_options.get(STANDALONE, False)
+                 and connection.info.transaction_status == TransactionStatus.IDLE)
+    if connection.autocommit is not alone:
+        connection.autocommit = alone
 
 
 def transaction_open(session: Session) -> bool:
