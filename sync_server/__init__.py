@@ -49,8 +49,11 @@ class WebOnlySessions(SecureCookieSessionInterface):
     """The API takes bearer tokens, never cookies: its requests get Flask's null session (which
     refuses writes) instead of a signed cookie opened and checked on every call."""
 
+    def __init__(self, api_prefix: str) -> None:
+        self.api_prefix = api_prefix.rstrip("/") + "/"
+
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith("/api/"):
+        if request.path.startswith(self.api_prefix):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
@@ -83,7 +86,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=config.testing,
     )
     app.url_map.converters["id"] = IdConverter
-    app.session_interface = WebOnlySessions()
     app.extensions["sync_config"] = config
     from sync_server.accounts.passwords import make_hasher
 
@@ -93,7 +95,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     _domain_modules("api")
     import sync_server.openapi  # noqa: F401 - registers /api/v1/openapi.json
+    from sync_server.api import API_PREFIX
     from sync_server.api import bp as api_bp
+
+    app.session_interface = WebOnlySessions(API_PREFIX)
 
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API takes bearer tokens, never cookies: nothing to forge

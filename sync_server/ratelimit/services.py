@@ -96,10 +96,14 @@ class Attempt:
     counted: bool = False
     durable: bool = False  # the count committed on its own (a failure needs no second count)
 
+    @property
+    def start(self) -> datetime:
+        """The start of the window ``now`` falls in."""
+        return window_start(self.now, self.window_seconds)
+
     def params(self) -> dict[str, Any]:
         """The bound parameters of ``_upsert(len(limits))`` and ``counting_cte``."""
-        params: dict[str, Any] = {"action": self.action,
-                                  "start": window_start(self.now, self.window_seconds)}
+        params: dict[str, Any] = {"action": self.action, "start": self.start}
         params.update((f"s{i}", subject[:100]) for i, subject in enumerate(self.limits))
         return params
 
@@ -108,7 +112,7 @@ class Attempt:
         ``rate_limited`` (429) past a limit (the caller's rollback then leaves the count at the
         limit)."""
         self.counted = True
-        start = window_start(self.now, self.window_seconds)
+        start = self.start
         if 1 in counts.values():
             _forget_stale(session, self.action, start, self.window_seconds)
         if refuse:
