@@ -6,13 +6,16 @@ signs its id): on PostgreSQL from blocks of each table's sequence kept by the pr
 elsewhere (SQLite, one writer at a time) ``max(id) + 1`` once the transaction holds the write
 lock.
 
-``insert_new`` then writes the objects (and association rows) — on PostgreSQL as ONE statement of
+``build`` makes the objects without the ORM constructor's attribute event per column.
+``insert_new`` then writes them (and association rows) — on PostgreSQL as ONE statement of
 data-modifying CTEs (foreign keys are checked at the end of the statement), elsewhere a statement
-per table — and attaches them to the session as if just loaded: persistent, nothing pending, every
-column set, so reading them back costs no query. The ORM unit of work is skipped, so its
-``before_flush`` hooks are too: the caller must call ``door.changes.touch_tickets`` for tickets.
+per table — and attaches them to the session as if just loaded (unless told not to): persistent,
+nothing pending, every column set, so reading them back costs no query. The ORM unit of work is
+skipped, so its ``before_flush`` hooks are too: the caller must call
+``door.changes.touch_tickets`` for tickets.
 
-Measured in docs/purchase.md: the unit of work took ~27 % of a checkout's CPU.
+Measured in docs/purchase.md: the unit of work took ~27 % of a checkout's CPU, the constructors'
+events and attaching a sale's four rows ~17 % of what was left.
 """
 
 from __future__ import annotations
@@ -24,15 +27,18 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from sync_server.db import Base, standalone
 from sync_server.door.changes import NUMBER_VALUE, NUMBERED_COLUMN, number_cte
 
 logger = logging.getLogger(__name__)
+
+B = TypeVar("B", bound=Base)
 
 # PostgreSQL sequence names per table (the migrations create SERIAL columns); resolved once.
 _SEQUENCES: dict[str, str] = {}
@@ -132,23 +138,52 @@ def _ids_statement(sequences: tuple[tuple[str, int], ...]) -> sa.TextClause:
     return standalone(sa.text("SELECT " + ", ".join(columns)))
 
 
+def build(model: type[B], **values: Any) -> B:
+    """A new, transient ``model`` for :func:`insert_new`, its columns set straight into the
+    instance's ``__dict__`` (relationships the usual way): the ORM's constructor fires an
+    attribute event per column, which cost more than the insert itself on the checkout's hot
+    path. The object is no different once attached (``insert_new`` commits its state)."""
+    obj = manager_of_class(model).new_instance()
+    columns, relationships = _keys(model)
+    for key, value in values.items():
+        if key in columns:
+            obj.__dict__[key] = value
+        elif key in relationships:
+            setattr(obj, key, value)
+        else:
+            raise TypeError(f"{key!r} is not an attribute of {model.__name__}")
+    return obj
+
+
+@functools.cache
+def _keys(model: type[Base]) -> tuple[frozenset[str], frozenset[str]]:
+    return (frozenset(key for key, *_ in _columns(model)),
+            frozenset(p.key for p in sa.inspect(model).relationships))
+
+
+@functools.cache
+def _columns(model: type[Base]) -> tuple[tuple[str, str, Any, bool], ...]:
+    """Per mapped column of ``model``: attribute key, column name, Python-side default (None,
+    or the ``ColumnDefault``), and whether the database has a default of its own."""
+    return tuple((prop.key, prop.columns[0].name, prop.columns[0].default,
+                  prop.columns[0].server_default is not None)
+                 for prop in sa.inspect(model).column_attrs)
+
+
 def _row(obj: Base) -> dict[str, Any]:
     """The columns of ``obj`` to insert, Python-side defaults applied; every column is set on the
     object (so reading it back costs no query), but NULLs the database would store anyway are
     left out of the row (fewer parameters to send)."""
-    mapper = sa.inspect(type(obj))
     row: dict[str, Any] = {}
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        value = obj.__dict__.get(prop.key)
-        if value is None and column.default is not None:
-            default = column.default
-            value = default.arg if default.is_scalar else default.arg(None)
-            setattr(obj, prop.key, value)
-        elif prop.key not in obj.__dict__:
-            setattr(obj, prop.key, None)
-        if value is not None or column.server_default is not None:
-            row[column.name] = value
+    values = obj.__dict__
+    for key, name, default, server_default in _columns(type(obj)):
+        value = values.get(key)
+        if value is None and default is not None:
+            value = values[key] = default.arg if default.is_scalar else default.arg(None)
+        elif key not in values:
+            values[key] = None
+        if value is not None or server_default:
+            row[name] = value
     return row
 
 
@@ -172,7 +207,7 @@ class Inserted:
 def insert_new(
     session: Session, objects: Sequence[Base],
     links: Mapping[sa.Table, Sequence[Mapping[str, Any]]] | None = None,
-    *, door_event_id: int | None = None, guard: Guard | None = None,
+    *, door_event_id: int | None = None, guard: Guard | None = None, attach: bool = True,
 ) -> Inserted:
     """INSERT ``objects`` (primary keys set, parents before children) and ``links`` rows, then
     attach the objects to ``session`` as persistent and clean.
@@ -187,6 +222,9 @@ def insert_new(
     (``db.standalone``): with no transaction open it commits by itself. Elsewhere, or without
     ``door_event_id``, nothing is numbered (the caller calls ``touch_tickets``) and there may be
     no guard.
+
+    ``attach`` False: the objects stay transient, for a caller that only reads them back (to
+    answer with them); attaching them costs more than the insert's own Python.
     """
     by_table: dict[sa.Table, list[dict[str, Any]]] = {}
     for obj in objects:
@@ -225,6 +263,8 @@ def insert_new(
     else:
         for table, rows in by_table.items():
             session.execute(table.insert().values(rows))
+    if not attach:
+        return inserted
     for obj in objects:
         make_transient_to_detached(obj)
     with session.no_autoflush:

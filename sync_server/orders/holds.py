@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sync_server.bulk import Guard
+from sync_server.bulk import Guard, build
 from sync_server.db import UTCDateTime, utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, TicketType
@@ -200,8 +200,9 @@ def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> 
 def new_holds(order: Order, wanted: Mapping[Stock, int], expires_at: datetime,
               now: datetime) -> list[InventoryHold]:
     """The hold rows of ``order`` (not inserted), one per ticket type or bundle."""
-    return [InventoryHold(
-        order_id=order.id, event_id=order.event_id, quantity=quantity, expires_at=expires_at,
+    return [build(
+        InventoryHold, order_id=order.id, event_id=order.event_id, quantity=quantity,
+        expires_at=expires_at,
         ticket_type_id=stock.id if stock.kind == "ticket_type" else None,
         bundle_id=stock.id if stock.kind == "bundle" else None,
         released_at=None, release_reason=None, created_at=now,

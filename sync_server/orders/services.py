@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
 from sync_server.audit.services import record
-from sync_server.bulk import insert_new, take_ids
+from sync_server.bulk import build, insert_new, take_ids
 from sync_server.config import Config
 from sync_server.db import Base, utcnow
 from sync_server.door.changes import touch_tickets
@@ -85,8 +85,12 @@ class Outcome:
 
 
 def new_order_number() -> str:
-    chars = "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(10))
-    return f"SL-{chars[:5]}-{chars[5:]}"
+    """``SL-XXXXX-XXXXX``: ten characters drawn uniformly from 31 (one random draw, not ten)."""
+    value, chars = secrets.randbelow(len(_ORDER_ALPHABET) ** 10), []
+    for _ in range(10):
+        value, digit = divmod(value, len(_ORDER_ALPHABET))
+        chars.append(_ORDER_ALPHABET[digit])
+    return f"SL-{''.join(chars[:5])}-{''.join(chars[5:])}"
 
 
 def event_fees(session: Session, event: Event, default: pricing.Fees) -> pricing.Fees:
@@ -228,8 +232,9 @@ def checkout(
                                 else event_fees(session, event, settings.default_fees)))
     method = PaymentMethod.FREE if price.total_cents == 0 else payment_method
     free_now = method is PaymentMethod.FREE
-    order = Order(
-        order_number=new_order_number(), user_id=buyer.id if buyer else None, event_id=event.id,
+    order = build(
+        Order, order_number=new_order_number(), event_id=event.id,
+        user_id=buyer.id if buyer else None,
         subtotal_cents=price.subtotal_cents, discount_cents=price.discount_cents,
         fees_cents=price.fees_cents, total_cents=price.total_cents,
         discount_code_id=code.id if code and price.discount_cents else None,
@@ -244,9 +249,9 @@ def checkout(
         sold_by_device_id=sold_by_device_id,
         buyer_name=buyer_name, buyer_email=buyer_email.strip().lower(), buyer_phone=buyer_phone,
         created_at=now, updated_at=now,
-        items=[OrderItem(ticket_type_id=line.ticket_type_id, bundle_id=line.bundle_id,
-                         quantity=line.quantity, price_per_item_cents=line.unit_cents,
-                         subtotal_cents=line.subtotal_cents) for line in lines],
+        items=[build(OrderItem, ticket_type_id=line.ticket_type_id, bundle_id=line.bundle_id,
+                     quantity=line.quantity, price_per_item_cents=line.unit_cents,
+                     subtotal_cents=line.subtotal_cents) for line in lines],
     )
     if free_now:
         outcome = confirm_order(session, order, method=PaymentMethod.FREE, settings=settings,
@@ -340,10 +345,9 @@ def confirm_order(
         alongside=alongside, key_version=_key_version)
     if _new:
         _number_new_order(order, ids)
-    mail = OutboxMessage(id=ids[OutboxMessage][0], kind=MailKind.ORDER_TICKETS,
-                         order_id=order.id, to_email=order.buyer_email,
-                         status=MailStatus.PENDING, attempts=0, next_attempt_at=now,
-                         created_at=now)
+    mail = build(OutboxMessage, id=ids[OutboxMessage][0], kind=MailKind.ORDER_TICKETS,
+                 order_id=order.id, to_email=order.buyer_email, status=MailStatus.PENDING,
+                 attempts=0, next_attempt_at=now, created_at=now)
     issued = [
         signed_ticket(ticket_id=ticket_id, number=number, key_version=key_version,
                       master_secret=settings.master_secret, order=order, event=event,
@@ -372,11 +376,12 @@ def confirm_order(
     guard = holds.take_guard(*next(iter(wanted.items())), now) if fused else None
     # Fused, with no transaction open yet (a checkout's first write), this one statement is
     # the whole sale and commits on its own (bulk.insert_new, db.standalone).
-    done = insert_new(session, rows, links, door_event_id=event.id, guard=guard)
+    # A new order's rows are only read back, to answer: they need not join the session.
+    done = insert_new(session, rows, links, door_event_id=event.id, guard=guard, attach=not _new)
     if not done.guarded:  # too few free as counted, nothing written: release expired holds,
         # count again (raises sold_out), then insert (a transaction is open by then)
         holds.sell(session, order=order, wanted=wanted, now=now, held=False)
-        done = insert_new(session, rows, links, door_event_id=event.id)
+        done = insert_new(session, rows, links, door_event_id=event.id, attach=not _new)
     if done.number is None:  # not numbered in the insert (SQLite)
         touch_tickets(session, event.id, [ticket.id for ticket in issued])
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.ticket_token import TicketClaims, sign
-from sync_server.bulk import insert_new, take_ids
+from sync_server.bulk import build, insert_new, take_ids
 from sync_server.db import Base, utcnow
 from sync_server.door.changes import touch_tickets
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
@@ -72,8 +72,8 @@ def signed_ticket(
     if owner.event_id != event.id or order.event_id != event.id:
         raise ValueError("order, ticket type/bundle and event must belong together")
     claims = TicketClaims(event_id=event.id, ticket_id=ticket_id, key_version=key_version)
-    return TicketInstance(
-        id=ticket_id, event_id=event.id, order_id=order.id,
+    return build(
+        TicketInstance, id=ticket_id, event_id=event.id, order_id=order.id,
         ticket_type_id=ticket_type.id if ticket_type is not None else None,
         bundle_id=bundle.id if bundle is not None else None,
         ticket_number=number, holder_name=holder_name, holder_email=holder_email.strip().lower(),

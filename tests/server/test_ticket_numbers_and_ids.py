@@ -6,14 +6,17 @@ import itertools
 import re
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from sync_server import bulk
-from sync_server.orders.models import Order
+from sync_server.db import utcnow
+from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.tickets.models import TicketInstance
 from sync_server.tickets.numbers import ALPHABET, SPACE, ticket_number
+from tests.server.conftest import World
 
 SECRET = b"s" * 32
 NUMBER = re.compile(rf"^[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
@@ -56,3 +59,32 @@ def test_ids_come_unique_from_blocks_and_a_forked_worker_takes_its_own(
     after_fork = bulk.take_ids(session, {TicketInstance: 3})
     assert min(after_fork[TicketInstance]) > max(taken)  # a fresh block of the sequence
     session.rollback()
+
+
+def test_a_built_row_inserts_and_attaches_like_a_constructed_one(
+    session: Session, world: World
+) -> None:
+    """``bulk.build`` skips the constructor's attribute events: the row must still insert,
+    attach clean, read back without a query, and refuse a name that is no attribute."""
+    organizer = world.person("Org")
+    event = world.event(organizer)
+    ids = bulk.take_ids(session, {Order: 1})
+    now = utcnow()
+    order = bulk.build(
+        Order, id=ids[Order][0], order_number="SL-BUILT-00001", event_id=event.id,
+        subtotal_cents=0, discount_cents=0, fees_cents=0, total_cents=0,
+        payment_method=PaymentMethod.FREE, payment_status=PaymentStatus.COMPLETED,
+        buyer_name="Built", buyer_email="built@example.test", created_at=now, updated_at=now)
+    assert order not in session and not sa.inspect(order).has_identity
+    bulk.insert_new(session, [order])
+    state = sa.inspect(order)
+    assert state.persistent and not session.dirty and not state.unloaded - {"items",
+                                                                           "split_payments"}
+    assert order.user_id is None and order.completed_at is None  # set, so no query on read
+    session.commit()
+    session.expire_all()
+    again = session.get(Order, order.id)
+    assert again is not None and again.order_number == "SL-BUILT-00001"
+    assert again.payment_status is PaymentStatus.COMPLETED and again.buyer_name == "Built"
+    with pytest.raises(TypeError, match="no_such_column"):
+        bulk.build(Order, no_such_column=1)
