@@ -47,7 +47,7 @@ WARM_UP = 50  # requests before anything is measured (prepared statements, cache
 def child(spec: dict[str, Any], kind: str, requests: int) -> None:
     """Run inside the measured process: ``requests`` requests of ``kind``; print the figures."""
     os.environ.update(
-        SYNC_DATABASE_URL=spec["url"], SYNC_INSTANCE_PATH=tempfile.mkdtemp(),
+        SYNC_DATABASE_URL=spec["url"], SYNC_INSTANCE_PATH=tempfile.mkdtemp(dir=spec["scratch"]),
         SYNC_MASTER_SECRET=spec["master_secret"], SYNC_SECRET_KEY=spec["secret_key"],
         SYNC_CHECKOUT_LIMIT_PER_ADDRESS="0", SYNC_CHECKOUT_LIMIT_PER_USER="100000000",
         SYNC_SMTP_HOST="", SYNC_LOG_LEVEL="ERROR")
@@ -123,7 +123,7 @@ def main() -> int:
             spec_file.write_text(json.dumps({
                 "url": url, "event_id": seeded.event_id, "ticket_type_id": seeded.free_type_id,
                 "tokens": seeded.tokens, "master_secret": secrets.token_hex(32),
-                "secret_key": secrets.token_hex(32)}))
+                "secret_key": secrets.token_hex(32), "scratch": scratch}))
             for kind in ("checkout", "trivial"):
                 plain, _ = measured(spec_file, kind, 1000, valgrind=False)
                 result[f"{kind}_statements_per_request"] = round(plain["statements"], 2)
