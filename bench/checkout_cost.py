@@ -35,10 +35,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 
-from bench.flash_sale import ADMIN_URL, seed
+from bench.databases import fresh_database
+from bench.flash_sale import seed
 from sync_server.migrate import upgrade
 
 WARM_UP = 50  # requests before anything is measured (prepared statements, caches)
@@ -109,34 +109,25 @@ def main() -> int:
         return 0
 
     valgrind = shutil.which("valgrind") is not None
-    name = f"checkout_cost_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = (sa.engine.make_url(ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-           .render_as_string(hide_password=False))
     result: dict[str, Any] = {}
-    try:
+    with fresh_database("checkout_cost") as url, tempfile.TemporaryDirectory() as scratch:
         upgrade(url)
         seeded = seed(url, buyers=8, tickets=10_000_000, paid_tickets=1)
-        with tempfile.TemporaryDirectory() as scratch:
-            spec_file = Path(scratch) / "spec.json"
-            spec_file.write_text(json.dumps({
-                "url": url, "event_id": seeded.event_id, "ticket_type_id": seeded.free_type_id,
-                "tokens": seeded.tokens, "master_secret": secrets.token_hex(32),
-                "secret_key": secrets.token_hex(32), "scratch": scratch}))
-            for kind in ("checkout", "trivial"):
-                plain, _ = measured(spec_file, kind, 1000, valgrind=False)
-                result[f"{kind}_statements_per_request"] = round(plain["statements"], 2)
-                result[f"{kind}_cpu_ms_per_request"] = round(plain["cpu_ms"], 3)
-                if valgrind:
-                    _, short = measured(spec_file, kind, 10, valgrind=True)
-                    _, long = measured(spec_file, kind, 10 + args.requests, valgrind=True)
-                    assert short is not None and long is not None, "valgrind printed no count"
-                    result[f"{kind}_instructions_per_request"] = round(
-                        (long - short) / args.requests)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        spec_file = Path(scratch) / "spec.json"
+        spec_file.write_text(json.dumps({
+            "url": url, "event_id": seeded.event_id, "ticket_type_id": seeded.free_type_id,
+            "tokens": seeded.tokens, "master_secret": secrets.token_hex(32),
+            "secret_key": secrets.token_hex(32), "scratch": scratch}))
+        for kind in ("checkout", "trivial"):
+            plain, _ = measured(spec_file, kind, 1000, valgrind=False)
+            result[f"{kind}_statements_per_request"] = round(plain["statements"], 2)
+            result[f"{kind}_cpu_ms_per_request"] = round(plain["cpu_ms"], 3)
+            if valgrind:
+                _, short = measured(spec_file, kind, 10, valgrind=True)
+                _, long = measured(spec_file, kind, 10 + args.requests, valgrind=True)
+                assert short is not None and long is not None, "valgrind printed no count"
+                result[f"{kind}_instructions_per_request"] = round(
+                    (long - short) / args.requests)
 
     result["checkout_to_trivial_cpu"] = round(
         result["checkout_cpu_ms_per_request"] / result["trivial_cpu_ms_per_request"], 2)

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
+from bench.databases import fresh_database
 from scanner_app.core.door import Door
 from scanner_app.core.sync import SyncEngine, pair
 from shared.ticket_token import TicketClaims, sign
@@ -54,7 +54,6 @@ from sync_server.keys.services import active_key_version, event_key
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.tickets.models import TicketInstance, TicketStatus, ticket_instance_days
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MASTER = secrets.token_bytes(32)
 FIRST = ["María", "José", "Ana", "Luis", "Chloé", "Zoë", "Kwame", "Aisha", "Jamal", "Keisha",
          "Darnell", "Tanisha", "Marcus", "Imani", "Andre", "Renée", "Björn", "Nadia"]
@@ -67,19 +66,6 @@ BATCH = 1_000  # scans per upload request: the protocol's maximum (the door's de
 def line(name: str, value: float, unit: str, target: float | None = None) -> None:
     ratio = f"  ({value / target:.2f} of target {target:g} {unit})" if target else ""
     print(f"  {name:<38} {value:>10.3f} {unit}{ratio}")
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    name = f"door_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def ticket_number(i: int) -> str:
@@ -203,7 +189,7 @@ def maxrss_mb() -> float:
 
 
 def run(count: int) -> None:
-    with database() as url, tempfile.TemporaryDirectory() as tmp:
+    with fresh_database("door_bench") as url, tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         # staged in a child process, so this process's peak memory is the door's alone
         with multiprocessing.get_context("fork").Pool(1) as pool:

@@ -48,6 +48,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
+from bench.databases import ADMIN_URL, fresh_database
 from sync_server.accounts.models import User
 from sync_server.accounts.services import create_user, issue_api_token
 from sync_server.db import make_engine, utcnow
@@ -59,7 +60,6 @@ from sync_server.orders.purchase_models import InventoryHold
 from sync_server.orders.services import tidy_expired_orders
 from sync_server.tickets.models import TicketInstance
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 HOLD_MINUTES = 0.1  # six seconds, so the bench can wait for every hold to lapse
 
 
@@ -421,13 +421,10 @@ def main() -> int:
         raise SystemExit("needs wrk: apt-get install wrk")
     load_before = os.getloadavg()
 
-    name = f"flash_sale_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = (sa.engine.make_url(ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-           .render_as_string(hide_password=False))
     process: subprocess.Popen[bytes] | None = None
-    try:
+    with fresh_database("flash_sale") as url:
+        name = sa.engine.make_url(url).database
+        assert name is not None
         try:
             upgrade(url)
             seeded = seed(url, buyers=args.connections * 4, tickets=args.tickets,
@@ -471,9 +468,6 @@ def main() -> int:
         figures = audit(url, seeded)
         engine_rate, engine_mismatch = service_rate(url, seeded.event_id, threads=args.workers,
                                                     seconds=min(10.0, args.seconds))
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     completed = figures["completed_orders"]
     span = max(figures["completed_span_ms"], 1) / 1000
