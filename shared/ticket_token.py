@@ -12,7 +12,9 @@ Byte layout of format version 1 (20 bytes, big-endian), written down in ``docs/t
 The 20 bytes are written as RFC 4648 base32 without padding: exactly 32 characters from
 ``A-Z2-7``, all inside QR alphanumeric mode, so the code is a version 2 QR (25x25) at error
 correction M. Base32 is read case-insensitively (a keyboard-wedge scanner under caps lock sends
-lowercase) and surrounding whitespace (the scanner's Enter) is ignored.
+lowercase) and surrounding whitespace (the scanner's Enter) is ignored. Only ASCII is read: a
+Unicode look-alike (dotless ``ı``, long ``ſ``, the ``ﬀ`` ligature) would upper-case into a genuine
+letter, so any non-ASCII character makes the payload malformed.
 
 There is no issue time and no expiry in the token: when a ticket is valid comes from the event's
 days and the ticket type, which the door's rules check. Verification never raises; it returns a
@@ -99,7 +101,7 @@ def _normalise(payload: object) -> str | None:
             payload = bytes(payload).decode("ascii")
         except UnicodeDecodeError:
             return None
-    if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD_CHARS:
+    if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD_CHARS or not payload.isascii():
         return None
     text = payload.strip().upper()
     if not text or not _BASE32_ALPHABET.issuperset(text):

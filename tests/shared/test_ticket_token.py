@@ -230,3 +230,22 @@ def test_svg_is_a_scalable_image_with_a_quiet_zone() -> None:
     # 25 modules + 2 x 4 quiet-zone modules = 33 units, and the first dark module sits at (4, 4).
     assert 'viewBox="0 0 33 33"' in svg
     assert 'd="M4,4H5V5H4z' in svg
+
+
+@pytest.mark.parametrize(
+    ("genuine", "look_alike"),
+    [("I", "ı"), ("S", "ſ"), ("FF", "ﬀ")],  # dotless i, long s, the ff ligature
+)
+def test_unicode_look_alikes_are_malformed_not_folded(genuine: str, look_alike: str) -> None:
+    # A token that contains the genuine letter(s), re-spelt with the look-alike in lower case.
+    claims = next(
+        TicketClaims(1, ticket_id, 1)
+        for ticket_id in range(1, 100_000)
+        if genuine in sign(TicketClaims(1, ticket_id, 1), KEY_1)
+    )
+    token = sign(claims, KEY_1)
+    assert verify(token.lower(), RING).reason is Reason.OK  # lower case is read, as documented
+    forged = token.lower().replace(genuine.lower(), look_alike, 1)
+    assert forged.upper() == token  # str.upper() folds it back into the genuine token
+    assert verify(forged, RING).reason is Reason.MALFORMED
+    assert read_claims(forged).reason is Reason.MALFORMED
