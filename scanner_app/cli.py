@@ -19,7 +19,9 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +38,39 @@ def data_dir_for(args: argparse.Namespace) -> Path:
     return Folders.for_user(getattr(args, "home", None)).data
 
 
+def server_address(text: str) -> str:
+    """The server's address as typed, refused (usage error) without ``http://`` or ``https://``:
+    a bare ``host:port`` would otherwise be read as a URL scheme and fail later as "offline"."""
+    address = text.strip().rstrip("/")
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} needs http:// or https:// in front, e.g. http://{rest or address}")
+    return address
+
+
+NOT_PAIRED = ("this data folder is not paired with a server: run "
+              "`scanner-app pair --server URL --code CODE` first")
+DAMAGED = ("the door database in {folder} cannot be read ({reason}). Move the folder aside "
+           "(mv {folder} {folder}.damaged) and pair this door again: its tickets download anew, "
+           "and scans it had not uploaded stay in the moved folder")
+
+
+NO_DISPLAY = ("scanner-app: there is no display to open the door window on (no DISPLAY or "
+              "WAYLAND_DISPLAY). On a machine without a screen use the headless commands: "
+              "pair, sync, check, lookup, status (scanner-app --help). To draw off-screen "
+              "anyway, set QT_QPA_PLATFORM=offscreen.")
+
+
+def has_display(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> bool:
+    """Whether Qt can open a window: always on Windows and macOS; on Linux only with an X11 or
+    Wayland display, or a platform plugin chosen on purpose (``QT_QPA_PLATFORM``). Without this
+    check Qt dies with a message about a missing ``xcb-cursor0`` library."""
+    if not platform.startswith("linux"):
+        return True
+    return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scanner-app", description="SteppersLife door scanner.",
@@ -48,8 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     pair = sub.add_parser("pair", help="pair this door with a server")
-    pair.add_argument("--server", required=True, help="server address, e.g. https://tix.example")
-    pair.add_argument("--code", required=True, help="the pairing code from the dashboard")
+    pair.add_argument("--server", required=True, type=server_address,
+                      help="server address with its scheme, e.g. https://tix.example "
+                           "or http://127.0.0.1:5000")
+    pair.add_argument("--code", required=True,
+                      help="the one-time pairing code (10 letters and digits, e.g. K7QM3XWT2P) "
+                           "from `sync-server pair-device` or the organizer's API")
 
     sub.add_parser("sync", help="upload queued scans, then download door data")
 
@@ -126,13 +165,24 @@ def _run(args: argparse.Namespace) -> int:
                 "device_name": answer.device_name, "event_ids": list(answer.event_ids)})
         return 0
 
+    if args.command == "check":
+        if args.image is not None:
+            texts = _decode_image(args.image)
+            if not texts:
+                _print({"decoded": False, "error": "no QR code found in the image"})
+                return 1
+            payload, source = texts[0], "image"
+        else:
+            payload, source = args.payload, "cli"
+
     door = Door.open(data_dir)
     try:
+        identity = door.store.identity()
+        if identity is None or not identity.paired:
+            # Nothing to check against: a verdict here would be a made-up "wrong event".
+            _print({"error": "not_paired", "message": NOT_PAIRED})
+            return 1
         if args.command == "sync":
-            identity = door.store.identity()
-            if identity is None or not identity.paired:
-                _print({"synced": False, "error": "not_paired"})
-                return 1
             with _http_client(identity.server_url) as client:
                 try:
                     report = SyncEngine(door.store, client).sync_once()
@@ -142,14 +192,6 @@ def _run(args: argparse.Namespace) -> int:
             _print({"synced": True, **report.to_json()})
             return 0
         if args.command == "check":
-            if args.image is not None:
-                texts = _decode_image(args.image)
-                if not texts:
-                    _print({"decoded": False, "error": "no QR code found in the image"})
-                    return 1
-                payload, source = texts[0], "image"
-            else:
-                payload, source = args.payload, "cli"
             verdict = door.check(payload, door=args.door or door.door_name, source=source,
                                  direction=Direction.EXIT if args.exit else Direction.ENTRY)
             _print({**asdict(verdict), "colour": verdict.colour.value,
@@ -159,14 +201,13 @@ def _run(args: argparse.Namespace) -> int:
             _print([asdict(row) for row in door.lookup(args.text, args.limit)])
             return 0
         if args.command == "status":
-            identity = door.store.identity()
             info = door.store.sync_info()
             _print({
                 **asdict(door.status()),
                 "last_error": info.last_error,
                 "clock_skew_seconds": info.clock_skew_seconds,
-                "server": identity.server_url if identity else None,
-                "device_id": identity.device_id if identity else None,
+                "server": identity.server_url,
+                "device_id": identity.device_id,
                 "door": door.door_name,
                 "events": [{"event_id": e.event_id, "name": e.name} for e in door.events()],
                 "conflict_list": [c.to_json() for c in door.conflicts()],
@@ -181,13 +222,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
+        if not has_display():
+            print(NO_DISPLAY, file=sys.stderr)
+            return 1
         # The window, imported only when wanted (Qt is heavy); the Qt engineer's module.
         app = importlib.import_module("scanner_app.app")
         return int(app.main(args) or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from sqlalchemy.exc import DatabaseError
+
     try:
         return _run(args)
+    except DatabaseError as exc:
+        reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
+        print(f"scanner-app: {DAMAGED.format(folder=data_dir_for(args), reason=reason)}",
+              file=sys.stderr)
+        return 1
     except (OSError, ValueError) as exc:
         print(f"scanner-app: {exc}", file=sys.stderr)
         return 1

@@ -121,3 +121,64 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         cli.main(["check"])
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize("command", [["check", "--payload", "ANYTHING"], ["lookup", "Renée"],
+                                     ["status"], ["sync"]])
+def test_an_unpaired_folder_says_so_and_records_nothing(
+        capsys: pytest.CaptureFixture[str], data_dir: Path, command: list[str]) -> None:
+    code, out = run(capsys, data_dir, *command)
+    assert code == 1 and out["error"] == "not_paired"
+    assert "scanner-app pair" in out["message"]
+    from scanner_app.core.door import Door
+
+    door = Door.open(data_dir)
+    try:
+        assert door.status().scans_queued == 0  # no made-up "wrong event" journaled
+    finally:
+        door.close()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:5000", "tix.example", "ftp://tix.example"])
+def test_a_server_address_without_http_is_a_usage_error(
+        capsys: pytest.CaptureFixture[str], data_dir: Path, address: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--data-dir", str(data_dir), "pair", "--server", address, "--code", "X"])
+    assert caught.value.code == 2
+    assert "needs http:// or https://" in capsys.readouterr().err
+
+
+def test_the_server_address_keeps_its_scheme_and_loses_a_trailing_slash() -> None:
+    assert cli.server_address(" http://127.0.0.1:5000/ ") == "http://127.0.0.1:5000"
+    assert cli.server_address("HTTPS://tix.example") == "HTTPS://tix.example"
+
+
+def test_a_damaged_database_says_what_to_do(capsys: pytest.CaptureFixture[str],
+                                            data_dir: Path) -> None:
+    from scanner_app.core.door import Door
+
+    Door.open(data_dir).close()
+    for path in data_dir.rglob("door.sqlite3"):
+        path.write_bytes(b"this is not a database, a disk sector went bad " * 200)
+    code = cli.main(["--data-dir", str(data_dir), "status"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot be read" in err and "pair this door again" in err
+    assert "Traceback" not in err
+
+
+def test_no_display_names_the_headless_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert not cli.has_display({}, "linux")
+    assert cli.has_display({"DISPLAY": ":0"}, "linux")
+    assert cli.has_display({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert cli.has_display({}, "win32")
+    import os
+
+    saved = {k: os.environ.pop(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+             if k in os.environ}
+    try:
+        assert cli.main([]) == 1
+    finally:
+        os.environ.update(saved)
+    err = capsys.readouterr().err
+    assert "no display" in err and "check" in err and "status" in err
