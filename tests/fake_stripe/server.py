@@ -50,8 +50,9 @@ class FakeStripe:
         return self.webhooks.secret
 
     def start(self) -> FakeStripe:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="fake-stripe",
-                                        daemon=True)
+        # a short poll interval: shutdown() waits for it, and every test stops a server
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        name="fake-stripe", daemon=True)
         self._thread.start()
         return self
 
