@@ -255,9 +255,10 @@ def expire_session(store: Store, session_id: str) -> Obj:
             f"Checkout Session has a status of \"{session['status']}\".", param="session",
         )
     session.update(status="expired", url=None)
-    if session["payment_intent"]:
-        store.objects[session["payment_intent"]].update(
-            status="canceled", canceled_at=store.now(), cancellation_reason="abandoned")
+    if session["payment_intent"]:  # a declined attempt left an intent: Stripe cancels it
+        intent = store.objects[session["payment_intent"]]
+        intent.update(status="canceled", canceled_at=store.now(), cancellation_reason="abandoned")
+        store.emit("payment_intent.canceled", intent)
     store.emit("checkout.session.expired", session)
     return session
 

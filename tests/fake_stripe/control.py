@@ -6,7 +6,7 @@ JSON in, JSON out, no authentication (it listens on 127.0.0.1 only). Errors answ
     POST /_fake/webhooks            {"url", "secret"?, "mode"?: "auto"|"hold",
                                      "max_attempts"?, "retry_delay"?}  -> {"secret"}
     POST /_fake/webhooks/deliver    {"event_ids"?: [...], "times"?, "delay"?, "secret"?,
-                                     "timestamp_offset"?}              -> {"queued": [...]}
+                                     "timestamp_offset"?, "parallel"?} -> {"queued": [...]}
     GET  /_fake/webhooks/deliveries                                    -> {"data": [attempts]}
     GET  /_fake/events                                                 -> {"data": [events]}
     POST /_fake/accounts/<acct>/enable_charges                         -> the account
@@ -75,7 +75,8 @@ def _dispatch(fake: FakeStripe, method: str, path: str, args: Obj) -> Any:
             queued = fake.deliver(
                 args.get("event_ids"), times=int(args.get("times", 1)),
                 delay=float(args.get("delay", 0)), secret=args.get("secret"),
-                timestamp_offset=int(args.get("timestamp_offset", 0)))
+                timestamp_offset=int(args.get("timestamp_offset", 0)),
+                parallel=bool(args.get("parallel", False)))
             return {"queued": queued}
         if path == "disputes":
             return fake.dispute(str(args["charge"]))

@@ -7,6 +7,7 @@ Use them from any test package with ``pytest_plugins`` or by importing them into
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,11 +47,15 @@ class Delivery:
 
 @dataclass
 class WebhookReceiver:
-    """A tiny endpoint that keeps what it is sent; ``answers`` scripts its status codes."""
+    """A tiny endpoint that keeps what it is sent; ``answers`` scripts its status codes and
+    ``delay`` holds each answer (so parallel deliveries overlap: ``most_at_once``)."""
 
     url: str = ""
     received: list[Delivery] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    at_once: int = 0
+    most_at_once: int = 0
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Delivery]:
@@ -68,6 +73,11 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with receiver.arrived:
+                receiver.at_once += 1
+                receiver.most_at_once = max(receiver.most_at_once, receiver.at_once)
+            time.sleep(receiver.delay)
+            with receiver.arrived:
+                receiver.at_once -= 1
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 receiver.received.append(
                     Delivery(body, self.headers.get("Stripe-Signature", ""))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import stripe
+from stripe.params.checkout import SessionCreateParams
 
 from tests.fake_stripe.server import FakeStripe
 
@@ -45,7 +46,8 @@ def session_params(destination: str, *, unit_amount: int = 2500, quantity: int =
 def paid_session(client: stripe.StripeClient, fake: FakeStripe, **kwargs: Any) -> Any:
     """A session created through the library and paid; retrieved with its charge expanded."""
     destination = ready_account(client, fake)
-    session = client.v1.checkout.sessions.create(params=session_params(destination, **kwargs))
+    params = cast(SessionCreateParams, session_params(destination, **kwargs))
+    session = client.v1.checkout.sessions.create(params=params)
     fake.pay(session.id)
     return client.v1.checkout.sessions.retrieve(
         session.id, params={"expand": ["payment_intent.latest_charge"]})

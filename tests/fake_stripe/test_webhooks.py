@@ -162,3 +162,18 @@ def test_the_control_api_drives_the_fake_over_http(
         assert control.post("nothing").status_code == 400
     fake_stripe.wait_for_webhooks()
     assert [d["status"] for d in fake_stripe.webhooks.log] == [200, 200]
+
+
+def test_parallel_duplicates_race_in_the_receiver(
+    stripe_client: stripe.StripeClient, fake_stripe: FakeStripe,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    fake_stripe.register_webhook(webhook_receiver.url, mode="hold")
+    paid_session(stripe_client, fake_stripe)
+    event_id = fake_stripe.events("payment_intent.succeeded")[0]["id"]
+    webhook_receiver.delay = 0.3
+    fake_stripe.deliver([event_id], times=5, parallel=True)
+    webhook_receiver.wait_for(5)
+    assert webhook_receiver.most_at_once > 1
+    fake_stripe.wait_for_webhooks()
+    assert [d["status"] for d in fake_stripe.webhooks.log] == [200] * 5

@@ -44,6 +44,7 @@ class _Job:
     attempt: int = field(compare=False, default=1)
     secret: str | None = field(compare=False, default=None)
     timestamp_offset: int = field(compare=False, default=0)
+    parallel: bool = field(compare=False, default=False)
 
 
 class Deliverer:
@@ -96,11 +97,13 @@ class Deliverer:
                 self._push(_Job(time.monotonic(), next(self._seq), event["id"]))
 
     def deliver(self, event_ids: list[str] | None = None, *, times: int = 1, delay: float = 0.0,
-                secret: str | None = None, timestamp_offset: int = 0) -> list[str]:
+                secret: str | None = None, timestamp_offset: int = 0,
+                parallel: bool = False) -> list[str]:
         """Queue events (default: every held one, oldest first) ``times`` times each, in order.
 
         ``secret`` signs with another key (a forged delivery); ``timestamp_offset`` moves the
-        signed time (``-600`` makes a stale one). Returns the event ids queued.
+        signed time (``-600`` makes a stale one); ``parallel`` sends these copies at once, each
+        from its own thread (duplicates racing in the receiver). Returns the event ids queued.
         """
         with self._cond:
             if event_ids is None:
@@ -114,7 +117,7 @@ class Deliverer:
             for event_id in event_ids:
                 for _ in range(times):
                     self._push(_Job(due, next(self._seq), event_id, secret=secret,
-                                    timestamp_offset=timestamp_offset))
+                                    timestamp_offset=timestamp_offset, parallel=parallel))
             return event_ids
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -150,17 +153,25 @@ class Deliverer:
                     return
                 job = heapq.heappop(self._queue)
                 self._busy += 1
-                url, secret = self.url, job.secret or self.secret
-                payload = self.payloads[job.event_id]
-            status = self._send(url, payload, secret, job)
-            with self._cond:
-                self._busy -= 1
-                ok = status is not None and 200 <= status < 300
-                if not ok and job.attempt < self.max_attempts:
-                    backoff = self.retry_delay * 2 ** (job.attempt - 1)
-                    self._push(_Job(time.monotonic() + backoff, next(self._seq), job.event_id,
-                                    job.attempt + 1, job.secret, job.timestamp_offset))
-                self._cond.notify_all()
+            if job.parallel:
+                threading.Thread(target=self._attempt, args=(job,), daemon=True).start()
+            else:
+                self._attempt(job)
+
+    def _attempt(self, job: _Job) -> None:
+        with self._cond:
+            url, secret = self.url, job.secret or self.secret
+            payload = self.payloads[job.event_id]
+        status = self._send(url, payload, secret, job)
+        with self._cond:
+            self._busy -= 1
+            ok = status is not None and 200 <= status < 300
+            if not ok and job.attempt < self.max_attempts:
+                backoff = self.retry_delay * 2 ** (job.attempt - 1)
+                self._push(_Job(time.monotonic() + backoff, next(self._seq), job.event_id,
+                                job.attempt + 1, job.secret, job.timestamp_offset,
+                                job.parallel))
+            self._cond.notify_all()
 
     def _send(self, url: str | None, payload: bytes, secret: str, job: _Job) -> int | None:
         timestamp = int(time.time()) + job.timestamp_offset
