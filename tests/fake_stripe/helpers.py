@@ -43,6 +43,12 @@ def session_params(destination: str, *, unit_amount: int = 2500, quantity: int =
     return params
 
 
+def open_session(client: stripe.StripeClient, fake: FakeStripe) -> Any:
+    """An open session for two $25.00 tickets, $3.00 fee, to a connected account."""
+    params = cast(SessionCreateParams, session_params(ready_account(client, fake)))
+    return client.v1.checkout.sessions.create(params=params)
+
+
 def paid_session(client: stripe.StripeClient, fake: FakeStripe, **kwargs: Any) -> Any:
     """A session created through the library and paid; retrieved with its charge expanded."""
     destination = ready_account(client, fake)

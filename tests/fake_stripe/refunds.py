@@ -69,7 +69,7 @@ def create_refund(store: Store, params: Obj) -> Obj:
                           "requested_by_customer", param="reason")
     whole = amount == left
     now = store.now()
-    refund = shapes.refund(now, {
+    refund = shapes.money_back("refund", now, {
         "amount": amount, "charge": charge["id"], "currency": charge["currency"],
         "payment_intent": charge["payment_intent"], "metadata": metadata(params),
         "reason": reason, "status": "succeeded", "transfer_reversal": None,
@@ -96,7 +96,7 @@ def _reverse_transfer(store: Store, charge: Obj, refund: Obj, whole: bool) -> Ob
     left = transfer["amount"] - transfer["amount_reversed"]
     amount = left if whole else min(left, _share(refund["amount"], charge["amount"],
                                                  transfer["amount"]))
-    reversal = shapes.transfer_reversal(store.now(), {
+    reversal = shapes.money_back("transfer_reversal", store.now(), {
         "amount": amount, "currency": transfer["currency"], "transfer": transfer["id"],
         "source_refund": refund["id"], "metadata": {},
     })
@@ -112,8 +112,8 @@ def _refund_fee(store: Store, charge: Obj, amount: int, whole: bool) -> None:
     fee = store.objects[charge["application_fee"]]
     left = fee["amount"] - fee["amount_refunded"]
     part = left if whole else min(left, _share(amount, charge["amount"], fee["amount"]))
-    fee_refund = shapes.fee_refund(store.now(), {"amount": part, "currency": fee["currency"],
-                                                 "fee": fee["id"]})
+    fee_refund = shapes.money_back("fee_refund", store.now(), {
+        "amount": part, "currency": fee["currency"], "fee": fee["id"]})
     fee["amount_refunded"] += part
     fee["refunded"] = fee["amount_refunded"] == fee["amount"]
     fee["refunds"]["data"].insert(0, fee_refund)

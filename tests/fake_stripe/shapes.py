@@ -184,23 +184,11 @@ def application_fee(now: int, fields: Obj) -> Obj:
     return obj
 
 
-def refund(now: int, fields: Obj) -> Obj:
-    obj = example("refund")
-    obj.update(id=new_id("re"), created=now, balance_transaction=new_id("txn"))
-    obj.update(fields)
-    return obj
-
-
-def transfer_reversal(now: int, fields: Obj) -> Obj:
-    obj = example("transfer_reversal")
-    obj.update(id=new_id("trr"), created=now, balance_transaction=new_id("txn"))
-    obj.update(fields)
-    return obj
-
-
-def fee_refund(now: int, fields: Obj) -> Obj:
-    obj = example("fee_refund")
-    obj.update(id=new_id("fr"), created=now, balance_transaction=new_id("txn"))
+def money_back(resource: str, now: int, fields: Obj) -> Obj:
+    """A ``refund``, ``transfer_reversal`` or ``fee_refund``: money moving back, booked."""
+    prefix = {"refund": "re", "transfer_reversal": "trr", "fee_refund": "fr"}[resource]
+    obj = example(resource)
+    obj.update(id=new_id(prefix), created=now, balance_transaction=new_id("txn"))
     obj.update(fields)
     return obj
 

@@ -8,9 +8,20 @@ import httpx
 import pytest
 import stripe
 
-from tests.fake_stripe.helpers import SHOP, paid_session, ready_account, session_params
+from tests.fake_stripe.helpers import (
+    SHOP,
+    open_session,
+    paid_session,
+    ready_account,
+    session_params,
+)
 from tests.fake_stripe.params import decode_form
 from tests.fake_stripe.server import FakeStripe
+
+
+def _press(page_url: str, button: str) -> httpx.Response:
+    """A button of the stand-in Checkout page, pressed without a browser."""
+    return httpx.post(page_url, data={"action": button})
 
 
 def test_the_library_form_encoding_decodes_to_what_it_was() -> None:
@@ -170,16 +181,14 @@ def test_paying_on_the_hosted_page_charges_with_fee_and_transfer(
 def test_a_declined_card_stays_on_the_page_and_may_pay_again(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe
 ) -> None:
-    session = stripe_client.v1.checkout.sessions.create(
-        params=session_params(ready_account(stripe_client, fake_stripe)))
-    with httpx.Client() as http:
-        declined = http.post(session.url, data={"action": "decline"})
-        assert declined.status_code == 200 and "Your card was declined." in declined.text
-        intent = stripe_client.v1.payment_intents.retrieve(
-            stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent)
-        assert intent.status == "requires_payment_method"
-        assert intent.last_payment_error.code == "card_declined"
-        assert http.post(session.url, data={"action": "pay"}).status_code == 303
+    session = open_session(stripe_client, fake_stripe)
+    declined = _press(session.url, "decline")
+    assert declined.status_code == 200 and "Your card was declined." in declined.text
+    intent = stripe_client.v1.payment_intents.retrieve(
+        stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent)
+    assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error.code == "card_declined"
+    assert _press(session.url, "pay").status_code == 303
     assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
     assert [e["type"] for e in fake_stripe.events()][1:] == [
         "charge.failed", "payment_intent.payment_failed",
@@ -189,16 +198,13 @@ def test_a_declined_card_stays_on_the_page_and_may_pay_again(
 def test_abandoned_then_expired_session_cannot_be_paid(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe
 ) -> None:
-    session = stripe_client.v1.checkout.sessions.create(
-        params=session_params(ready_account(stripe_client, fake_stripe)))
-    with httpx.Client() as http:
-        back = http.post(session.url, data={"action": "abandon"})
-        assert back.status_code == 303 and back.headers["location"] == f"{SHOP}/orders/order-7"
-        assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "open"
-        expired = stripe_client.v1.checkout.sessions.expire(session.id)
-        assert (expired.status, expired.url) == ("expired", None)
-        late = http.post(session.url, data={"action": "pay"})
-        assert "no longer active" in late.text
+    session = open_session(stripe_client, fake_stripe)
+    back = _press(session.url, "abandon")
+    assert back.status_code == 303 and back.headers["location"] == f"{SHOP}/orders/order-7"
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    expired = stripe_client.v1.checkout.sessions.expire(session.id)
+    assert (expired.status, expired.url) == ("expired", None)
+    assert "no longer active" in _press(session.url, "pay").text
     with pytest.raises(stripe.InvalidRequestError, match="status of \"expired\""):
         stripe_client.v1.checkout.sessions.expire(session.id)
     assert [e["type"] for e in fake_stripe.events()][1:] == ["checkout.session.expired"]
@@ -208,8 +214,7 @@ def test_abandoned_then_expired_session_cannot_be_paid(
 def test_sessions_expire_when_their_time_passes(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe
 ) -> None:
-    session = stripe_client.v1.checkout.sessions.create(
-        params=session_params(ready_account(stripe_client, fake_stripe)))
+    session = open_session(stripe_client, fake_stripe)
     assert fake_stripe.advance_clock(30 * 60) == []
     assert fake_stripe.advance_clock(16 * 60) == [session.id]
     assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "expired"

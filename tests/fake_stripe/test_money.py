@@ -8,7 +8,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.fake_stripe.helpers import paid_session, ready_account, session_params
+from tests.fake_stripe.helpers import open_session, paid_session, ready_account, session_params
 from tests.fake_stripe.server import FakeStripe
 
 
@@ -83,8 +83,7 @@ def test_bad_refunds_are_refused_and_nothing_moves(
 def test_an_unpaid_intent_has_nothing_to_refund(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe
 ) -> None:
-    session = stripe_client.v1.checkout.sessions.create(
-        params=session_params(ready_account(stripe_client, fake_stripe)))
+    session = open_session(stripe_client, fake_stripe)
     fake_stripe.decline(session.id)
     intent = stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent
     with pytest.raises(stripe.InvalidRequestError, match="does not have a successful charge"):

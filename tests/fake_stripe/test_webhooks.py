@@ -19,6 +19,14 @@ def _types(receiver: WebhookReceiver) -> list[str]:
     return [json.loads(d.body)["type"] for d in receiver.received]
 
 
+def _held_completion(client: stripe.StripeClient, fake: FakeStripe,
+                     receiver: WebhookReceiver) -> tuple[str, str]:
+    """Events held back; a paid session; its signing secret and completion event's id."""
+    secret = fake.register_webhook(receiver.url, mode="hold")
+    paid_session(client, fake)
+    return secret, fake.events("checkout.session.completed")[0]["id"]
+
+
 def test_events_arrive_signed_and_the_library_verifies_them(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe,
     webhook_receiver: WebhookReceiver,
@@ -48,9 +56,7 @@ def test_tampered_forged_and_stale_deliveries_are_rejected_by_the_library(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe,
     webhook_receiver: WebhookReceiver,
 ) -> None:
-    secret = fake_stripe.register_webhook(webhook_receiver.url, mode="hold")
-    paid_session(stripe_client, fake_stripe)
-    event_id = fake_stripe.events("checkout.session.completed")[0]["id"]
+    secret, event_id = _held_completion(stripe_client, fake_stripe, webhook_receiver)
     fake_stripe.deliver([event_id])
     fake_stripe.deliver([event_id], secret="whsec_not_the_right_one")
     fake_stripe.deliver([event_id], timestamp_offset=-301)
@@ -70,9 +76,7 @@ def test_the_same_event_delivered_many_times_is_the_same_bytes(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe,
     webhook_receiver: WebhookReceiver,
 ) -> None:
-    secret = fake_stripe.register_webhook(webhook_receiver.url, mode="hold")
-    paid_session(stripe_client, fake_stripe)
-    event_id = fake_stripe.events("checkout.session.completed")[0]["id"]
+    secret, event_id = _held_completion(stripe_client, fake_stripe, webhook_receiver)
     assert fake_stripe.deliver([event_id], times=10) == [event_id]
     received = webhook_receiver.wait_for(10)
     ids = {stripe.Webhook.construct_event(d.body, d.signature, secret).id for d in received}
