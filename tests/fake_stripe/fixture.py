@@ -43,6 +43,7 @@ def stripe_client(fake_stripe: FakeStripe) -> stripe.StripeClient:
 class Delivery:
     body: bytes
     signature: str
+    arrived_at: float  # time.monotonic()
 
 
 @dataclass
@@ -80,7 +81,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
                 receiver.at_once -= 1
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 receiver.received.append(
-                    Delivery(body, self.headers.get("Stripe-Signature", ""))
+                    Delivery(body, self.headers.get("Stripe-Signature", ""), time.monotonic())
                 )
                 receiver.arrived.notify_all()
             self.send_response(status)

@@ -150,6 +150,7 @@ class Store:
     def update_account(self, account_id: str, params: Obj) -> Obj:
         check_known(params, ACCOUNT_PARAMS - {"type", "country", "controller"})
         account = self.get(account_id)
+        before = copy.deepcopy(account)
         if "email" in params:
             account["email"] = params["email"] or None
         if "metadata" in params:
@@ -159,6 +160,9 @@ class Store:
             account["business_profile"].update(params["business_profile"])
         for name in params.get("capabilities") or {}:
             account["capabilities"].setdefault(name, "inactive")
+        previous = {k: v for k, v in before.items() if account[k] != v}
+        if previous:
+            self.emit("account.updated", account, account_id=account_id, previous=previous)
         return account
 
     def create_account_link(self, params: Obj) -> Obj:

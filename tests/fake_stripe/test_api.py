@@ -71,6 +71,20 @@ def test_express_account_onboards_through_its_link(
 
     updated = stripe_client.v1.accounts.update(account.id, params={"metadata": {"tier": "2"}})
     assert updated.metadata.to_dict() == {"organizer_id": "12", "tier": "2"}
+    assert fake_stripe.events("account.updated")[-1]["data"]["previous_attributes"] == {
+        "metadata": {"organizer_id": "12"}}
+
+
+def test_the_library_globals_work_too(
+    fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stripe, "api_key", fake_stripe.api_key)
+    monkeypatch.setattr(stripe, "api_base", fake_stripe.api_base)
+    account = stripe.Account.create(type="express",
+                                    capabilities={"transfers": {"requested": True}})
+    fake_stripe.enable_charges(account.id)
+    session = stripe.checkout.Session.create(**session_params(account.id))
+    assert stripe.checkout.Session.retrieve(session.id).amount_total == 5000
 
 
 def test_unknown_account_is_refused_as_stripe_does(stripe_client: stripe.StripeClient) -> None:

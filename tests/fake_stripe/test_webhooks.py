@@ -85,27 +85,38 @@ def test_the_same_event_delivered_many_times_is_the_same_bytes(
     assert len(fake_stripe.webhooks.log) == 10
 
 
-def test_events_can_arrive_out_of_order_and_late(
+def test_events_arrive_in_the_order_asked_and_show_their_past(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe,
     webhook_receiver: WebhookReceiver,
 ) -> None:
     fake_stripe.register_webhook(webhook_receiver.url, mode="hold")
     session = paid_session(stripe_client, fake_stripe)
     stripe_client.v1.refunds.create(params={"payment_intent": session.payment_intent.id})
-    completed = fake_stripe.events("checkout.session.completed")[0]["id"]
+    succeeded = fake_stripe.events("charge.succeeded")[0]["id"]
     refunded = fake_stripe.events("charge.refunded")[0]["id"]
-    fake_stripe.deliver([completed], delay=0.3)  # held back: the refund overtakes it
-    fake_stripe.deliver([refunded])
-    webhook_receiver.wait_for(2)
-    assert _types(webhook_receiver) == ["charge.refunded", "checkout.session.completed"]
+    fake_stripe.deliver([refunded, succeeded])  # the refund before the payment
+    first, second = webhook_receiver.wait_for(2)
+    assert _types(webhook_receiver) == ["charge.refunded", "charge.succeeded"]
+    # each event shows its object as it was when raised, whenever it arrives
+    assert json.loads(first.body)["data"]["object"]["amount_refunded"] == 5000
+    assert json.loads(second.body)["data"]["object"]["amount_refunded"] == 0
     held = fake_stripe.deliver()  # the rest, oldest first
     assert len(held) == len(fake_stripe.events()) - 2
     webhook_receiver.wait_for(2 + len(held))
-    # each event shows its object as it was when raised, whenever it arrives
-    late = json.loads(webhook_receiver.received[1].body)
-    assert late["data"]["object"]["status"] == "complete"
-    early = json.loads(webhook_receiver.received[0].body)
-    assert early["data"]["object"]["refunded"] is True
+    assert _types(webhook_receiver)[2:] == [
+        "account.updated", "payment_intent.succeeded", "checkout.session.completed",
+        "refund.created"]
+
+
+def test_a_delayed_delivery_waits(
+    stripe_client: stripe.StripeClient, fake_stripe: FakeStripe,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    _, event_id = _held_completion(stripe_client, fake_stripe, webhook_receiver)
+    queued_at = time.monotonic()
+    fake_stripe.deliver([event_id], delay=0.5)
+    (delivery,) = webhook_receiver.wait_for(1)
+    assert delivery.arrived_at - queued_at >= 0.5
 
 
 def test_failed_deliveries_are_retried_until_accepted(
@@ -175,7 +186,7 @@ def test_parallel_duplicates_race_in_the_receiver(
     fake_stripe.register_webhook(webhook_receiver.url, mode="hold")
     paid_session(stripe_client, fake_stripe)
     event_id = fake_stripe.events("payment_intent.succeeded")[0]["id"]
-    webhook_receiver.delay = 0.3
+    webhook_receiver.delay = 0.5
     fake_stripe.deliver([event_id], times=5, parallel=True)
     webhook_receiver.wait_for(5)
     assert webhook_receiver.most_at_once > 1
