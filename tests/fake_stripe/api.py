@@ -165,7 +165,7 @@ def _body(status: int, obj: Obj) -> Reply:
 def handle(fake: FakeStripe, method: str, path: str, query: str, body: bytes,
            headers: Any) -> Reply | None:
     request_id = shapes.new_id("req")[:18]
-    fault = fake.take_fault()
+    fault = fake.take_fault(path)
     if fault in ("error", "drop"):
         fake.record(method, path, None, 500 if fault == "error" else None, False)
         if fault == "drop":

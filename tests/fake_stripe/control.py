@@ -12,7 +12,8 @@ JSON in, JSON out, no authentication (it listens on 127.0.0.1 only). Errors answ
     POST /_fake/accounts/<acct>/enable_charges                         -> the account
     POST /_fake/checkout/sessions/<cs>/pay | /decline                  -> the session
     POST /_fake/disputes            {"charge": "ch_…" or "pi_…"}       -> the dispute
-    POST /_fake/faults              {"count", "mode": "error"|"drop"|"error_after"|"drop_after"}
+    POST /_fake/faults              {"count", "mode": "error"|"drop"|"error_after"|"drop_after",
+                                     "path"?: "/v1/refunds"}
     POST /_fake/clock/advance       {"seconds"}                        -> {"expired": [...]}
     GET  /_fake/ledger                                                 -> charges and refunds
     GET  /_fake/requests                                               -> the API calls seen
@@ -81,7 +82,8 @@ def _dispatch(fake: FakeStripe, method: str, path: str, args: Obj) -> Any:
         if path == "disputes":
             return fake.dispute(str(args["charge"]))
         if path == "faults":
-            fake.fail_next(int(args.get("count", 1)), str(args.get("mode", "error")))
+            fake.fail_next(int(args.get("count", 1)), str(args.get("mode", "error")),
+                           str(args.get("path", "/v1/")))
             return {"ok": True}
         if path == "clock/advance":
             return {"expired": fake.advance_clock(int(args["seconds"]))}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,7 +37,7 @@ class FakeStripe:
         self.store.publish = self.webhooks.publish
         self.idempotency = api.Idempotency()
         self.requests: list[Obj] = []
-        self._faults: deque[str] = deque()
+        self._faults: list[tuple[str, str]] = []  # (mode, path prefix), in order
         self._thread: threading.Thread | None = None
 
     @property
@@ -70,17 +69,22 @@ class FakeStripe:
         self.webhooks.configure(url=url, secret=secret, mode=mode)
         return self.webhooks.secret
 
-    def fail_next(self, count: int = 1, mode: str = "error") -> None:
-        """The next ``count`` API calls fail: ``error`` (500), ``drop`` (connection closed),
-        or ``error_after`` / ``drop_after`` (the call takes effect, then the answer is lost)."""
+    def fail_next(self, count: int = 1, mode: str = "error", path: str = "/v1/") -> None:
+        """The next ``count`` API calls under ``path`` fail: ``error`` (500), ``drop`` (the
+        connection closes unanswered), or ``error_after`` / ``drop_after`` (the call takes
+        effect, then its answer is lost). ``path="/v1/refunds"`` spares other calls."""
         if mode not in api.FAULTS:
             raise ValueError(f"mode is one of {api.FAULTS}")
         with self.store.lock:
-            self._faults.extend([mode] * count)
+            self._faults.extend([(mode, path)] * count)
 
-    def take_fault(self) -> str | None:
+    def take_fault(self, path: str) -> str | None:
         with self.store.lock:
-            return self._faults.popleft() if self._faults else None
+            for n, (mode, prefix) in enumerate(self._faults):
+                if path.startswith(prefix):
+                    del self._faults[n]
+                    return mode
+            return None
 
     def record(self, method: str, path: str, key: str | None, status: int | None,
                replayed: bool) -> None:

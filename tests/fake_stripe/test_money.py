@@ -126,7 +126,8 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_charged_once(
     stripe_client: stripe.StripeClient, fake_stripe: FakeStripe
 ) -> None:
     session = paid_session(stripe_client, fake_stripe)
-    fake_stripe.fail_next(1, "error_after")  # the refund happens; its answer is a 500
+    fake_stripe.fail_next(1, "error_after", path="/v1/refunds")  # done, but the answer is lost
+    assert stripe_client.v1.payment_intents.retrieve(session.payment_intent.id)  # spared
     refund = stripe_client.v1.refunds.create(params={
         "payment_intent": session.payment_intent.id, "amount": 1000})
     assert refund.amount == 1000
