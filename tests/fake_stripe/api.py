@@ -11,7 +11,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tests.fake_stripe import checkout, refunds, shapes
@@ -24,13 +23,6 @@ logger = logging.getLogger(__name__)
 Obj = dict[str, Any]
 Reply = tuple[int, dict[str, str], bytes]
 FAULTS = ("error", "error_after", "drop", "drop_after")
-
-
-@dataclass
-class Idempotency:
-    """What Stripe keeps per (API key, Idempotency-Key): the request's shape and its answer."""
-
-    entries: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
 
 
 def _list_filters(params: Obj, names: tuple[str, ...]) -> Obj:
@@ -202,7 +194,7 @@ def _execute(fake: FakeStripe, method: str, path: str, query: str, body: bytes, 
         fingerprint = json.dumps([method, path, params], sort_keys=True)
         with fake.store.lock:
             if key is not None:
-                cached = fake.idempotency.entries.get(f"{fake.api_key}:{key}")
+                cached = fake.idempotency.get(f"{fake.api_key}:{key}")
                 if cached is not None:
                     if cached[0] != fingerprint:
                         raise StripeError(
@@ -218,7 +210,7 @@ def _execute(fake: FakeStripe, method: str, path: str, query: str, body: bytes, 
                 fake.store.request_context = {"id": None, "idempotency_key": None}
             status, _, out = _body(200, fake.store.render(obj, expand_paths(params)))
             if key is not None:
-                fake.idempotency.entries[f"{fake.api_key}:{key}"] = (fingerprint, status, out)
+                fake.idempotency[f"{fake.api_key}:{key}"] = (fingerprint, status, out)
             return status, out, False
     except StripeError as err:
         return err.status, _body(err.status, err.envelope(request_id))[2], False

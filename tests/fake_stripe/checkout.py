@@ -171,7 +171,7 @@ def _intent(store: Store, session: Obj) -> Obj:
     return intent
 
 
-def open_session(store: Store, session_id: str) -> Obj:
+def payable_session(store: Store, session_id: str) -> Obj:
     """The session if it can still be paid; expires it first if its time has passed."""
     session = store.get(session_id, "session")
     if session["status"] == "open" and session["expires_at"] <= store.now():
@@ -184,7 +184,7 @@ def open_session(store: Store, session_id: str) -> Obj:
 
 def pay(store: Store, session_id: str, email: str = "buyer@example.com") -> Obj:
     """The buyer's card is accepted: charge, fee, transfer; three events, as Stripe sends them."""
-    session = open_session(store, session_id)
+    session = payable_session(store, session_id)
     intent = _intent(store, session)
     now, amount = store.now(), session["amount_total"]
     destination = (intent["transfer_data"] or {}).get("destination")
@@ -224,7 +224,7 @@ def pay(store: Store, session_id: str, email: str = "buyer@example.com") -> Obj:
 
 def decline(store: Store, session_id: str, email: str = "buyer@example.com") -> Obj:
     """The card is declined: a failed charge, ``payment_intent.payment_failed``; still open."""
-    session = open_session(store, session_id)
+    session = payable_session(store, session_id)
     intent = _intent(store, session)
     message = "Your card was declined."
     charge = store.add(shapes.charge(store.now(), store.base_url, {

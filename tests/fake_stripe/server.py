@@ -35,7 +35,8 @@ class FakeStripe:
         self.store = Store(self.base_url, api_key)
         self.webhooks = Deliverer()
         self.store.publish = self.webhooks.publish
-        self.idempotency = api.Idempotency()
+        # per "<api key>:<Idempotency-Key>": the request's parameters and the answer given
+        self.idempotency: dict[str, tuple[str, int, bytes]] = {}
         self.requests: list[Obj] = []
         self._faults: list[tuple[str, str]] = []  # (mode, path prefix), in order
         self._thread: threading.Thread | None = None
