@@ -27,8 +27,9 @@ from shared.vocabulary import DEVICE_TOKEN_PREFIX as DEVICE_TOKEN_PREFIX
 from shared.vocabulary import ErrorCode as ErrorCode
 from shared.vocabulary import format_time as format_time
 from shared.vocabulary import parse_time as parse_time
-from shared.wire_fields import MAX_ID, Day, Flag, Shape, Time, Uuid, null_is, text, whole
+from shared.wire_fields import MAX_ID, Day, Flag, Time, Uuid, null_is, text, whole
 from shared.wire_fields import ProtocolError as ProtocolError
+from shared.wire_fields import Shape as Shape
 
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
