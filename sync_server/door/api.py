@@ -11,7 +11,6 @@ the client accepts it.
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 from typing import Any
 
@@ -46,7 +45,7 @@ def _config() -> Config:
 
 
 def _answer(shape: p.Shape, status: int = 200) -> Response:
-    text = json.dumps(shape.to_json(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = shape.json_bytes()
     response = Response(text, status=status, mimetype="application/json")
     response.vary.add("Accept-Encoding")
     if len(text) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("Accept-Encoding", ""):
