@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from shared.protocol import PROTOCOL_VERSION
+from shared.wire_fields import adapter, error_fields
 from sync_server.auth import Access, Actor, authenticate, authorize
 from sync_server.db import db_session
 from sync_server.errors import ApiError, Code, not_found, validation_error
@@ -40,11 +42,11 @@ class ApiRoute:
     summary: str
     access: Access
     tag: str
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
+    body: type[Any] | None = None  # pydantic models or shared.protocol shapes
+    query: type[Any] | None = None
     status: int = 200
     produces: str = "application/json"
-    response: type[BaseModel] | None = None
+    response: type[Any] | None = None
 
     @property
     def path(self) -> str:
@@ -74,29 +76,33 @@ ViewResult = Any
 View = Callable[..., ViewResult]
 
 
-def fields_from(error: ValidationError) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
-    for item in error.errors(include_url=False):
-        name = ".".join(str(part) for part in item["loc"]) or "body"
-        fields.setdefault(name, []).append(item["msg"])
-    return fields
-
-
-def _parse_body(schema: type[BaseModel]) -> BaseModel:
+def _parse_body(schema: type[Any]) -> Any:
     raw = request.get_data(cache=True) or b"{}"
     try:
-        return schema.model_validate_json(raw)
+        return adapter(schema).validate_json(raw)
     except ValidationError as error:
-        if any(e["type"] == "json_invalid" for e in error.errors()):
+        messages = {e["type"]: e["msg"] for e in error.errors(include_url=False)}
+        if "json_invalid" in messages:
             raise ApiError(400, Code.MALFORMED_JSON, "the body is not valid JSON") from None
-        raise validation_error(fields_from(error)) from None
+        if Code.PAYLOAD_TOO_LARGE in messages:  # e.g. a scan batch over its limit
+            raise ApiError(413, Code.PAYLOAD_TOO_LARGE,
+                           messages[Code.PAYLOAD_TOO_LARGE]) from None
+        raise validation_error(error_fields(error)) from None
 
 
-def _parse_query(schema: type[BaseModel]) -> BaseModel:
+def _parse_query(schema: type[Any]) -> Any:
     try:
-        return schema.model_validate(request.args.to_dict())
+        return adapter(schema).validate_python(request.args.to_dict())
     except ValidationError as error:
-        raise validation_error(fields_from(error), "the query string has invalid fields") from None
+        raise validation_error(error_fields(error), "the query string has invalid fields") from None
+
+
+def _check_protocol() -> None:
+    """A client that names the door protocol it speaks (``X-Protocol-Version``) must speak ours."""
+    asked = request.headers.get("X-Protocol-Version")
+    if asked is not None and asked.strip() != str(PROTOCOL_VERSION):
+        raise ApiError(400, Code.UNSUPPORTED_PROTOCOL,
+                       f"this server speaks door protocol {PROTOCOL_VERSION}; update the app")
 
 
 def api_route(
@@ -106,16 +112,17 @@ def api_route(
     access: Access,
     summary: str,
     tag: str,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
+    body: type[Any] | None = None,
+    query: type[Any] | None = None,
     status: int = 200,
     produces: str = "application/json",
-    response: type[BaseModel] | None = None,
+    response: type[Any] | None = None,
 ) -> Callable[[View], View]:
     """Register ``view`` at ``/api/v1`` + ``rule`` for one HTTP method, with its access rule.
 
-    ``response`` (a pydantic model) documents the success body in the OpenAPI document; the
-    ``api`` test fixture validates every successful response it sees against it.
+    ``body``, ``query`` and ``response`` are pydantic models (or ``shared.protocol`` shapes,
+    which are pydantic dataclasses). ``response`` documents the success body in the OpenAPI
+    document; the ``api`` test fixture validates every successful response it sees against it.
     """
 
     def decorator(view: View) -> View:
@@ -131,6 +138,7 @@ def api_route(
                 if event is None:
                     raise not_found("event")
             authorize(session, actor, access, event)
+            _check_protocol()
             req = ApiRequest(session=session, actor=actor, event=event)
             if body is not None:
                 req.body = _parse_body(body)

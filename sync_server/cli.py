@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.vocabulary import format_optional_time as iso
 from sync_server.config import Config, load_config
-from sync_server.wire import iso
 
 logger = logging.getLogger(__name__)
 

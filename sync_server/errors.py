@@ -10,44 +10,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from shared.vocabulary import ErrorCode
+
 logger = logging.getLogger(__name__)
 
 
-class Code:
-    """The stable error codes. Values cross the wire: never rename one."""
+class Code(ErrorCode):
+    """The server's stable error codes: every wire code of :class:`shared.vocabulary.ErrorCode`
+    (inherited, never copied) plus the ones only the server's other routes answer. Values cross
+    the wire: never rename one."""
 
-    BAD_REQUEST = "bad_request"
-    MALFORMED_JSON = "malformed_json"
-    VALIDATION_FAILED = "validation_failed"
-    AUTH_REQUIRED = "auth_required"
-    INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code
-    INVALID_CREDENTIALS = "invalid_credentials"
-    DEVICE_REVOKED = "device_revoked"
-    FORBIDDEN = "forbidden"
-    ACCESS_EXPIRED = "access_expired"
-    NOT_FOUND = "not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    CONFLICT = "conflict"
-    EMAIL_TAKEN = "email_taken"
-    INVALID_STATE = "invalid_state"
-    PAIRING_CODE_INVALID = "pairing_code_invalid"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-    RATE_LIMITED = "rate_limited"
-    INTERNAL_ERROR = "internal_error"
-    # Door sync (shared/protocol.py ErrorCode)
-    EVENT_NOT_SERVED = "event_not_served"  # 403: the device does not serve that event
-    CURSOR_EXPIRED = "cursor_expired"  # 410: start a full door-data download
-    UNSUPPORTED_PROTOCOL = "unsupported_protocol"  # 400: X-Protocol-Version not served
-    UNAVAILABLE = "unavailable"  # 503: maintenance; honour Retry-After
+    INVALID_CREDENTIALS: Final = "invalid_credentials"
+    ACCESS_EXPIRED: Final = "access_expired"
+    METHOD_NOT_ALLOWED: Final = "method_not_allowed"
+    CONFLICT: Final = "conflict"
+    EMAIL_TAKEN: Final = "email_taken"
+    INVALID_STATE: Final = "invalid_state"
+    UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
     # Purchase engine
-    SOLD_OUT = "sold_out"  # 409: too few tickets left for the request
-    DISCOUNT_CODE_USED_UP = "discount_code_used_up"  # 409: the code reached its maximum uses
+    SOLD_OUT: Final = "sold_out"  # 409: too few tickets left for the request
+    DISCOUNT_CODE_USED_UP: Final = "discount_code_used_up"  # 409: the code reached its maximum uses
 
 
 _HTTP_CODES = {

@@ -1,12 +1,12 @@
-"""The OpenAPI 3.1 document for /api/v1, built from the route registry and pydantic schemas."""
+"""The OpenAPI 3.1 document for /api/v1, built from the route registry and pydantic schemas
+(pydantic models and the door protocol's shapes alike)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from pydantic import BaseModel
-
+from shared.wire_fields import adapter
 from sync_server.api import API_PREFIX, ROUTES, ApiRequest, api_route
 from sync_server.auth import Access
 
@@ -47,11 +47,11 @@ def openapi_path(rule: str) -> str:
     return API_PREFIX + _PARAM.sub(r"{\1}", rule)
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF)
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
+def _schema(model: type[Any], components: dict[str, Any]) -> dict[str, Any]:
+    schema = adapter(model).json_schema(ref_template=_REF)
+    for name, sub in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+        if components.setdefault(name, sub) != sub:
+            raise ValueError(f"two different schemas are named {name}: rename one")
     return {"$ref": _REF.format(model=model.__name__)}
 
 
@@ -82,7 +82,7 @@ def build_document() -> dict[str, Any]:
             op["parameters"].append({"name": name, "in": "path", "required": True,
                                      "schema": {"type": "integer", "minimum": 1}})
         if route.query is not None:
-            qs = route.query.model_json_schema()
+            qs = adapter(route.query).json_schema()
             required = set(qs.get("required", []))
             for name, prop in qs.get("properties", {}).items():
                 op["parameters"].append({"name": name, "in": "query",

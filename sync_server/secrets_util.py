@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import secrets
 
-USER_TOKEN_PREFIX = "slu_"  # noqa: S105 - a public prefix, not a secret
-DEVICE_TOKEN_PREFIX = "sld_"  # noqa: S105 - a public prefix, not a secret
+from shared.vocabulary import DEVICE_TOKEN_PREFIX as DEVICE_TOKEN_PREFIX
+from shared.vocabulary import USER_TOKEN_PREFIX as USER_TOKEN_PREFIX
+
 # Pairing codes are typed by people: no 0/O/1/I/L confusion.
 PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PAIRING_CODE_LENGTH = 10

@@ -28,6 +28,7 @@ from shared.protocol import (
     UncachedPolicy,
 )
 from shared.ticket_token import Reason, Verification
+from shared.vocabulary import COUNTED_VERDICTS
 
 TITLES: dict[VerdictCode, str] = {
     VerdictCode.ADMIT: "Admit",
@@ -66,7 +67,7 @@ _TOKEN_VERDICTS: dict[Reason, tuple[VerdictCode, str]] = {
     ),
 }
 
-COUNTED = frozenset({VerdictCode.ADMIT, VerdictCode.ADMIT_UNCACHED, VerdictCode.EXIT})
+COUNTED = COUNTED_VERDICTS  # the scans a door counts (entries and exits)
 
 
 @dataclass(frozen=True, slots=True)

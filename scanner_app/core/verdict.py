@@ -1,6 +1,7 @@
 """What the door answers for one scan: a stable code, a colour, and words a door person understands.
 
-The codes cross the wire (scan upload) and are shown in logs: never rename one.
+The codes cross the wire (scan upload) and are shown in logs: they are defined once, in
+:mod:`shared.vocabulary`, beside the sets of them that count as admissions.
 """
 
 from __future__ import annotations
@@ -9,25 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-
-class VerdictCode(StrEnum):
-    ADMIT = "admit"
-    ADMIT_UNCACHED = "admit_uncached"  # genuine signature, ticket not yet in the cache (by setting)
-    EXIT = "exit"  # an exit scan on an event with re-entry
-    ALREADY_SCANNED = "already_scanned"
-    REPEAT = "repeat"  # the same code again within the debounce window: not counted twice
-    WRONG_EVENT = "wrong_event"
-    NOT_VALID_TODAY = "not_valid_today"
-    NOT_YET_VALID = "not_yet_valid"
-    NO_LONGER_VALID = "no_longer_valid"
-    CANCELLED = "cancelled"
-    REVOKED = "revoked"  # transferred or re-issued: this copy of the ticket is void
-    UNKNOWN_TICKET = "unknown_ticket"  # genuine signature, not in cache, event refuses uncached
-    FORGED = "forged"
-    UNKNOWN_KEY = "unknown_key"
-    UNSUPPORTED_VERSION = "unsupported_version"
-    MALFORMED = "malformed"
-    ERROR = "error"  # the door could not record the scan (disk full, data wiped): scan again
+from shared.vocabulary import VerdictCode as VerdictCode
 
 
 class Colour(StrEnum):

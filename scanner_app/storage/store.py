@@ -22,13 +22,12 @@ from scanner_app.storage import database as db
 from scanner_app.storage import models as m
 from scanner_app.storage.vault import Vault, VaultError, destroy_vault, open_vault
 from shared import protocol as p
+from shared.vocabulary import ADMITTING_VERDICTS, REFUSING_VERDICTS
 
 logger = logging.getLogger(__name__)
 
 TICKET_CHUNK = 2_000  # tickets per write transaction while storing a page
 _GENERATION = "generation"
-ADMITTED = ("admit", "admit_uncached")  # VerdictCode values (storage does not import core)
-NOT_REFUSALS = ("exit", "repeat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,8 +271,8 @@ class DoorStore:
                 return int(s.scalar(stmt) or 0)
 
             total = sa.select(sa.func.count())
-            admitted = m.Scan.verdict.in_(ADMITTED)
-            refused = m.Scan.verdict.not_in((*ADMITTED, *NOT_REFUSALS))
+            admitted = m.Scan.verdict.in_(sorted(ADMITTING_VERDICTS))
+            refused = m.Scan.verdict.in_(sorted(REFUSING_VERDICTS))
             return {
                 "tickets_cached": count(total.select_from(m.Ticket)),
                 "scans_queued": journal.count_pending(s),

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from shared.vocabulary import format_optional_time as iso
 from sync_server.accounts import services
 from sync_server.accounts.models import User
 from sync_server.accounts.responses import AuthOut, MeOut, SignedOutOut
@@ -16,7 +17,6 @@ from sync_server.auth import Access, require_user
 from sync_server.config import Config
 from sync_server.db import engine
 from sync_server.ratelimit.services import hit, subject_for_email
-from sync_server.wire import iso
 
 logger = logging.getLogger(__name__)
 TAG = "accounts"

@@ -1,16 +1,16 @@
 """The door sync API (``shared/protocol.py``): pairing, heartbeat, door data, scan upload.
 
-Bodies are read and answers written with the protocol's own dataclasses, so the server and
-the door's client cannot drift. Bad bodies are 400 ``validation_failed`` with per-field
-messages (the protocol's rule), a batch over the limit is 413, a device asking for an event it
-does not serve gets 403 ``event_not_served`` (these routes are ``Access.DEVICE`` so that the
-refusal can carry that code). Door-data pages are gzipped when the client accepts it.
+Declared like every other route: bodies, queries and answers are the protocol's own shapes, so
+the server, the door's client and the OpenAPI document cannot drift. Bad bodies are 422
+``validation_failed`` with per-field messages, a batch over the limit is 413, a device asking
+for an event it does not serve gets 403 ``event_not_served`` (these routes are
+``Access.DEVICE`` so that the refusal can carry that code). Door-data pages are gzipped when
+the client accepts it.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 from typing import Any
 
@@ -44,27 +44,8 @@ def _config() -> Config:
     return config
 
 
-def _check_protocol() -> None:
-    asked = request.headers.get("X-Protocol-Version")
-    if asked is not None and asked.strip() != str(p.PROTOCOL_VERSION):
-        raise ApiError(400, Code.UNSUPPORTED_PROTOCOL,
-                       f"this server speaks door protocol {p.PROTOCOL_VERSION}; update the app")
-
-
-def _json_body() -> object:
-    raw = request.get_data(cache=True)
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise ApiError(400, Code.MALFORMED_JSON, "the body is not valid JSON") from None
-
-
-def _invalid(exc: p.ProtocolError) -> ApiError:
-    return ApiError(400, Code.VALIDATION_FAILED, "the request has invalid fields", exc.fields)
-
-
-def _answer(body: dict[str, Any], status: int = 200) -> Response:
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def _answer(shape: p.Shape, status: int = 200) -> Response:
+    text = shape.json_bytes()
     response = Response(text, status=status, mimetype="application/json")
     response.vary.add("Accept-Encoding")
     if len(text) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -74,13 +55,10 @@ def _answer(body: dict[str, Any], status: int = 200) -> Response:
 
 
 @api_route("/door/pair", method="POST", access=Access.PUBLIC, tag=TAG, status=201,
+           body=p.PairRequest, response=p.PairResponse,
            summary="Door protocol pairing: PairRequest -> PairResponse (rate limited)")
 def pair(req: ApiRequest) -> Response:
-    _check_protocol()
-    try:
-        body = p.PairRequest.from_json(_json_body())
-    except p.ProtocolError as exc:
-        raise _invalid(exc) from None
+    body: p.PairRequest = req.body
     config = _config()
     hit(engine(), action="PAIR_DEVICE", subject=f"ip:{request.remote_addr}",
         limit=config.pairing_limit, window_seconds=config.pairing_window_seconds)
@@ -91,18 +69,15 @@ def pair(req: ApiRequest) -> Response:
     logger.info("device %s paired (%s %s)", device.id, body.platform, body.app_version)
     answer = p.PairResponse(device_id=device.id, device_name=device.name, token=token,
                             server_time=utcnow(), event_ids=tuple(e.id for e in device.events))
-    return _answer(answer.to_json(), 201)
+    return _answer(answer, 201)
 
 
 @api_route("/door/heartbeat", method="POST", access=Access.DEVICE, tag=TAG,
+           body=p.HeartbeatRequest, response=p.HeartbeatResponse,
            summary="Door heartbeat: last seen, and the served events with their revisions")
 def heartbeat(req: ApiRequest) -> Response:
-    _check_protocol()
     device = require_device(req.actor)
-    try:
-        body = p.HeartbeatRequest.from_json(_json_body())
-    except p.ProtocolError as exc:
-        raise _invalid(exc) from None
+    body: p.HeartbeatRequest = req.body
     now = utcnow()
     device.last_seen_at = now
     req.session.commit()
@@ -114,55 +89,36 @@ def heartbeat(req: ApiRequest) -> Response:
     answer = p.HeartbeatResponse(
         server_time=now, device_id=device.id, device_name=device.name,
         events=tuple(p.EventSummary(e.id, e.name, revisions[e.id]) for e in events))
-    return _answer(answer.to_json())
-
-
-def _limit() -> int:
-    text = request.args.get("limit")
-    if text is None or text == "":
-        return p.DEFAULT_PAGE_SIZE
-    if not text.isdigit() or not 1 <= int(text) <= p.MAX_PAGE_SIZE:
-        raise ApiError(400, Code.VALIDATION_FAILED, "the query string has invalid fields",
-                       {"limit": [f"must be an integer from 1 to {p.MAX_PAGE_SIZE}"]})
-    return int(text)
+    return _answer(answer)
 
 
 @api_route("/door/events/<id:event_id>/data", method="GET", access=Access.DEVICE, tag=TAG,
+           query=p.DoorDataQuery, response=p.DoorDataPage,
            summary="Door data: a full snapshot in pages, then deltas from the server's cursor "
                    "(403 event_not_served unless the device serves the event)")
 def door_data(req: ApiRequest) -> Response:
-    _check_protocol()
     device = require_device(req.actor)
     event = req.the_event
     if not device_serves(req.session, device, event.id):
         raise ApiError(403, Code.EVENT_NOT_SERVED, "this device does not serve this event")
-    limit = _limit()
-    cursor = request.args.get("cursor") or None
-    page = data.door_page(req.session, event, cursor_text=cursor, limit=limit,
+    query: p.DoorDataQuery = req.query
+    page = data.door_page(req.session, event, cursor_text=query.cursor, limit=query.limit,
                           master_secret=_config().master_secret, now=utcnow())
     req.session.rollback()  # read only: end the transaction before the (slow) rendering
-    return _answer(page.to_json())
+    return _answer(page)
 
 
 @api_route("/door/scans", method="POST", access=Access.DEVICE, tag=TAG,
+           body=p.ScanBatch, response=p.ScanBatchResult,
            summary="Upload a batch of scans; one result per scan (accepted, duplicate, "
-                   "rejected) with any conflict")
+                   "rejected) with any conflict (413 over MAX_SCANS_PER_BATCH)")
 def upload_scans(req: ApiRequest) -> Response:
-    _check_protocol()
     device = require_device(req.actor)
-    raw = _json_body()
-    if isinstance(raw, dict) and isinstance(raw.get("scans"), list) \
-            and len(raw["scans"]) > p.MAX_SCANS_PER_BATCH:
-        raise ApiError(413, Code.PAYLOAD_TOO_LARGE,
-                       f"send at most {p.MAX_SCANS_PER_BATCH} scans per batch")
-    try:
-        batch = p.ScanBatch.from_json(raw)
-    except p.ProtocolError as exc:
-        raise _invalid(exc) from None
+    batch: p.ScanBatch = req.body
     now = utcnow()
     results = scans.upload(req.session, device, batch, now)
     req.session.commit()
-    return _answer(p.ScanBatchResult(tuple(results), now).to_json())
+    return _answer(p.ScanBatchResult(tuple(results), now))
 
 
 @api_route("/events/<id:event_id>/door-settings", method="GET", access=Access.EVENT_DOOR,

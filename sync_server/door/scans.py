@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared import protocol as p
+from shared.vocabulary import ADMITTING_VERDICTS, COUNTED_VERDICTS
 from sync_server.devices.models import Device
 from sync_server.door.bulk import insert_rows, update_rows
 from sync_server.door.changes import ids_in, next_change
@@ -40,7 +41,6 @@ from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
 
-ADMITTING_VERDICTS = frozenset({"admit", "admit_uncached"})
 SCAN_LOG_PAYLOAD_CHARS = 256  # scans.raw_payload; door_scans keeps the whole payload
 _IN_LIMIT = 900
 _T = TypeVar("_T")
@@ -119,7 +119,7 @@ def _store(session: Session, device: Device, scans: Sequence[p.ScanRecord],
         "event_day_id": _event_day(days_by_event[r["event_id"]], r["scanned_at"]),
         "device_id": device.id, "client_scan_id": r["scan_id"], "scan_type": r["scan_type"],
         "manual_reason": r["manual_reason"], "device_info": None, "location": r["door"] or None,
-        "valid": r["verdict"] in ADMITTING_VERDICTS or r["verdict"] == "exit",
+        "valid": r["verdict"] in COUNTED_VERDICTS,
         "result_code": r["verdict"], "error_message": None,
         "raw_payload": r["payload"][:SCAN_LOG_PAYLOAD_CHARS], "scanned_at": r["scanned_at"],
         "received_at": now, "scanned_by_user_id": None,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.vocabulary import format_optional_time as iso
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
-from sync_server.wire import iso
 
 
 def day_json(day: EventDay) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def use_discount_code(session: Session, *, code_id: int, order: Order,
 
 
 def code_as_dict(session: Session, code: DiscountCode) -> dict[str, Any]:
-    from sync_server.wire import iso
+    from shared.vocabulary import format_optional_time as iso
 
     return {
         "id": code.id, "event_id": code.event_id, "code": code.code,

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shared.vocabulary import format_optional_time as iso
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus
-from sync_server.wire import iso
 
 
 def ticket_json(ticket: TicketInstance, *, with_token: bool) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.vocabulary import format_optional_time as iso
 from sync_server.api import ApiRequest, api_route
 from sync_server.auth import Access, require_user
 from sync_server.schemas import DeletedOut
@@ -17,7 +18,6 @@ from sync_server.staff.responses import (
     StaffList,
 )
 from sync_server.staff.schemas import SellerAdd, StaffAdd
-from sync_server.wire import iso
 
 TAG = "staff"
 E = "/events/<id:event_id>"

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 from flask import Flask
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from shared.wire_fields import adapter
 from sync_server import create_app
 from sync_server.accounts.models import User
 from sync_server.accounts.services import create_user, issue_api_token
@@ -60,7 +60,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     application.extensions["sync_db_engine"].dispose()
 
 
-def _route_patterns() -> list[tuple[re.Pattern[str], str, type[BaseModel] | None]]:
+def _route_patterns() -> list[tuple[re.Pattern[str], str, type[Any] | None]]:
     patterns = []
     for route in ROUTES:
         parts = re.split(r"<[a-z]+:[a-z_]+>", route.path)
@@ -78,7 +78,7 @@ def check_response_shape(response: httpx.Response) -> None:
     for pattern, route_method, model in _route_patterns():
         if route_method == method and pattern.fullmatch(path):
             if model is not None:
-                model.model_validate(response.json())
+                adapter(model).validate_python(response.json())
             return
 
 

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from shared.wire_fields import adapter
 from sync_server.api import ROUTES, ApiRoute
 from sync_server.auth import Access
 from tests.server.conftest import World, bearer, error_code
@@ -25,7 +26,7 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
 
 def body_for(route: ApiRoute) -> st.SearchStrategy[Any]:
     assert route.body is not None
-    names = list(route.body.model_fields)
+    names = list(adapter(route.body).json_schema().get("properties", {}))
     known = st.fixed_dictionaries({}, optional={n: JSON for n in names})
     return known | JSON
 

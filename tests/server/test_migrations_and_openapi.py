@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 
+from shared import protocol as p
 from sync_server.api import API_PREFIX, ROUTES
 from sync_server.migrate import current_heads, upgrade
 from sync_server.models import Base
@@ -61,6 +62,27 @@ def test_openapi_documents_every_registered_route(app: Flask, api: httpx.Client)
     # Every route of this issue documents its success body (others may add theirs later).
     mine = ("accounts", "events", "staff", "devices")
     assert all(r.response is not None for r in ROUTES if r.tag in mine)
+
+
+def test_openapi_shows_the_door_protocol_shapes(api: httpx.Client) -> None:
+    doc = api.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    upload = doc["paths"]["/api/v1/door/scans"]["post"]
+    assert upload["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ScanBatch"}
+    assert upload["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ScanBatchResult"}
+    assert schemas["ScanBatch"]["properties"]["scans"]["maxItems"] == p.MAX_SCANS_PER_BATCH
+    scan = schemas["ScanRecord"]
+    assert {"scan_id", "scanned_at", "verdict", "scan_type"} <= set(scan["required"])
+    assert scan["properties"]["scanned_at"]["format"] == "date-time"
+    data = doc["paths"]["/api/v1/door/events/{event_id}/data"]["get"]
+    limit = next(q for q in data["parameters"] if q["name"] == "limit")
+    assert (limit["in"], limit["schema"]["maximum"]) == ("query", p.MAX_PAGE_SIZE)
+    assert set(schemas["DoorDataPage"]["properties"]) >= {"event", "tickets", "cursor"}
+    pair = doc["paths"]["/api/v1/door/pair"]["post"]
+    assert pair["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PairResponse"}
 
 
 def test_migrations_and_templates_ship_in_the_package() -> None:

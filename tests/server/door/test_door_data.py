@@ -159,13 +159,13 @@ def test_refusals_carry_the_protocol_codes(
         assert (response.status_code, error_code(response)) == (410, "cursor_expired"), bad
     for limit in ("0", "20001", "x", "-1"):
         response = api.get(own, headers=setup.north.headers, params={"limit": limit})
-        assert (response.status_code, error_code(response)) == (400, "validation_failed")
+        assert (response.status_code, error_code(response)) == (422, "validation_failed")
     response = api.get(own, headers={**setup.north.headers, "X-Protocol-Version": "2"})
     assert (response.status_code, error_code(response)) == (400, "unsupported_protocol")
     response = api.post("/door/heartbeat", headers=setup.north.headers, content=b"{nope")
     assert (response.status_code, error_code(response)) == (400, "malformed_json")
     response = api.post("/door/heartbeat", headers=setup.north.headers, json={"x": 1})
-    assert (response.status_code, error_code(response)) == (400, "validation_failed")
+    assert (response.status_code, error_code(response)) == (422, "validation_failed")
     assert "device_time" in response.json()["error"]["fields"]
 
 

@@ -170,15 +170,16 @@ def test_bad_batches_are_refused_whole_and_store_nothing(
     broken = dict(good, scan_id="not-a-uuid", scanned_at="yesterday")
     response = api.post("/door/scans", headers=headers,
                         json={"device_time": "2030-01-01T00:00:00Z", "scans": [good, broken]})
-    assert (response.status_code, error_code(response)) == (400, "validation_failed")
+    assert (response.status_code, error_code(response)) == (422, "validation_failed")
     assert set(response.json()["error"]["fields"]) == {"scans[1].scan_id", "scans[1].scanned_at"}
     manual = dict(good, scan_type="MANUAL_LOOKUP", manual_reason=None)
     response = api.post("/door/scans", headers=headers,
                         json={"device_time": datetime.now(UTC).isoformat(), "scans": [manual]})
-    assert (response.status_code, error_code(response)) == (400, "validation_failed")
-    for body in (b"", b"[]", b"\xff\xfe", b'{"scans": "x"}'):
+    assert (response.status_code, error_code(response)) == (422, "validation_failed")
+    assert set(response.json()["error"]["fields"]) == {"scans[0].manual_reason"}
+    for body, status in ((b"", 422), (b"[]", 422), (b"\xff\xfe", 400), (b'{"scans": "x"}', 422)):
         response = api.post("/door/scans", headers=headers, content=body)
-        assert response.status_code == 400, body
+        assert response.status_code == status, body
     assert session.scalar(sa.select(sa.func.count()).select_from(DoorScan)) == 0
 
 
