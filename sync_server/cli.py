@@ -32,12 +32,15 @@ def _create_app() -> Flask:
     """The app for a command: ``--instance`` over the environment; the log level set."""
     from sync_server import create_app
 
-    options = click.get_current_context().find_object(ScriptInfo)
+    context = click.get_current_context()
+    options = context.find_object(ScriptInfo)
     data = options.data if options is not None else {}
     overrides: dict[str, Any] = {}
     if data.get("instance") is not None:
         overrides["instance_path"] = data["instance"]
     app = create_app(overrides)
+    # Its connections close with the command (a command run in process leaves none open).
+    context.find_root().call_on_close(app.extensions["sync_db_engine"].dispose)
     config: Config = app.extensions["sync_config"]
     logging.getLogger().setLevel(logging.DEBUG if data.get("verbose") else config.log_level)
     return app

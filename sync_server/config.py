@@ -74,8 +74,13 @@ class Config(BaseSettings):
     # --- limits -------------------------------------------------------------------------------
     max_content_length: int = Field(
         1024 * 1024, ge=1, description="Largest request body in bytes (larger: 413).")
-    sign_in_limit: int = Field(10, ge=1, description="Sign-in attempts per address per window.")
-    sign_in_window_seconds: int = Field(300, ge=1, description="Window of the sign-in limit.")
+    sign_in_limit: int = Field(
+        10, ge=1, description="Sign-in attempts per account (e-mail address) per window.")
+    sign_in_limit_per_address: int = Field(
+        50, ge=1, description="Sign-ins, and separately sign-ups, per client IP address per "
+                              "window.")
+    sign_in_window_seconds: int = Field(
+        300, ge=1, description="Window of the sign-in and sign-up limits.")
     pairing_limit: int = Field(20, ge=1, description="Pairing attempts per address per window.")
     pairing_window_seconds: int = Field(300, ge=1, description="Window of the pairing limit.")
     checkout_limit_per_user: int = Field(
