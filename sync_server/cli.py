@@ -59,6 +59,9 @@ def cli(info: ScriptInfo, instance: Path | None, verbose: bool) -> None:
     info.data.update(instance=instance, verbose=verbose)
 
 
+# Flask's --app and --debug mean nothing here (the app is this one; `run` has no debugger);
+# -e/--env-file stays: settings can come from a dotenv file.
+cli.params = [p for p in cli.params if p.name not in {"app", "debug"}]
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(send_mail)

@@ -139,6 +139,21 @@ def test_seed_demo_is_deterministic_for_a_seed(
     assert names[0] == names[1]
 
 
+def test_settings_can_come_from_an_env_file(tmp_path: Path) -> None:
+    settings = tmp_path / "sync.env"
+    settings.write_text(f"SYNC_INSTANCE_PATH={tmp_path / 'inst'}\nSYNC_SMTP_HOST=mail.test\n")
+    # The runner restores these afterwards (the file sets them in this process's environment).
+    unset: dict[str, str | None] = dict.fromkeys(
+        ("SYNC_DATABASE_URL", "SYNC_INSTANCE_PATH", "SYNC_SMTP_HOST"))
+    before = os.environ.get("SYNC_SMTP_HOST")
+    result = CliRunner().invoke(cli, ["-e", str(settings), "send-mail", "--json"], env=unset)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"sent": 0, "failed": 0, "orders_lapsed": 0,
+                                         "smtp_configured": True}
+    assert (tmp_path / "inst" / "sync-server.db").exists()
+    assert os.environ.get("SYNC_SMTP_HOST") == before
+
+
 def test_run_serves_with_no_set_up(tmp_path: Path, free_tcp_port: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_")}
     env.update(PYTHONPATH=str(REPO), SYNC_INSTANCE_PATH=str(tmp_path / "inst"))
