@@ -46,7 +46,9 @@ def default_instance_path() -> Path:
 
 
 class Config(BaseSettings):
-    """Every setting of the sync server, frozen once loaded (tests: ``model_copy(update=...)``)."""
+    """Every setting of the sync server, frozen once loaded (tests: ``model_copy(update=...)``).
+
+    Secrets (and the database URL) are left out of ``repr``, so logging the settings is safe."""
 
     model_config = SettingsConfigDict(env_prefix="SYNC_", frozen=True, extra="forbid")
 
@@ -54,16 +56,18 @@ class Config(BaseSettings):
     instance_path: Path = Field(
         default_factory=default_instance_path,
         description="Folder for the SQLite file and the generated secrets.")
-    database_url: str = Field(
-        "", description="Any SQLAlchemy URL (PostgreSQL: `postgresql+psycopg://`); empty: a "
-                        f"SQLite file `{DATABASE_FILE}` in the instance folder.")
+    database_url: str = Field(  # not in repr: a URL may hold a password
+        "", repr=False,
+        description="Any SQLAlchemy URL (PostgreSQL: `postgresql+psycopg://`); empty: a SQLite "
+                    f"file `{DATABASE_FILE}` in the instance folder.")
     secret_key: str = Field(
-        "", description="Signs the session cookie; empty: generated once into "
+        "", repr=False, description="Signs the session cookie; empty: generated once into "
                         "`<instance>/secret_key` (mode 0600).")
     master_secret: bytes = Field(
-        b"", description=f"Hex, at least {MASTER_SECRET_BYTES} bytes: the root of every ticket "
-                         "key (`shared.keys`); empty: generated once into "
-                         "`<instance>/master_secret` (mode 0600).")
+        b"", repr=False,
+        description=f"Hex, at least {MASTER_SECRET_BYTES} bytes: the root of every ticket key "
+                    "(`shared.keys`); empty: generated once into `<instance>/master_secret` "
+                    "(mode 0600).")
     public_url: str = Field(
         "", description="The server's address as doors reach it (put in pairing QR codes); "
                         "empty: the address of the request.")
@@ -109,7 +113,7 @@ class Config(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
     smtp_from: str = Field("SteppersLife <tickets@localhost>", description="Sender of mail.")
     smtp_username: str = Field("", description="SMTP user; empty: no login.")
-    smtp_password: str = Field("", description="SMTP password.")
+    smtp_password: str = Field("", repr=False, description="SMTP password.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_timeout_seconds: float = Field(10.0, gt=0, description="SMTP connect/send timeout.")
     mail_max_attempts: int = Field(

@@ -56,6 +56,7 @@ def test_environment_then_overrides(
     assert (config.argon2_memory_kib, config.secure_cookies) == (1024, True)
     assert (config.hold_minutes, config.user_token_days) == (2.5, 3)
     assert not (tmp_path / "master_secret").exists()
+    assert "ab" * 4 not in repr(config) and "secret_key" not in repr(config)  # never logged
 
 
 @pytest.mark.parametrize("value", ["zz", "ab" * 8])
