@@ -16,7 +16,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,7 +74,8 @@ class Config(BaseSettings):
     secure_cookies: bool = Field(
         False, description="Behind HTTPS: the session cookie gets `Secure`.")
     testing: bool = Field(False, description="Flask's TESTING; mail is sent in the request.")
-    log_level: str = Field("WARNING", description="Log level of the `sync-server` commands.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "WARNING", description="Log level of the `sync-server` commands.")
     # --- limits -------------------------------------------------------------------------------
     max_content_length: int = Field(
         1024 * 1024, ge=1, description="Largest request body in bytes (larger: 413).")
@@ -118,6 +119,11 @@ class Config(BaseSettings):
     smtp_timeout_seconds: float = Field(10.0, gt=0, description="SMTP connect/send timeout.")
     mail_max_attempts: int = Field(
         8, ge=1, description="Sending attempts before a message is marked failed.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("master_secret", mode="before")
     @classmethod

@@ -47,14 +47,15 @@ def test_environment_then_overrides(
                         "SYNC_DATABASE_URL": "postgresql+psycopg://h/db", "SYNC_SECRET_KEY": "k",
                         "SYNC_MASTER_SECRET": "ab" * 32, "SYNC_SIGN_IN_LIMIT": "7",
                         "SYNC_ARGON2_MEMORY_KIB": "1024", "SYNC_SECURE_COOKIES": "true",
-                        "SYNC_HOLD_MINUTES": "2.5", "SYNC_USER_TOKEN_DAYS": "3"}.items():
+                        "SYNC_HOLD_MINUTES": "2.5", "SYNC_USER_TOKEN_DAYS": "3",
+                        "SYNC_LOG_LEVEL": "info"}.items():
         no_sync_environment.setenv(name, value)
     config = load_config({"sign_in_limit": 2})
     assert config.database_url == "postgresql+psycopg://h/db"
     assert config.master_secret == bytes.fromhex("ab" * 32)
     assert config.sign_in_limit == 2  # the override wins over SYNC_SIGN_IN_LIMIT
     assert (config.argon2_memory_kib, config.secure_cookies) == (1024, True)
-    assert (config.hold_minutes, config.user_token_days) == (2.5, 3)
+    assert (config.hold_minutes, config.user_token_days, config.log_level) == (2.5, 3, "INFO")
     assert not (tmp_path / "master_secret").exists()
     assert "ab" * 4 not in repr(config) and "secret_key" not in repr(config)  # never logged
 
@@ -72,6 +73,7 @@ def test_bad_master_secret_is_refused(
     ({"sign_in_limt": 2}, "sign_in_limt"),
     ({"smtp_port": "not a port"}, "smtp_port"),
     ({"argon2_time_cost": 0}, "argon2_time_cost"),
+    ({"log_level": "chatty"}, "log_level"),
 ])
 def test_unknown_or_bad_setting_is_refused_by_name(
     tmp_path: Path, overrides: dict[str, object], field: str
