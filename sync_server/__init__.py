@@ -82,7 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=config.max_content_length,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config.session_cookie_secure,
+        SESSION_COOKIE_SECURE=config.secure_cookies,
         TESTING=config.testing,
     )
     app.url_map.converters["id"] = IdConverter

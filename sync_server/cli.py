@@ -1,230 +1,222 @@
-"""``sync-server``: run the sync server and manage its database.
+"""``sync-server``: run the sync server and manage its database (Flask's click CLI).
 
-Every command reads the same configuration as the server (``SYNC_*`` environment variables; the
-instance folder defaults to ``./instance`` or ``SYNC_INSTANCE_PATH``, or ``--instance``).
+Every command reads the same settings as the server (``SYNC_*`` environment variables,
+docs/server.md) and runs in the app's context; each one that touches the database first brings
+it up to date (``db upgrade``).
 """
 
 from __future__ import annotations
 
-import argparse
-import getpass
 import json
 import logging
-import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import date
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, routes_command, shell_command
 
 from shared.vocabulary import format_optional_time as iso
-from sync_server.config import Config, load_config
+from sync_server.config import Config
+from sync_server.mail.cli import send_mail
+from sync_server.migrate import upgrade, upgraded_sessions
 
 logger = logging.getLogger(__name__)
+MIN_PASSWORD = 10
+PASSWORD_VARIABLE = "SYNC_NEW_USER_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sync-server", description=__doc__.split("\n")[0])
-    parser.add_argument("--instance", help="instance folder (default: $SYNC_INSTANCE_PATH "
-                                           "or ./instance)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    run = sub.add_parser("run", help="upgrade the database, then serve HTTP (development server)")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=5000)
-
-    db = sub.add_parser("db", help="database commands")
-    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
-    up = db_sub.add_parser("upgrade", help="apply the migrations")
-    up.add_argument("--revision", default="head")
-
-    user = sub.add_parser("create-user", help="create a user account")
-    user.add_argument("--email", required=True)
-    user.add_argument("--name", required=True)
-    user.add_argument("--admin", action="store_true", help="a platform administrator")
-    user.add_argument("--password-stdin", action="store_true",
-                      help="read the password from standard input (else: prompt)")
-    user.add_argument("--json", action="store_true")
-
-    seed = sub.add_parser("seed-demo", help="create a demo organizer, event, staff and sales")
-    seed.add_argument("--seed", type=int, default=1)
-    seed.add_argument("--orders", type=int, default=300)
-    seed.add_argument("--start", type=date.fromisoformat, default=None,
-                      help="first day (YYYY-MM-DD, event time zone); default: today")
-    seed.add_argument("--live", action="store_true",
-                      help="the first night started an hour ago (for demos at any hour)")
-    seed.add_argument("--json", action="store_true", help="print a machine-readable summary")
-
-    mail = sub.add_parser("send-mail", help="send due outbox e-mail, tidy expired holds")
-    from sync_server.mail.cli import add_arguments as _mail_arguments
-
-    _mail_arguments(mail)
-
-    pair = sub.add_parser("pair-device", help="print a one-time pairing code for an event")
-    pair.add_argument("--event", type=int, required=True, dest="event_id")
-    pair.add_argument("--name", default="Door")
-    pair.add_argument("--kind", choices=["DOOR", "BOX_OFFICE"], default="DOOR")
-    pair.add_argument("--json", action="store_true")
-    return parser
-
-
-def _config(args: argparse.Namespace) -> Config:
-    overrides: dict[str, Any] = {}
-    if args.instance:
-        overrides["instance_path"] = args.instance
-    return load_config(overrides)
-
-
-@contextmanager
-def _session(config: Config) -> Iterator[Session]:
-    from sync_server.db import make_engine
-
-    engine = make_engine(config.database_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _upgrade(config: Config, revision: str = "head") -> None:
-    from sync_server.migrate import upgrade
-
-    upgrade(config.database_url, revision)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import run_simple
-
+def _create_app() -> Flask:
+    """The app for a command: ``--instance`` over the environment; the log level set."""
     from sync_server import create_app
 
-    config = _config(args)
-    _upgrade(config)
-    overrides: dict[str, Any] = {"instance_path": config.instance_path}
+    context = click.get_current_context()
+    options = context.find_object(ScriptInfo)
+    data = options.data if options is not None else {}
+    overrides: dict[str, Any] = {}
+    if data.get("instance") is not None:
+        overrides["instance_path"] = data["instance"]
     app = create_app(overrides)
-    print(f"sync-server on http://{args.host}:{args.port}/ (instance {config.instance_path})")
-    run_simple(args.host, args.port, app, threaded=True)
-    return 0
+    # Its connections close with the command (a command run in process leaves none open).
+    context.find_root().call_on_close(app.extensions["sync_db_engine"].dispose)
+    config: Config = app.extensions["sync_config"]
+    logging.getLogger().setLevel(logging.DEBUG if data.get("verbose") else config.log_level)
+    return app
 
 
-def cmd_db(args: argparse.Namespace) -> int:
-    config = _config(args)
-    _upgrade(config, args.revision)
-    print(f"database at {args.revision}")
-    return 0
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False, set_debug_flag=False,
+             context_settings={"show_default": True})
+@click.option("--instance", type=click.Path(file_okay=False, path_type=Path),
+              show_default="$SYNC_INSTANCE_PATH, else ./instance",
+              help="Instance folder: the SQLite file and generated secrets.")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages (else $SYNC_LOG_LEVEL).")
+@pass_script_info
+def cli(info: ScriptInfo, instance: Path | None, verbose: bool) -> None:
+    """Run the SteppersLife sync server and manage its database."""
+    info.data.update(instance=instance, verbose=verbose)
 
 
-def cmd_create_user(args: argparse.Namespace) -> int:
-    from sync_server.accounts.passwords import make_hasher
-    from sync_server.accounts.services import create_user
+# Flask's --app and --debug mean nothing here (the app is this one; `run` has no debugger);
+# -e/--env-file stays: settings can come from a dotenv file.
+cli.params = [p for p in cli.params if p.name not in {"app", "debug"}]
+cli.add_command(routes_command)
+cli.add_command(shell_command)
+cli.add_command(send_mail)
+
+
+@cli.command("run", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, help="Port to listen on.")
+@pass_script_info
+def run(info: ScriptInfo, host: str, port: int) -> None:
+    """Upgrade the database, then serve HTTP (Werkzeug's threaded server; use gunicorn in
+    production)."""
+    from werkzeug.serving import run_simple
+
+    app = info.load_app()
+    config: Config = app.extensions["sync_config"]
+    upgrade(config.database_url)
+    click.echo(f"sync-server on http://{host}:{port}/ (instance {config.instance_path})")
+    run_simple(host, port, app, threaded=True)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database commands."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", help="Alembic revision to upgrade to.")
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (works from any directory)."""
+    config: Config = current_app.extensions["sync_config"]
+    upgrade(config.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+def _password(password_stdin: bool, password: str | None) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif password is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"no password: use --password-stdin, set {PASSWORD_VARIABLE}, "
+                                   "or run on a terminal to be asked")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    assert password is not None
+    if len(password) < MIN_PASSWORD:
+        raise click.BadParameter(f"the password needs at least {MIN_PASSWORD} characters",
+                                 param_hint="password")
+    return password
+
+
+@cli.command("create-user")
+@click.option("--email", required=True, help="The account's e-mail address (sign-in name).")
+@click.option("--name", required=True, help="The person's display name.")
+@click.option("--admin", is_flag=True, help="A platform administrator.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--password", envvar=PASSWORD_VARIABLE, show_envvar=True, default=None,
+              show_default="asked on a terminal",
+              help="The password (prefer the variable: a command line is visible to others).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new user as JSON.")
+def create_user(email: str, name: str, admin: bool, password_stdin: bool, password: str | None,
+                as_json: bool) -> None:
+    """Create a user account."""
+    from sync_server.accounts.services import create_user as create
     from sync_server.errors import ApiError
 
-    config = _config(args)
-    _upgrade(config)
-    password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                else getpass.getpass("Password: "))
-    if len(password) < 10:
-        print("error: the password needs at least 10 characters", file=sys.stderr)
-        return 2
-    with _session(config) as session:
+    secret = _password(password_stdin, password)
+    with upgraded_sessions()() as session:
         try:
-            user = create_user(session, email=args.email, password=password, name=args.name,
-                               hasher=make_hasher(config), is_admin=args.admin)
+            user = create(session, email=email, password=secret, name=name,
+                          hasher=current_app.extensions["sync_hasher"], is_admin=admin)
         except ApiError as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return 1
+            raise click.ClickException(error.message) from error
         session.commit()
         result = {"id": user.id, "email": user.email, "name": user.name,
                   "is_admin": user.is_admin}
-    print(json.dumps(result) if args.json else f"created user {result['id']} <{result['email']}>")
-    return 0
+    click.echo(json.dumps(result) if as_json
+               else f"created user {result['id']} <{result['email']}>")
 
 
-def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from sync_server.accounts.passwords import make_hasher
-    from sync_server.demo_data import seed_demo
+@cli.command("seed-demo")
+@click.option("--seed", type=int, default=1, help="Random seed: the same seed, the same data.")
+@click.option("--orders", type=click.IntRange(min=0), default=300,
+              help="Completed orders to create.")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              show_default="today", help="First day (YYYY-MM-DD, in the event's time zone).")
+@click.option("--live", is_flag=True,
+              help="The first night started an hour ago (for demos at any hour).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def seed_demo(seed: int, orders: int, start: datetime | None, live: bool, as_json: bool) -> None:
+    """Create a demo organizer, two-day event, staff, seller and completed sales."""
+    from sync_server.demo_data import seed_demo as seed_data
 
-    config = _config(args)
-    _upgrade(config)
-    with _session(config) as session:
+    config: Config = current_app.extensions["sync_config"]
+    with upgraded_sessions()() as session:
         try:
-            summary = seed_demo(session, hasher=make_hasher(config),
-                                master_secret=config.master_secret, seed=args.seed,
-                                orders=args.orders, start=args.start, live=args.live)
+            summary = seed_data(session, hasher=current_app.extensions["sync_hasher"],
+                                master_secret=config.master_secret, seed=seed, orders=orders,
+                                start=start.date() if start else None, live=live)
         except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+            raise click.ClickException(str(error)) from error
         session.commit()
-    if args.json:
-        print(json.dumps(summary.as_dict(), indent=2))
-        return 0
-    print(f"event {summary.event_id}: {summary.event_name}")
-    print(f"  days: {', '.join(d['date'] for d in summary.days)}")
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+        return
+    click.echo(f"event {summary.event_id}: {summary.event_name}")
+    click.echo(f"  days: {', '.join(d['date'] for d in summary.days)}")
     for t in summary.ticket_types + summary.bundles:
-        print(f"  {t['name']}: {t['sold']} sold")
-    print(f"  {summary.orders} orders, {summary.tickets} tickets")
+        click.echo(f"  {t['name']}: {t['sold']} sold")
+    click.echo(f"  {summary.orders} orders, {summary.tickets} tickets")
     for role in ("organizer", "staff", "seller"):
         who = getattr(summary, role)
-        print(f"  {role}: {who['email']} / {who['password']}")
+        click.echo(f"  {role}: {who['email']} / {who['password']}")
     for sample in summary.sample_tokens[:3]:
-        print(f"  ticket {sample['ticket_number']} ({sample['holder_name']}): {sample['token']}")
-    return 0
+        click.echo(f"  ticket {sample['ticket_number']} ({sample['holder_name']}): "
+                   f"{sample['token']}")
 
 
-def cmd_pair_device(args: argparse.Namespace) -> int:
+@cli.command("pair-device")
+@click.option("--event", "event_id", type=int, required=True, help="The event's id.")
+@click.option("--name", default="Door", help="The device's name.")
+@click.option("--kind", type=click.Choice(["DOOR", "BOX_OFFICE"]), default="DOOR",
+              help="What the device is.")
+@click.option("--json", "as_json", is_flag=True, help="Print the code as JSON.")
+def pair_device(event_id: int, name: str, kind: str, as_json: bool) -> None:
+    """Print a one-time pairing code for a device serving an event."""
     from sync_server.accounts.models import User
     from sync_server.devices.models import DeviceKind
     from sync_server.devices.services import create_pairing_code
     from sync_server.events.models import Event
 
-    config = _config(args)
-    _upgrade(config)
-    with _session(config) as session:
-        event = session.get(Event, args.event_id)
+    config: Config = current_app.extensions["sync_config"]
+    with upgraded_sessions()() as session:
+        event = session.get(Event, event_id)
         if event is None:
-            print(f"error: no event {args.event_id}", file=sys.stderr)
-            return 1
+            raise click.ClickException(f"no event {event_id}")
         organizer = session.get(User, event.organizer_id)
         assert organizer is not None
-        code, row = create_pairing_code(session, by=organizer, events=[event],
-                                        device_name=args.name, kind=DeviceKind(args.kind),
+        code, row = create_pairing_code(session, by=organizer, events=[event], device_name=name,
+                                        kind=DeviceKind(kind),
                                         minutes=config.pairing_code_minutes)
         session.commit()
         result = {"code": code, "event_id": event.id, "name": row.device_name,
                   "kind": row.kind.value, "expires_at": iso(row.expires_at)}
-    if args.json:
-        print(json.dumps(result))
+    if as_json:
+        click.echo(json.dumps(result))
     else:
-        print(f"pairing code for event {event.id} ({row.device_name}): {code}")
-        print(f"valid until {result['expires_at']}, once")
-    return 0
+        click.echo(f"pairing code for event {event_id} ({result['name']}): {code}")
+        click.echo(f"valid until {result['expires_at']}, once")
 
 
-def cmd_send_mail(args: argparse.Namespace) -> int:
-    from sync_server.mail.cli import send_mail
-
-    config = _config(args)
-    _upgrade(config)
-    return send_mail(config, args)
-
-
-COMMANDS = {
-    "run": cmd_run, "db": cmd_db, "create-user": cmd_create_user, "seed-demo": cmd_seed_demo,
-    "pair-device": cmd_pair_device, "send-mail": cmd_send_mail,
-}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else os.environ.get("SYNC_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return COMMANDS[args.command](args)
+def main() -> None:
+    """The ``sync-server`` console script (the level is set once the settings are read)."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cli.main(prog_name="sync-server")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

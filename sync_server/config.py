@@ -1,4 +1,8 @@
-"""Configuration: a frozen dataclass built from defaults, then the environment, then overrides.
+"""The server's settings: one pydantic-settings model, read from ``SYNC_*`` environment variables.
+
+Order: each field's default -> the environment (``SYNC_<FIELD NAME>``, e.g. ``SYNC_HOLD_MINUTES``)
+-> the overrides given to ``create_app(test_config)`` (keys are the field names). The operator's
+reference table in docs/server.md is generated from this model (``settings_table``).
 
 Secrets (``SYNC_SECRET_KEY`` for sessions, ``SYNC_MASTER_SECRET`` for ticket keys) come from the
 environment; without them a local server generates each once into a file in the instance folder
@@ -10,53 +14,20 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
 
 MASTER_SECRET_BYTES = 32
+DATABASE_FILE = "sync-server.db"
 
 
-@dataclass(frozen=True)
-class Config:
-    instance_path: Path
-    database_url: str
-    secret_key: str
-    master_secret: bytes
-    # argon2id cost: the defaults are argon2-cffi's RFC 9106 "low memory" profile; tests lower them.
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 4
-    max_content_length: int = 1024 * 1024
-    sign_in_limit: int = 10
-    sign_in_window_seconds: int = 300
-    pairing_limit: int = 20
-    pairing_window_seconds: int = 300
-    pairing_code_minutes: int = 15
-    user_token_days: int = 30
-    session_cookie_secure: bool = False
-    testing: bool = False
-    # Purchase engine (issue 4); each can be set as SYNC_<NAME upper-cased>, e.g. SYNC_SMTP_HOST.
-    hold_minutes: float = 10.0
-    checkout_limit_per_user: int = 30  # per window; 0 = no limit
-    checkout_limit_per_address: int = 300  # per window; 0 = no limit
-    checkout_window_seconds: int = 60
-    platform_fee_bp: int = 0  # default fee of an event: basis points of the discounted subtotal
-    platform_fee_fixed_cents: int = 0  # ... plus this per paid ticket
-    smtp_host: str = ""  # empty: mail waits in the outbox until SMTP is configured
-    smtp_port: int = 25
-    smtp_from: str = "SteppersLife <tickets@localhost>"
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
-    smtp_timeout_seconds: float = 10.0
-    mail_max_attempts: int = 8
-
-
-def _secret_file(path: Path, make: Any) -> str:
+def _secret_file(path: Path, make: Callable[[], str]) -> str:
     """Read the secret in ``path``, creating it (mode 0600) on first use."""
     try:
         return path.read_text().strip()
@@ -67,87 +38,146 @@ def _secret_file(path: Path, make: Any) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     logger.info("generated %s (mode 0600)", path)
-    return str(value)
-
-
-def _master_secret(text: str) -> bytes:
-    try:
-        value = bytes.fromhex(text)
-    except ValueError as exc:
-        raise ValueError("SYNC_MASTER_SECRET must be hex") from exc
-    if len(value) < MASTER_SECRET_BYTES:
-        raise ValueError(f"SYNC_MASTER_SECRET must be at least {MASTER_SECRET_BYTES} bytes")
     return value
 
 
 def default_instance_path() -> Path:
-    env = os.environ.get("SYNC_INSTANCE_PATH")
-    if env:
-        return Path(env)
     return Path.cwd() / "instance"
 
 
-_PURCHASE_FIELDS = {
-    "hold_minutes": float, "checkout_limit_per_user": int, "checkout_limit_per_address": int,
-    "checkout_window_seconds": int, "platform_fee_bp": int, "platform_fee_fixed_cents": int,
-    "smtp_host": str, "smtp_port": int, "smtp_from": str, "smtp_username": str,
-    "smtp_password": str, "smtp_starttls": bool, "smtp_timeout_seconds": float,
-    "mail_max_attempts": int,
-}
+class Config(BaseSettings):
+    """Every setting of the sync server, frozen once loaded (tests: ``model_copy(update=...)``).
+
+    Secrets (and the database URL) are left out of ``repr``, so logging the settings is safe."""
+
+    model_config = SettingsConfigDict(env_prefix="SYNC_", frozen=True, extra="forbid")
+
+    # --- where things live, and secrets ---------------------------------------------------------
+    instance_path: Path = Field(
+        default_factory=default_instance_path,
+        description="Folder for the SQLite file and the generated secrets.")
+    database_url: str = Field(  # not in repr: a URL may hold a password
+        "", repr=False,
+        description="Any SQLAlchemy URL (PostgreSQL: `postgresql+psycopg://`); empty: a SQLite "
+                    f"file `{DATABASE_FILE}` in the instance folder.")
+    secret_key: str = Field(
+        "", repr=False, description="Signs the session cookie; empty: generated once into "
+                        "`<instance>/secret_key` (mode 0600).")
+    master_secret: bytes = Field(
+        b"", repr=False,
+        description=f"Hex, at least {MASTER_SECRET_BYTES} bytes: the root of every ticket key "
+                    "(`shared.keys`); empty: generated once into `<instance>/master_secret` "
+                    "(mode 0600).")
+    public_url: str = Field(
+        "", description="The server's address as doors reach it (put in pairing QR codes); "
+                        "empty: the address of the request.")
+    secure_cookies: bool = Field(
+        False, description="Behind HTTPS: the session cookie gets `Secure`.")
+    testing: bool = Field(False, description="Flask's TESTING; mail is sent in the request.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "WARNING", description="Log level of the `sync-server` commands.")
+    # --- limits -------------------------------------------------------------------------------
+    max_content_length: int = Field(
+        1024 * 1024, ge=1, description="Largest request body in bytes (larger: 413).")
+    sign_in_limit: int = Field(
+        10, ge=1, description="Sign-in attempts per account (e-mail address) per window.")
+    sign_in_limit_per_address: int = Field(
+        50, ge=1, description="Sign-ins, and separately sign-ups, per client IP address per "
+                              "window.")
+    sign_in_window_seconds: int = Field(
+        300, ge=1, description="Window of the sign-in and sign-up limits.")
+    pairing_limit: int = Field(20, ge=1, description="Pairing attempts per address per window.")
+    pairing_window_seconds: int = Field(300, ge=1, description="Window of the pairing limit.")
+    checkout_limit_per_user: int = Field(
+        30, ge=0, description="Checkouts per signed-in buyer per window; 0: no limit.")
+    checkout_limit_per_address: int = Field(
+        300, ge=0, description="Checkouts per address per window; 0: no limit.")
+    checkout_window_seconds: int = Field(60, ge=1, description="Window of the checkout limits.")
+    # --- lifetimes ----------------------------------------------------------------------------
+    pairing_code_minutes: int = Field(15, ge=1, description="A pairing code is valid this long.")
+    user_token_days: int = Field(30, ge=1, description="Lifetime of a user's API token.")
+    hold_minutes: float = Field(
+        10.0, gt=0, description="An unpaid order holds its tickets this long.")
+    # --- password hashing (argon2id; defaults: RFC 9106's "low memory" profile) ----------------
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id passes over memory.")
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory, KiB.")
+    argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes (threads).")
+    # --- fees -----------------------------------------------------------------------------------
+    platform_fee_bp: int = Field(
+        0, ge=0, description="Default platform fee of an event: basis points of the discounted "
+                             "subtotal.")
+    platform_fee_fixed_cents: int = Field(
+        0, ge=0, description="Default platform fee of an event: cents per paid ticket.")
+    # --- mail -----------------------------------------------------------------------------------
+    smtp_host: str = Field(
+        "", description="SMTP server; empty: mail waits in the outbox until it is set.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field("SteppersLife <tickets@localhost>", description="Sender of mail.")
+    smtp_username: str = Field("", description="SMTP user; empty: no login.")
+    smtp_password: str = Field("", repr=False, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="SMTP connect/send timeout.")
+    mail_max_attempts: int = Field(
+        8, ge=1, description="Sending attempts before a message is marked failed.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("master_secret", mode="before")
+    @classmethod
+    def _master_secret_from_hex(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return bytes.fromhex(value)
+            except ValueError as exc:
+                raise ValueError("SYNC_MASTER_SECRET must be hex") from exc
+        return value
+
+    @field_validator("master_secret")
+    @classmethod
+    def _master_secret_long_enough(cls, value: bytes) -> bytes:
+        if value and len(value) < MASTER_SECRET_BYTES:
+            raise ValueError(f"SYNC_MASTER_SECRET must be at least {MASTER_SECRET_BYTES} bytes")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_defaults(cls, data: Any) -> Any:
+        """What is left empty comes from the instance folder: the SQLite file, and secrets
+        generated there once (mode 0600)."""
+        if not isinstance(data, dict):
+            return data
+        instance = Path(data.get("instance_path") or default_instance_path())
+        instance.mkdir(parents=True, exist_ok=True)
+        data["instance_path"] = instance
+        if not data.get("database_url"):
+            data["database_url"] = f"sqlite:///{instance / DATABASE_FILE}"
+        if not data.get("secret_key"):
+            data["secret_key"] = _secret_file(instance / "secret_key",
+                                              lambda: secrets.token_hex(32))
+        if not data.get("master_secret"):
+            data["master_secret"] = _secret_file(
+                instance / "master_secret", lambda: secrets.token_hex(MASTER_SECRET_BYTES))
+        return data
 
 
-def _purchase_environment(env: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, kind in _PURCHASE_FIELDS.items():
-        text = env.get("SYNC_" + name.upper())
-        if text is None:
-            continue
-        try:
-            values[name] = (text.strip().lower() in {"1", "true", "yes"}) if kind is bool \
-                else kind(text)
-        except ValueError as exc:
-            raise ValueError(f"SYNC_{name.upper()} must be a {kind.__name__}") from exc
-    return values
-
-
-def load_config(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> Config:
+def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
     """Defaults -> environment (``SYNC_*``) -> ``overrides`` (keys are field names)."""
-    env = os.environ if environ is None else environ
-    overrides = dict(overrides or {})
-    instance_path = Path(
-        overrides.pop("instance_path", None)
-        or env.get("SYNC_INSTANCE_PATH")
-        or default_instance_path()
-    )
-    instance_path.mkdir(parents=True, exist_ok=True)
+    return Config(**dict(overrides or {}))
 
-    database_url = overrides.pop("database_url", None) or env.get("SYNC_DATABASE_URL")
-    if not database_url:
-        database_url = f"sqlite:///{instance_path / 'sync-server.db'}"
 
-    secret_key = overrides.pop("secret_key", None) or env.get("SYNC_SECRET_KEY")
-    if not secret_key:
-        secret_key = _secret_file(instance_path / "secret_key", lambda: secrets.token_hex(32))
+_GENERATED = {"instance_path": "`./instance`", "database_url": "SQLite in the instance folder",
+              "secret_key": "generated", "master_secret": "generated"}
 
-    master = overrides.pop("master_secret", None)
-    if master is None:
-        text = env.get("SYNC_MASTER_SECRET") or _secret_file(
-            instance_path / "master_secret", lambda: secrets.token_hex(MASTER_SECRET_BYTES)
-        )
-        master = _master_secret(text)
 
-    config = Config(
-        instance_path=instance_path,
-        database_url=database_url,
-        secret_key=secret_key,
-        master_secret=bytes(master),
-        session_cookie_secure=env.get("SYNC_SECURE_COOKIES", "") in {"1", "true", "yes"},
-    )
-    config = replace(config, **_purchase_environment(env))
-    known = {f.name for f in fields(Config)}
-    unknown = set(overrides) - known
-    if unknown:
-        raise ValueError(f"unknown configuration keys: {sorted(unknown)}")
-    return replace(config, **overrides)
+def settings_table() -> str:
+    """The operator's reference: a Markdown table of every setting (docs/server.md)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Config.model_fields.items():
+        default = _GENERATED.get(name)
+        if default is None:
+            default = f"`{field.default}`" if field.default != "" else "(empty)"
+        rows.append(f"| `SYNC_{name.upper()}` | {default} | {field.description} |")
+    return "\n".join(rows) + "\n"

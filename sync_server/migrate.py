@@ -7,6 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from flask import current_app
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync_server.config import Config
 
 logger = logging.getLogger(__name__)
 # Next to this module in the installed package (no alembic.ini, works from any directory).
@@ -31,3 +35,12 @@ def current_heads() -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
     return tuple(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def upgraded_sessions() -> sessionmaker[Session]:
+    """For a command in the app's context: bring the app's database to head, then hand out its
+    session factory."""
+    config: Config = current_app.extensions["sync_config"]
+    upgrade(config.database_url)
+    factory: sessionmaker[Session] = current_app.extensions["sync_db_sessionmaker"]
+    return factory

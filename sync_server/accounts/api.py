@@ -42,7 +42,7 @@ def sign_up(req: ApiRequest) -> dict[str, Any]:
     body: SignUpBody = req.body
     config = _config()
     hit(engine(), action="SIGN_UP", subject=f"ip:{request.remote_addr}",
-        limit=config.sign_in_limit * 5, window_seconds=config.sign_in_window_seconds)
+        limit=config.sign_in_limit_per_address, window_seconds=config.sign_in_window_seconds)
     user = services.create_user(req.session, email=body.email, password=body.password,
                                 name=body.name, hasher=current_app.extensions["sync_hasher"])
     token, row = services.issue_api_token(req.session, user, days=config.user_token_days,
@@ -61,7 +61,7 @@ def sign_in(req: ApiRequest) -> dict[str, Any]:
     hit(engine(), action="SIGN_IN", subject=subject_for_email(body.email),
         limit=config.sign_in_limit, window_seconds=window)
     hit(engine(), action="SIGN_IN", subject=f"ip:{request.remote_addr}",
-        limit=config.sign_in_limit * 5, window_seconds=window)
+        limit=config.sign_in_limit_per_address, window_seconds=window)
     user = services.check_password(req.session, email=body.email, password=body.password,
                                    hasher=current_app.extensions["sync_hasher"])
     token, row = services.issue_api_token(req.session, user, days=config.user_token_days,

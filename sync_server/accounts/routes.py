@@ -46,7 +46,8 @@ def sign_up() -> str | Response:
         session = db_session()
         try:
             hit(engine(), action="SIGN_UP", subject=f"ip:{request.remote_addr}",
-                limit=config.sign_in_limit * 5, window_seconds=config.sign_in_window_seconds)
+                limit=config.sign_in_limit_per_address,
+                window_seconds=config.sign_in_window_seconds)
             user = services.create_user(
                 session, email=form.email.data or "", password=form.password.data or "",
                 name=(form.name.data or "").strip(), hasher=current_app.extensions["sync_hasher"],
@@ -71,7 +72,7 @@ def sign_in() -> str | Response | tuple[str, int]:
             hit(engine(), action="SIGN_IN", subject=subject_for_email(form.email.data or ""),
                 limit=config.sign_in_limit, window_seconds=window)
             hit(engine(), action="SIGN_IN", subject=f"ip:{request.remote_addr}",
-                limit=config.sign_in_limit * 5, window_seconds=window)
+                limit=config.sign_in_limit_per_address, window_seconds=window)
             user = services.check_password(
                 session, email=form.email.data or "", password=form.password.data or "",
                 hasher=current_app.extensions["sync_hasher"],

@@ -70,7 +70,7 @@ def create_pairing_code(req: ApiRequest) -> dict[str, Any]:
     )
     req.session.commit()
     # The QR carries the server's address too: a door scans it once and pairs.
-    qr_text = pairing_qr_text(request.host_url, code)
+    qr_text = pairing_qr_text(_config().public_url or request.host_url, code)
     png = base64.b64encode(render_png(qr_text, box_size=8)).decode("ascii")
     return {"code": code, "expires_at": iso(row.expires_at), "name": row.device_name,
             "kind": row.kind.value, "event_ids": [e.id for e in row.events],

@@ -164,9 +164,3 @@ def _upsert(subjects: int, async_commit: bool = False) -> sa.TextClause:
         " DO UPDATE SET count = rate_limits.count + 1 RETURNING subject, count" + extra
     ).bindparams(sa.bindparam("start", type_=UTCDateTime()))
 
-
-def prune(engine: Engine, *, before: datetime) -> int:
-    """Delete counters of windows that started before ``before``; returns how many."""
-    with engine.begin() as conn:
-        result = conn.execute(sa.delete(RateLimit).where(RateLimit.window_start < before))
-    return int(result.rowcount)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -83,8 +83,8 @@ def mailbox(app: Flask) -> Iterator[Mailbox]:
     controller = Controller(box, hostname=box.host, port=box.port)
     controller.start()
     config = app.extensions["sync_config"]
-    app.extensions["sync_config"] = replace(config, smtp_host=box.host, smtp_port=box.port,
-                                            smtp_from="Tickets <tickets@example.test>")
+    app.extensions["sync_config"] = config.model_copy(update=dict(
+        smtp_host=box.host, smtp_port=box.port, smtp_from="Tickets <tickets@example.test>"))
     try:
         yield box
     finally:

@@ -240,21 +240,17 @@ def test_discount_codes_price_the_order_and_count_uses_on_completion(
 def test_checkout_is_rate_limited_per_user(
     app: Flask, api: httpx.Client, world: World, shop: Shop
 ) -> None:
-    from dataclasses import replace
-
     # A day-long window: the test never straddles two windows in practice.
-    app.extensions["sync_config"] = replace(app.extensions["sync_config"],
-                                            checkout_limit_per_user=3,
-                                            checkout_window_seconds=86400)
+    app.extensions["sync_config"] = app.extensions["sync_config"].model_copy(update=dict(
+        checkout_limit_per_user=3, checkout_window_seconds=86400))
     buyer, other = world.person(), world.person()
     codes = [buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 1)).status_code
              for _ in range(4)]
     assert codes == [201, 201, 201, 429]
     assert buy(api, other, shop.event, ("ticket_type", shop.day1.id, 1)).status_code == 201
     # 5 checkouts counted from this address so far (the refused one too).
-    app.extensions["sync_config"] = replace(app.extensions["sync_config"],
-                                            checkout_limit_per_user=0,
-                                            checkout_limit_per_address=4)
+    app.extensions["sync_config"] = app.extensions["sync_config"].model_copy(update=dict(
+        checkout_limit_per_user=0, checkout_limit_per_address=4))
     third = world.person()
     limited = buy(api, third, shop.event, ("ticket_type", shop.day1.id, 1))
     assert (limited.status_code, error_code(limited)) == (429, "rate_limited")
@@ -264,14 +260,10 @@ def test_checkout_is_rate_limited_per_user(
 def test_refused_checkouts_count_too_and_both_limits_share_one_statement(
     app: Flask, api: httpx.Client, world: World, shop: Shop, session: Session
 ) -> None:
-    from dataclasses import replace
-
     from sync_server.ratelimit.models import RateLimit
 
-    app.extensions["sync_config"] = replace(app.extensions["sync_config"],
-                                            checkout_limit_per_user=2,
-                                            checkout_limit_per_address=1000,
-                                            checkout_window_seconds=86400)
+    app.extensions["sync_config"] = app.extensions["sync_config"].model_copy(update=dict(
+        checkout_limit_per_user=2, checkout_limit_per_address=1000, checkout_window_seconds=86400))
     buyer = world.person()
     # The engine refuses these (no such ticket type). On PostgreSQL each was counted by a
     # statement that committed on its own; on SQLite their transaction, count included, is

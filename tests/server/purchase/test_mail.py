@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,12 +14,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from click.testing import CliRunner
 from flask import Flask
 from PIL import Image
 from pyzbar import pyzbar
 from sqlalchemy.orm import Session
 
-from sync_server.cli import main as cli_main
+from sync_server.cli import cli
 from sync_server.db import utcnow
 from sync_server.mail.models import MailStatus, OutboxMessage
 from sync_server.mail.outbox import backoff, deliver_due
@@ -72,8 +72,8 @@ def test_a_failed_send_keeps_the_order_and_is_retried_with_backoff(
 ) -> None:
     port = free_port()  # nothing listens here yet
     config = app.extensions["sync_config"]
-    app.extensions["sync_config"] = replace(config, smtp_host="127.0.0.1", smtp_port=port,
-                                            smtp_timeout_seconds=2.0)
+    app.extensions["sync_config"] = config.model_copy(update=dict(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_seconds=2.0))
     buyer = world.person()
     created = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 1), payment_method="CASH")
     order = session.get(Order, created.json()["order"]["id"])
@@ -162,7 +162,6 @@ def test_buyer_and_organizer_can_resend_and_a_transfer_mails_the_new_holder(
 def test_send_mail_command_sends_what_is_due(
     app: Flask, world: World, shop: Shop, session: Session, mailbox: Mailbox,
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     free = world.ticket_type(shop.event, shop.organizer, price_cents=0)
     from sync_server.orders.services import WantedLine, checkout
@@ -174,8 +173,9 @@ def test_send_mail_command_sends_what_is_due(
     monkeypatch.setenv("SYNC_MASTER_SECRET", "00" * 32)
     monkeypatch.setenv("SYNC_SMTP_HOST", mailbox.host)
     monkeypatch.setenv("SYNC_SMTP_PORT", str(mailbox.port))
-    assert cli_main(["--instance", str(tmp_path / "cli"), "send-mail", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    result = CliRunner().invoke(cli, ["--instance", str(tmp_path / "cli"), "send-mail", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
     assert summary["sent"] == 1 and summary["failed"] == 0
     assert [m["To"] for m in mailbox.messages] == ["cron@example.test"]
 
@@ -183,7 +183,8 @@ def test_send_mail_command_sends_what_is_due(
 def test_outside_tests_mail_goes_out_on_a_background_thread(
     app: Flask, api: httpx.Client, world: World, shop: Shop, mailbox: Mailbox, session: Session
 ) -> None:
-    app.extensions["sync_config"] = replace(app.extensions["sync_config"], testing=False)
+    app.extensions["sync_config"] = app.extensions["sync_config"].model_copy(update=dict(
+        testing=False))
     free = world.ticket_type(shop.event, shop.organizer, price_cents=0)
     buyer = world.person()
     order = buy(api, buyer, shop.event, ("ticket_type", free.id, 1)).json()["order"]
