@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,12 +58,17 @@ class StoreClosed(RuntimeError):
 
 
 class DoorStore:
-    def __init__(self, data_dir: Path, slug: str) -> None:
+    def __init__(self, data_dir: Path, slug: str, *, encrypt: bool = True) -> None:
+        """Open (or create) one server's database. ``encrypt=False``: the benchmarks' baseline.
+
+        Raises ``database.UnreadableDatabase`` when the database cannot be opened.
+        """
         self.data_dir = data_dir
         self.slug = slug
         self.folder = db.server_dir(data_dir, slug)
-        self.engine = db.open_engine(data_dir, slug)
-        self.vault: Vault = open_vault(self.folder, slug)
+        existing = (self.folder / db.DB_NAME).exists()
+        self.vault: Vault = open_vault(self.folder, slug, existing=existing)
+        self.engine = db.open_engine(data_dir, slug, self.vault.database_key if encrypt else None)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.Lock()
         self.closed = False
@@ -72,8 +78,8 @@ class DoorStore:
         return cls(data_dir, db.active_slug(data_dir))
 
     @classmethod
-    def open_server(cls, data_dir: Path, server_url: str) -> DoorStore:
-        return cls(data_dir, db.server_slug(server_url))
+    def open_server(cls, data_dir: Path, server_url: str, *, encrypt: bool = True) -> DoorStore:
+        return cls(data_dir, db.server_slug(server_url), encrypt=encrypt)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -285,11 +291,17 @@ class DoorStore:
 
     def checkpoint(self) -> None:
         """Fold the WAL back into the database now (idle time), not in the middle of a scan."""
+        with self.driver_connection() as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    @contextmanager
+    def driver_connection(self) -> Iterator[Any]:
+        """The keyed DB-API connection itself (checks, checkpoints, tests); autocommit."""
         raw = self.engine.raw_connection()
         try:
             driver = raw.driver_connection
             assert driver is not None
-            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            yield driver
         finally:
             raw.close()
 
@@ -300,5 +312,5 @@ class DoorStore:
         logger.warning("device revoked by %s: wiping local data", self.slug)
         with self._lock:
             self.close()
-            destroy_vault(self.folder, self.slug)
+            destroy_vault(self.folder)
             db.remove_server_files(self.data_dir, self.slug)
