@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 UNPAIRED = "unpaired"
 DB_NAME = "door.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
-HEAD = "0003"  # the newest migration: a database already there opens without loading Alembic
+HEAD = "0004"  # the newest migration: a database already there opens without loading Alembic
 PLAIN_HEADER = b"SQLite format 3\x00"  # an encrypted file starts with its random salt instead
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -168,7 +168,10 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the driver itself: this runs before every scan, and SQLAlchemy's execute costs ~0.1 ms.
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("BEGIN IMMEDIATE")
 
 
 def create_engine(path: Path, key: str | None) -> sa.Engine:

@@ -109,6 +109,7 @@ class TicketTerm(Base):
     """Normalised search terms (NFKD, no accents, casefolded) for prefix lookup by index range."""
 
     __tablename__ = "ticket_terms"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # the key is the whole row: one B-tree
 
     term: Mapped[str] = mapped_column(sa.String(320), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)

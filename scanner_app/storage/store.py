@@ -138,8 +138,9 @@ class DoorStore:
     @staticmethod
     def generation(s: Session) -> int:
         """Moves whenever events or keys change, so readers know to reload their copies."""
-        row = s.get(m.Setting, _GENERATION)
-        return 0 if row is None else int(row.value)
+        row = journal.driver(s).execute(
+            "SELECT value FROM settings WHERE key = ?", (_GENERATION,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     @staticmethod
     def _bump_generation(s: Session) -> None:
@@ -191,10 +192,15 @@ class DoorStore:
                 row.snapshot_complete = False
 
     def store_page(self, event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
-        """Store one door-data page; the cursor moves only in the last write. Returns tickets."""
+        """Store one door-data page; the cursor moves only in the last write. Returns tickets.
+
+        Rows and search terms are computed first, outside any transaction: the write lock is
+        held only while SQLite stores a chunk, so a scan waits at most that long.
+        """
         stored = 0
         tickets = page.tickets
-        chunks = [tickets[i : i + TICKET_CHUNK] for i in range(0, len(tickets), TICKET_CHUNK)]
+        chunks = [cache.prepare_tickets(tickets[i : i + TICKET_CHUNK])
+                  for i in range(0, len(tickets), TICKET_CHUNK)]
         for chunk in chunks[:-1]:
             with self.transaction() as s:
                 stored += cache.store_tickets(s, chunk)
@@ -218,11 +224,11 @@ class DoorStore:
         return stored
 
     def ticket(self, s: Session, ticket_id: int) -> p.TicketRecord | None:
-        row = s.get(m.Ticket, ticket_id)
-        return None if row is None else cache.ticket_record(row)
+        return cache.ticket(s, ticket_id)
 
     def revocation(self, s: Session, ticket_id: int) -> m.Revocation | None:
-        return s.get(m.Revocation, ticket_id)
+        """The ticket's revocation, if any (a detached row: read it, do not change it)."""
+        return cache.revocation(s, ticket_id)
 
     def conflicts(self) -> list[p.Conflict]:
         with self.transaction() as s:

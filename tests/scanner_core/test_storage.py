@@ -156,3 +156,25 @@ def test_an_os_keyring_holds_the_key_when_there_is_one(
         assert MemoryKeyring.store == {}
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_database_at_0003_is_upgraded_and_keeps_its_search_terms(data_dir: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = DoorStore.open_server(data_dir, "http://server.test")
+    store.store_page(EVENT, page((ticket(1, holder_name="Ada Lovelace"),)), 3)
+    with store.engine.begin() as connection:  # back to the schema before 0004
+        config = Config()
+        config.set_main_option("script_location", "scanner_app/storage/migrations")
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    store.close()
+
+    again = DoorStore.open_server(data_dir, "http://server.test")
+    with again.driver_connection() as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == db.HEAD
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ticket_terms'").fetchone()
+    assert sql[0].endswith("WITHOUT ROWID")
+    assert [r.holder_name for r in Door(again).lookup("love")] == ["Ada Lovelace"]
+    again.close()
