@@ -157,3 +157,14 @@ def test_a_key_kept_under_the_old_per_server_entry_is_taken_over(
     fresh = DoorStore.open_server(data_dir / "elsewhere", SERVER)  # a new door: a new secret
     assert memory_keyring[(KEYRING_SERVICE, keyring_entry(fresh.folder))] != secret
     fresh.close()
+
+
+def test_the_apps_folders_are_narrowed_to_the_user(tmp_path: Path) -> None:
+    from scanner_app.settings import Folders
+
+    folders = Folders.for_user(tmp_path / "home")
+    folders.data.mkdir(parents=True)
+    folders.data.chmod(0o755)  # as an older door left it
+    folders.create()
+    modes = [stat.S_IMODE(f.stat().st_mode) for f in (folders.config, folders.data, folders.logs)]
+    assert modes == [0o700] * 3
