@@ -108,9 +108,7 @@ def load_keys(s: Session, vault: Vault) -> dict[tuple[int, int], bytes]:
 
 def forget_event(s: Session, event_id: int) -> None:
     """Drop everything cached for an event this door no longer serves (the journal stays)."""
-    ids = list(s.scalars(sa.select(m.Ticket.ticket_id).where(m.Ticket.event_id == event_id)))
-    for chunk in _chunks(ids):
-        s.execute(sa.delete(m.TicketTerm).where(m.TicketTerm.ticket_id.in_(chunk)))
+    _delete_terms(s, m.Ticket.event_id == event_id)
     s.execute(sa.delete(m.Ticket).where(m.Ticket.event_id == event_id))
     s.execute(sa.delete(m.Revocation).where(m.Revocation.event_id == event_id))
     s.execute(sa.delete(m.EventKey).where(m.EventKey.event_id == event_id))
@@ -118,6 +116,22 @@ def forget_event(s: Session, event_id: int) -> None:
 
 
 # --- tickets ---------------------------------------------------------------------------------
+
+def _delete_terms(s: Session, which: sa.ColumnElement[bool]) -> None:
+    """Delete the search terms of the tickets ``which`` selects, by key.
+
+    ticket_terms has no index on ticket_id (a download fills ~9 terms a ticket, and a second
+    B-tree cost a third of that): a ticket's terms are found again by recomputing them.
+    """
+    terms = [(term, ticket_id)
+             for ticket_id, name, email, order, number in s.execute(
+                 sa.select(m.Ticket.ticket_id, m.Ticket.holder_name, m.Ticket.holder_email,
+                           m.Ticket.order_number, m.Ticket.ticket_number).where(which))
+             for term in ticket_terms(name, email, order, number)]
+    journal.driver(s).executemany(
+        "DELETE FROM ticket_terms WHERE term = ? AND ticket_id = ?", terms
+    )
+
 
 
 def _dates_text(dates: tuple[date, ...] | None) -> str | None:
@@ -180,14 +194,12 @@ def store_tickets(s: Session, tickets: Sequence[p.TicketRecord] | PreparedTicket
     rows = [row for row in prepared.rows if row[0] not in stale]
     if not rows:
         return 0
+    replaced = [i for i in current if i not in stale]
+    for chunk in _chunks(replaced):  # before the upsert: the old terms come from the old row
+        _delete_terms(s, m.Ticket.ticket_id.in_(chunk))
     # Raw executemany: at 100,000 tickets (and ~9 terms each) the ORM's per-row work dominates.
-    raw = s.connection().connection.driver_connection
-    assert raw is not None
+    raw = journal.driver(s)
     raw.executemany(_UPSERT_TICKET, rows)
-    if current:
-        replaced = [i for i in current if i not in stale]
-        for chunk in _chunks(replaced):
-            s.execute(sa.delete(m.TicketTerm).where(m.TicketTerm.ticket_id.in_(chunk)))
     raw.executemany(
         "INSERT OR IGNORE INTO ticket_terms (term, ticket_id) VALUES (?, ?)",
         prepared.terms if not stale else [t for t in prepared.terms if t[1] not in stale],

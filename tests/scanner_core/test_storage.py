@@ -178,3 +178,14 @@ def test_a_database_at_0003_is_upgraded_and_keeps_its_search_terms(data_dir: Pat
     assert sql[0].endswith("WITHOUT ROWID")
     assert [r.holder_name for r in Door(again).lookup("love")] == ["Ada Lovelace"]
     again.close()
+
+
+def test_a_changed_or_forgotten_ticket_leaves_no_search_terms_behind(door: Door) -> None:
+    door.store.store_page(EVENT, page((ticket(1, holder_name="Ada Lovelace"),
+                                       ticket(2, holder_name="Grace Hopper"))), 3)
+    door.store.store_page(EVENT, page((ticket(1, holder_name="Mary Somerville", revision=2),)), 4)
+    assert door.lookup("lovelace") == []
+    assert [r.ticket_id for r in door.lookup("somerville")] == [1]
+    door.store.forget_event(EVENT)
+    with door.store.driver_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM ticket_terms").fetchone()[0] == 0
