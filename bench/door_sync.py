@@ -7,6 +7,8 @@ orders, valid days), starts the real server (gunicorn, 2 workers) on a free port
 the real door client (``scanner_app.core.sync``) over HTTP into a real door cache.
 Targets (issue 5): full <= 10 s in <= 20 requests, delta of 1,000 <= 1 s, upload of 10,000
 queued scans <= 5 s, lookup <= 50 ms. Peak memory is this (door) process's maximum RSS.
+The door cache is encrypted (SQLCipher, issue #13); the full download is run a second time into
+a plain SQLite cache, so the cost of encryption shows in one run whatever else the machine does.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from sqlalchemy.orm import Session
 from bench.databases import fresh_database
 from scanner_app.core.door import Door
 from scanner_app.core.sync import SyncEngine, pair
+from scanner_app.storage.store import DoorStore
+from shared import protocol as p
 from shared.ticket_token import TicketClaims, sign
 from sync_server.accounts.services import create_user
 from sync_server.db import make_engine
@@ -210,19 +214,21 @@ def run(count: int) -> None:
                 rss_before = maxrss_mb()
 
                 timing.spent.clear()
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 report = engine.sync_once()
-                full = time.perf_counter() - began
+                full, cpu = time.perf_counter() - began, time.process_time() - cpu
                 asking = sum(timing.spent.values())
-                print("full download (pair done; heartbeat + pages, into the door cache)")
+                print("full download (pair done; heartbeat + pages, into the encrypted cache)")
                 line("seconds", full, "s", 10)
                 line("  of which requests (server + transfer)", asking, "s")
                 line("  of which storing in the door cache", full - asking, "s")
+                line("door CPU (parsing + storing; moves less with load)", cpu, "s")
                 line("requests", report.requests, "req", 20)
                 line("tickets/s", report.tickets / full, "/s")
                 line("tickets stored", report.tickets, "")
                 line("door peak RSS", maxrss_mb(), "MB")
                 line("door peak RSS growth (download)", maxrss_mb() - rss_before, "MB")
+                plain_download(client, door, data_dir.with_name("door-plain"), full)
 
                 changed = delta_changes(url, event_id, 1_000)
                 began = time.perf_counter()
@@ -250,6 +256,24 @@ def run(count: int) -> None:
 
                 lookups(door)
                 door.close()
+
+
+def plain_download(client: httpx.Client, door: Door, folder: Path, encrypted: float) -> None:
+    """The same full download into a plain SQLite cache (same device), to compare in one run."""
+    identity = door.store.identity()
+    token = door.store.device_token()
+    assert identity is not None and identity.device_id is not None and token is not None
+    plain = DoorStore.open_server(folder, identity.server_url, encrypt=False)
+    plain.save_pairing(identity.server_url,
+                       p.PairResponse(identity.device_id, identity.device_name, token))
+    began, cpu = time.perf_counter(), time.process_time()
+    SyncEngine(plain, client, batch_size=BATCH).sync_once()
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    plain.close()
+    print("the same full download into an unencrypted SQLite cache (same code, same run)")
+    line("seconds", seconds, "s", 10)
+    line("door CPU (parsing + storing)", cpu, "s")
+    line("encrypted / unencrypted, wall", encrypted / seconds, "x")
 
 
 def delta_changes(url: str, event_id: int, count: int) -> int:

@@ -49,8 +49,11 @@ class Folders:
         )
 
     def create(self) -> None:
+        """Make the three folders, readable by this user only (0700, also if made wider before:
+        the data folder holds the guest list, the logs name guests, the config the kiosk PIN)."""
         for folder in (self.config, self.data, self.logs):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            folder.chmod(0o700)
 
 
 NULLABLE = frozenset({"event_id", "kiosk_pin_hash"})

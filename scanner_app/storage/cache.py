@@ -12,12 +12,14 @@ import binascii
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from scanner_app.storage import journal
 from scanner_app.storage import models as m
 from scanner_app.storage.search import prefix_upper_bound, query_words, ticket_terms
 from scanner_app.storage.vault import Vault, VaultError
@@ -106,9 +108,7 @@ def load_keys(s: Session, vault: Vault) -> dict[tuple[int, int], bytes]:
 
 def forget_event(s: Session, event_id: int) -> None:
     """Drop everything cached for an event this door no longer serves (the journal stays)."""
-    ids = list(s.scalars(sa.select(m.Ticket.ticket_id).where(m.Ticket.event_id == event_id)))
-    for chunk in _chunks(ids):
-        s.execute(sa.delete(m.TicketTerm).where(m.TicketTerm.ticket_id.in_(chunk)))
+    _delete_terms(s, m.Ticket.event_id == event_id)
     s.execute(sa.delete(m.Ticket).where(m.Ticket.event_id == event_id))
     s.execute(sa.delete(m.Revocation).where(m.Revocation.event_id == event_id))
     s.execute(sa.delete(m.EventKey).where(m.EventKey.event_id == event_id))
@@ -116,6 +116,22 @@ def forget_event(s: Session, event_id: int) -> None:
 
 
 # --- tickets ---------------------------------------------------------------------------------
+
+def _delete_terms(s: Session, which: sa.ColumnElement[bool]) -> None:
+    """Delete the search terms of the tickets ``which`` selects, by key.
+
+    ticket_terms has no index on ticket_id (a download fills ~9 terms a ticket, and a second
+    B-tree cost a third of that): a ticket's terms are found again by recomputing them.
+    """
+    terms = [(term, ticket_id)
+             for ticket_id, name, email, order, number in s.execute(
+                 sa.select(m.Ticket.ticket_id, m.Ticket.holder_name, m.Ticket.holder_email,
+                           m.Ticket.order_number, m.Ticket.ticket_number).where(which))
+             for term in ticket_terms(name, email, order, number)]
+    journal.driver(s).executemany(
+        "DELETE FROM ticket_terms WHERE term = ? AND ticket_id = ?", terms
+    )
+
 
 
 def _dates_text(dates: tuple[date, ...] | None) -> str | None:
@@ -128,45 +144,67 @@ def _dates(text: str | None) -> tuple[date, ...] | None:
     return tuple(date.fromisoformat(d) for d in text.split(",") if d)
 
 
-def store_tickets(s: Session, tickets: Sequence[p.TicketRecord]) -> int:
+@dataclass(frozen=True, slots=True)
+class PreparedTickets:
+    """Tickets as the rows and search terms SQLite stores, computed before any lock is taken.
+
+    Terms are sorted, so their index is filled in order (appended to, not split page by page).
+    """
+
+    revisions: dict[int, int]
+    rows: list[tuple[object, ...]]
+    terms: list[tuple[str, int]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def prepare_tickets(tickets: Sequence[p.TicketRecord]) -> PreparedTickets:
+    return PreparedTickets(
+        revisions={t.ticket_id: t.revision for t in tickets},
+        rows=[
+            (t.ticket_id, t.event_id, t.ticket_number, t.order_number, t.holder_name,
+             t.holder_email, t.ticket_type, _dates_text(t.valid_dates), t.status.value,
+             t.revision, _sql_time(t.scanned_at), t.scanned_door, _sql_time(t.last_entry_at),
+             t.last_entry_door)
+            for t in tickets
+        ],
+        terms=sorted(
+            (term, t.ticket_id)
+            for t in tickets
+            for term in ticket_terms(t.holder_name, t.holder_email, t.order_number,
+                                     t.ticket_number)
+        ),
+    )
+
+
+def store_tickets(s: Session, tickets: Sequence[p.TicketRecord] | PreparedTickets) -> int:
     """Upsert ``tickets``; a row is replaced only by one of the same or a higher revision."""
-    if not tickets:
+    prepared = tickets if isinstance(tickets, PreparedTickets) else prepare_tickets(tickets)
+    if not prepared.rows:
         return 0
-    ids = [t.ticket_id for t in tickets]
     current: dict[int, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(list(prepared.revisions)):
         known = s.execute(
             sa.select(m.Ticket.ticket_id, m.Ticket.revision).where(m.Ticket.ticket_id.in_(chunk))
         )
         for ticket_id, revision in known:
             current[ticket_id] = revision
-    fresh = [t for t in tickets if current.get(t.ticket_id, -1) <= t.revision]
-    if not fresh:
+    stale = {i for i, r in prepared.revisions.items() if current.get(i, -1) > r}
+    rows = [row for row in prepared.rows if row[0] not in stale]
+    if not rows:
         return 0
-    # Raw executemany: at 100,000 tickets (and ~7 terms each) the ORM's per-row work dominates.
-    raw = s.connection().connection.driver_connection
-    assert raw is not None
-    raw.executemany(_UPSERT_TICKET, [
-        (t.ticket_id, t.event_id, t.ticket_number, t.order_number, t.holder_name,
-         t.holder_email, t.ticket_type, _dates_text(t.valid_dates), t.status.value, t.revision,
-         _sql_time(t.scanned_at), t.scanned_door, _sql_time(t.last_entry_at),
-         t.last_entry_door)
-        for t in fresh
-    ])
-    fresh_ids = [t.ticket_id for t in fresh]
-    if current:
-        for chunk in _chunks(fresh_ids):
-            s.execute(sa.delete(m.TicketTerm).where(m.TicketTerm.ticket_id.in_(chunk)))
+    replaced = [i for i in current if i not in stale]
+    for chunk in _chunks(replaced):  # before the upsert: the old terms come from the old row
+        _delete_terms(s, m.Ticket.ticket_id.in_(chunk))
+    # Raw executemany: at 100,000 tickets (and ~9 terms each) the ORM's per-row work dominates.
+    raw = journal.driver(s)
+    raw.executemany(_UPSERT_TICKET, rows)
     raw.executemany(
         "INSERT OR IGNORE INTO ticket_terms (term, ticket_id) VALUES (?, ?)",
-        [
-            (term, t.ticket_id)
-            for t in fresh
-            for term in ticket_terms(t.holder_name, t.holder_email, t.order_number,
-                                     t.ticket_number)
-        ],
+        prepared.terms if not stale else [t for t in prepared.terms if t[1] not in stale],
     )
-    return len(fresh)
+    return len(rows)
 
 
 _TICKET_COLUMNS = ("ticket_id", "event_id", "ticket_number", "order_number", "holder_name",
@@ -180,22 +218,40 @@ _UPSERT_TICKET = (
 )
 
 
-def _sql_time(value: datetime | None) -> str | None:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds)."""
-    if value is None:
+_sql_time = journal.sql_time
+
+
+_SELECT_TICKET = (
+    f"SELECT {', '.join(_TICKET_COLUMNS)} FROM tickets WHERE ticket_id = ?"  # noqa: S608
+)
+
+
+def ticket(s: Session, ticket_id: int) -> p.TicketRecord | None:
+    """One cached ticket, read with a plain statement (the scan path: no ORM identity map)."""
+    row = journal.driver(s).execute(_SELECT_TICKET, (ticket_id,)).fetchone()
+    if row is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def ticket_record(row: m.Ticket) -> p.TicketRecord:
+    (ticket_id, event_id, ticket_number, order_number, holder_name, holder_email, ticket_type,
+     valid_dates, status, revision, scanned_at, scanned_door, last_entry_at,
+     last_entry_door) = row
     return p.TicketRecord(
-        ticket_id=row.ticket_id, event_id=row.event_id, ticket_number=row.ticket_number,
-        order_number=row.order_number, holder_name=row.holder_name,
-        holder_email=row.holder_email, ticket_type=row.ticket_type,
-        valid_dates=_dates(row.valid_dates), status=p.TicketStatus(row.status),
-        revision=row.revision, scanned_at=row.scanned_at, scanned_door=row.scanned_door,
-        last_entry_at=row.last_entry_at, last_entry_door=row.last_entry_door,
+        ticket_id=ticket_id, event_id=event_id, ticket_number=ticket_number,
+        order_number=order_number, holder_name=holder_name, holder_email=holder_email,
+        ticket_type=ticket_type, valid_dates=_dates(valid_dates),
+        status=p.TicketStatus(status), revision=revision,
+        scanned_at=journal.utc_time(scanned_at), scanned_door=scanned_door,
+        last_entry_at=journal.utc_time(last_entry_at), last_entry_door=last_entry_door,
     )
+
+
+def revocation(s: Session, ticket_id: int) -> m.Revocation | None:
+    row = journal.driver(s).execute(
+        "SELECT event_id, reason, revoked_at FROM revocations WHERE ticket_id = ?", (ticket_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return m.Revocation(ticket_id=ticket_id, event_id=row[0], reason=row[1],
+                        revoked_at=journal.utc_time(row[2]))
 
 
 def store_revocations(s: Session, event_id: int, items: Sequence[p.Revocation]) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -47,31 +48,54 @@ class PastScan:
     direction: p.Direction
 
 
+def driver(s: Session) -> Any:
+    """The session's DB-API connection, inside its transaction (for the per-scan statements)."""
+    raw = s.info.get("driver")  # a session lives for one transaction (DoorStore.transaction)
+    if raw is None:
+        raw = s.info["driver"] = s.connection().connection.driver_connection
+    return raw
+
+
+def sql_time(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def utc_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+_INSERT_SCAN = (
+    "INSERT INTO scan_journal (scan_id, scanned_at, door, source, payload, event_id, ticket_id, "
+    "verdict, counted, direction, scan_type, manual_reason, upload_state) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def append(s: Session, entry: JournalEntry) -> None:
-    row = m.Scan(
-        scan_id=entry.scan_id, scanned_at=entry.scanned_at, door=entry.door[: p.MAX_DOOR_CHARS],
-        source=entry.source[:40], payload=entry.payload[: p.MAX_PAYLOAD_CHARS],
-        event_id=entry.event_id, ticket_id=entry.ticket_id, verdict=entry.verdict,
-        counted=entry.counted, direction=entry.direction.value,
-        scan_type=entry.scan_type.value,
-        manual_reason=None if entry.manual_reason is None
-        else entry.manual_reason[: p.MAX_REASON_CHARS],
-        upload_state=PENDING,
-    )
-    s.add(row)
-    s.flush()
-    s.add(m.Outbound(seq=row.seq, attempts=0))
+    # Plain statements on the session's connection: the ORM's flush cost ~20x the insert itself.
+    raw = driver(s)
+    cursor = raw.execute(_INSERT_SCAN, (
+        entry.scan_id, sql_time(entry.scanned_at), entry.door[: p.MAX_DOOR_CHARS],
+        entry.source[:40], entry.payload[: p.MAX_PAYLOAD_CHARS], entry.event_id,
+        entry.ticket_id, entry.verdict, int(entry.counted), entry.direction.value,
+        entry.scan_type.value,
+        None if entry.manual_reason is None else entry.manual_reason[: p.MAX_REASON_CHARS],
+        PENDING,
+    ))
+    raw.execute("INSERT INTO outbound (seq, attempts) VALUES (?, 0)", (cursor.lastrowid,))
 
 
 def counted_scans(s: Session, ticket_id: int, limit: int = 20) -> list[PastScan]:
     """This door's entries and exits of a ticket, newest first."""
-    rows = s.execute(
-        sa.select(m.Scan.scanned_at, m.Scan.door, m.Scan.direction)
-        .where(m.Scan.ticket_id == ticket_id, m.Scan.counted)
-        .order_by(m.Scan.seq.desc())
-        .limit(limit)
+    rows = driver(s).execute(
+        "SELECT scanned_at, door, direction FROM scan_journal WHERE ticket_id = ? AND counted "
+        "ORDER BY seq DESC LIMIT ?", (ticket_id, limit),
     )
-    return [PastScan(at, door, p.Direction(direction)) for at, door, direction in rows]
+    return [PastScan(utc_time(at), door, p.Direction(direction))  # type: ignore[arg-type]
+            for at, door, direction in rows]
 
 
 def pending(s: Session, limit: int, skip: Collection[str] = ()) -> list[p.ScanRecord]:

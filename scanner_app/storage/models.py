@@ -106,12 +106,18 @@ class Ticket(Base):
 
 
 class TicketTerm(Base):
-    """Normalised search terms (NFKD, no accents, casefolded) for prefix lookup by index range."""
+    """Normalised search terms (NFKD, no accents, casefolded) for prefix lookup by index range.
+
+    No index on ticket_id: a ticket's terms are deleted by recomputing them from its row
+    (cache._delete_terms). Changing ``search.ticket_terms`` therefore needs a migration that
+    rebuilds this table.
+    """
 
     __tablename__ = "ticket_terms"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # the key is the whole row: one B-tree
 
     term: Mapped[str] = mapped_column(sa.String(320), primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
+    ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
 
 
 class Revocation(Base):

@@ -32,6 +32,8 @@ def query_words(text: str) -> list[str]:
 def ticket_terms(
     holder_name: str, holder_email: str, order_number: str, ticket_number: str
 ) -> set[str]:
+    """A ticket's terms. Its stored terms are deleted by recomputing them (no ticket_id index):
+    a change here needs a migration that rebuilds ``ticket_terms``."""
     terms: set[str] = set()
     for word in _SPLIT.split(normalise(holder_name)):
         if word:

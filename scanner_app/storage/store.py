@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,12 +57,17 @@ class StoreClosed(RuntimeError):
 
 
 class DoorStore:
-    def __init__(self, data_dir: Path, slug: str) -> None:
+    def __init__(self, data_dir: Path, slug: str, *, encrypt: bool = True) -> None:
+        """Open (or create) one server's database. ``encrypt=False``: the benchmarks' baseline.
+
+        Raises ``database.UnreadableDatabase`` when the database cannot be opened.
+        """
         self.data_dir = data_dir
         self.slug = slug
         self.folder = db.server_dir(data_dir, slug)
-        self.engine = db.open_engine(data_dir, slug)
-        self.vault: Vault = open_vault(self.folder, slug)
+        existing = (self.folder / db.DB_NAME).exists()
+        self.vault: Vault = open_vault(self.folder, slug, existing=existing)
+        self.engine = db.open_engine(data_dir, slug, self.vault.database_key if encrypt else None)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.Lock()
         self.closed = False
@@ -71,8 +77,8 @@ class DoorStore:
         return cls(data_dir, db.active_slug(data_dir))
 
     @classmethod
-    def open_server(cls, data_dir: Path, server_url: str) -> DoorStore:
-        return cls(data_dir, db.server_slug(server_url))
+    def open_server(cls, data_dir: Path, server_url: str, *, encrypt: bool = True) -> DoorStore:
+        return cls(data_dir, db.server_slug(server_url), encrypt=encrypt)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -131,8 +137,9 @@ class DoorStore:
     @staticmethod
     def generation(s: Session) -> int:
         """Moves whenever events or keys change, so readers know to reload their copies."""
-        row = s.get(m.Setting, _GENERATION)
-        return 0 if row is None else int(row.value)
+        row = journal.driver(s).execute(
+            "SELECT value FROM settings WHERE key = ?", (_GENERATION,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     @staticmethod
     def _bump_generation(s: Session) -> None:
@@ -184,10 +191,15 @@ class DoorStore:
                 row.snapshot_complete = False
 
     def store_page(self, event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
-        """Store one door-data page; the cursor moves only in the last write. Returns tickets."""
+        """Store one door-data page; the cursor moves only in the last write. Returns tickets.
+
+        Rows and search terms are computed first, outside any transaction: the write lock is
+        held only while SQLite stores a chunk, so a scan waits at most that long.
+        """
         stored = 0
         tickets = page.tickets
-        chunks = [tickets[i : i + TICKET_CHUNK] for i in range(0, len(tickets), TICKET_CHUNK)]
+        chunks = [cache.prepare_tickets(tickets[i : i + TICKET_CHUNK])
+                  for i in range(0, len(tickets), TICKET_CHUNK)]
         for chunk in chunks[:-1]:
             with self.transaction() as s:
                 stored += cache.store_tickets(s, chunk)
@@ -211,11 +223,11 @@ class DoorStore:
         return stored
 
     def ticket(self, s: Session, ticket_id: int) -> p.TicketRecord | None:
-        row = s.get(m.Ticket, ticket_id)
-        return None if row is None else cache.ticket_record(row)
+        return cache.ticket(s, ticket_id)
 
     def revocation(self, s: Session, ticket_id: int) -> m.Revocation | None:
-        return s.get(m.Revocation, ticket_id)
+        """The ticket's revocation, if any (a detached row: read it, do not change it)."""
+        return cache.revocation(s, ticket_id)
 
     def conflicts(self) -> list[p.Conflict]:
         with self.transaction() as s:
@@ -284,11 +296,17 @@ class DoorStore:
 
     def checkpoint(self) -> None:
         """Fold the WAL back into the database now (idle time), not in the middle of a scan."""
+        with self.driver_connection() as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    @contextmanager
+    def driver_connection(self) -> Iterator[Any]:
+        """The keyed DB-API connection itself (checks, checkpoints, tests); autocommit."""
         raw = self.engine.raw_connection()
         try:
             driver = raw.driver_connection
             assert driver is not None
-            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            yield driver
         finally:
             raw.close()
 
@@ -299,5 +317,5 @@ class DoorStore:
         logger.warning("device revoked by %s: wiping local data", self.slug)
         with self._lock:
             self.close()
-            destroy_vault(self.folder, self.slug)
+            destroy_vault(self.folder)
             db.remove_server_files(self.data_dir, self.slug)

@@ -11,11 +11,9 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -24,7 +22,6 @@ import sqlalchemy as sa
 
 from scanner_app.core.door import Door
 from scanner_app.core.sync import SyncEngine
-from scanner_app.storage import database as db
 from sync_server.door.models import DoorScan
 from tests.e2e.conftest import Stage, server, stage  # noqa: F401 (fixtures)
 from tests.scanner_core.real_server import ticket_token
@@ -81,8 +78,8 @@ def test_killed_mid_scan_or_mid_sync_loses_nothing(tmp_path: Path, seed: int, st
     stored = set(_stored(stage))
     assert stored  # some syncs did reach the server before the kill
 
-    path = db.server_dir(data_dir, db.active_slug(data_dir)) / db.DB_NAME
-    with closing(sqlite3.connect(path)) as conn:
+    door = Door.open(data_dir)  # the database is encrypted: read it through its keyed connection
+    with door.store.driver_connection() as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         rows = dict(conn.execute("SELECT scan_id, upload_state FROM scan_journal").fetchall())
@@ -100,7 +97,6 @@ def test_killed_mid_scan_or_mid_sync_loses_nothing(tmp_path: Path, seed: int, st
     # the door comes back: the server (which kept what it stored) ends with every scan once.
     # (An upload cut off by the kill may still be landing on the server: so the split between
     # "uploaded" and "duplicate" is bounded, not exact.)
-    door = Door.open(data_dir)
     with httpx.Client(base_url=stage.server.url, timeout=30.0) as client:
         report = SyncEngine(door.store, client).sync_once()
     assert door.status().scans_queued == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 import stat
 from pathlib import Path
 from typing import ClassVar
@@ -27,11 +26,16 @@ def _all_bytes(folder: Path) -> bytes:
 
 
 def test_database_is_wal_and_migrated_to_head(door: Door) -> None:
-    path = door.store.folder / db.DB_NAME
-    with sqlite3.connect(path) as conn:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "scanner_app/storage/migrations")
+    assert ScriptDirectory.from_config(config).get_current_head() == db.HEAD
+    with door.store.driver_connection() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    assert version == "0003"
+    assert version == db.HEAD
     tables = set(sa.inspect(door.store.engine).get_table_names())
     assert {"tickets", "ticket_terms", "events", "event_keys", "revocations", "scan_journal",
             "outbound", "conflicts", "identity", "settings", "sync_state"} <= tables
@@ -65,14 +69,13 @@ def test_key_file_is_readable_by_the_user_only(door: Door) -> None:
     assert mode == 0o600
 
 
-def test_a_lost_key_file_makes_sealed_values_unreadable(data_dir: Path) -> None:
+def test_a_lost_key_file_makes_the_database_unreadable_with_advice(data_dir: Path) -> None:
     store = DoorStore.open_server(data_dir, "http://server.test")
     store.save_pairing("http://server.test", p.PairResponse(7, "N", TOKEN))
     store.close()
     (db.server_dir(data_dir, store.slug) / KEY_FILE).unlink()
-    again = DoorStore.open_server(data_dir, "http://server.test")
-    assert again.device_token() is None  # a new key cannot open the old seal
-    again.close()
+    with pytest.raises(db.UnreadableDatabase, match="pair this door again"):
+        DoorStore.open_server(data_dir, "http://server.test")
 
 
 def test_older_revisions_never_overwrite_newer_rows(door: Door) -> None:
@@ -147,9 +150,42 @@ def test_an_os_keyring_holds_the_key_when_there_is_one(
         store = DoorStore.open_server(data_dir, "http://server.test")
         store.save_pairing("http://server.test", p.PairResponse(7, "N", TOKEN))
         assert not (store.folder / KEY_FILE).exists()
-        assert list(MemoryKeyring.store) == [("stepperslife-door", store.slug)]
+        assert list(MemoryKeyring.store) == [("stepperslife-door", str(store.folder.resolve()))]
         assert store.device_token() == TOKEN
         store.wipe()
         assert MemoryKeyring.store == {}
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_database_at_0003_is_upgraded_and_keeps_its_search_terms(data_dir: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = DoorStore.open_server(data_dir, "http://server.test")
+    store.store_page(EVENT, page((ticket(1, holder_name="Ada Lovelace"),)), 3)
+    with store.engine.begin() as connection:  # back to the schema before 0004
+        config = Config()
+        config.set_main_option("script_location", "scanner_app/storage/migrations")
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    store.close()
+
+    again = DoorStore.open_server(data_dir, "http://server.test")
+    with again.driver_connection() as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == db.HEAD
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ticket_terms'").fetchone()
+    assert sql[0].endswith("WITHOUT ROWID")
+    assert [r.holder_name for r in Door(again).lookup("love")] == ["Ada Lovelace"]
+    again.close()
+
+
+def test_a_changed_or_forgotten_ticket_leaves_no_search_terms_behind(door: Door) -> None:
+    door.store.store_page(EVENT, page((ticket(1, holder_name="Ada Lovelace"),
+                                       ticket(2, holder_name="Grace Hopper"))), 3)
+    door.store.store_page(EVENT, page((ticket(1, holder_name="Mary Somerville", revision=2),)), 4)
+    assert door.lookup("lovelace") == []
+    assert [r.ticket_id for r in door.lookup("somerville")] == [1]
+    door.store.forget_event(EVENT)
+    with door.store.driver_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM ticket_terms").fetchone()[0] == 0
