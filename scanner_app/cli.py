@@ -232,8 +232,13 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     from sqlalchemy.exc import DatabaseError
 
+    from scanner_app.storage.database import UnreadableDatabase
+
     try:
         return _run(args)
+    except UnreadableDatabase as exc:
+        print(f"scanner-app: {exc}", file=sys.stderr)
+        return 1
     except DatabaseError as exc:
         reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
         print(f"scanner-app: {DAMAGED.format(folder=data_dir_for(args), reason=reason)}",
