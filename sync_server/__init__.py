@@ -2,6 +2,12 @@
 
 Configuration order: defaults -> environment (``SYNC_*``) -> ``test_config``. The database is
 not migrated here: ``sync-server db upgrade`` (or ``sync-server run``) does that.
+
+The app is wired by name: ``api_domains()`` lists every domain's JSON routes and
+``page_blueprints()`` every domain's HTML pages, so the URL map reads from this file; nothing
+registers itself on import. The domains are imported inside those functions, when an app is
+made, so that importing one module of ``sync_server`` (Alembic, the door's tests) does not
+import them all. The package map (who may import whom) is in docs/server.md.
 """
 
 from __future__ import annotations
