@@ -44,7 +44,7 @@ ViewResult = Any
 View = Callable[..., ViewResult]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApiRoute:
     rule: str  # relative to /api/v1, Flask syntax
     method: str
@@ -57,7 +57,7 @@ class ApiRoute:
     status: int = 200
     produces: str = "application/json"
     response: type[BaseModel] | None = None
-    view: View = field(default=lambda req: None, repr=False, compare=False)
+    view: View = field(repr=False, compare=False)
 
     @property
     def path(self) -> str:

@@ -159,20 +159,22 @@ def test_no_two_server_packages_import_each_other() -> None:
     assert cycles == [], "import cycles between server packages:\n" + "\n".join(cycles)
 
 
-def _write(top: Path, files: dict[str, str]) -> None:
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A ``sync_server`` folder holding ``files``; every folder gets an empty ``__init__.py``."""
+    top = tmp_path / "sync_server"
     for name, text in files.items():
         path = top / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    for folder in [top, *(p for p in top.rglob("*") if p.is_dir())]:
+        (folder / "__init__.py").touch()
+    return top
 
 
 def test_a_loop_of_three_packages_is_found_and_named(tmp_path: Path) -> None:
-    top = tmp_path / "sync_server"
-    _write(top, {
+    top = _tree(tmp_path, {
         "__init__.py": "from sync_server import a\n",
-        "a/__init__.py": "",
         "a/api.py": "def f():\n    from sync_server.b.services import g\n",
-        "b/__init__.py": "",
         "b/services.py": "from typing import TYPE_CHECKING\n"
                          "if TYPE_CHECKING:\n    from sync_server.c import h\n",
         "c.py": "from sync_server.a import api\n",
@@ -186,17 +188,11 @@ def test_a_loop_of_three_packages_is_found_and_named(tmp_path: Path) -> None:
 
 
 def test_two_way_imports_and_relative_imports_count(tmp_path: Path) -> None:
-    top = tmp_path / "sync_server"
-    _write(top, {
-        "__init__.py": "",
-        "auth/__init__.py": "",
-        "auth/access.py": "from ..accounts import models\n",
-        "accounts/__init__.py": "",
-        "accounts/models.py": "",
-        "accounts/api.py": "from sync_server.auth.access import Actor\n",
-        "db.py": "",
-        "events/models.py": "from .. import db\n",
-    })
+    top = _tree(tmp_path, {"auth/access.py": "from ..accounts import models\n",
+                           "accounts/models.py": "",
+                           "accounts/api.py": "from sync_server.auth.access import Actor\n",
+                           "db.py": "",
+                           "events/models.py": "from .. import db\n"})
     assert [line.split("   ")[0] for line in package_cycles(top)] == [
         "accounts -> auth -> accounts"]
     assert {(e.importer, e.imported) for e in import_edges(top)} == {
