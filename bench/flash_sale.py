@@ -50,7 +50,8 @@ from sqlalchemy.orm import Session
 
 from bench.databases import ADMIN_URL, fresh_database
 from sync_server.accounts.models import User
-from sync_server.accounts.services import create_user, issue_api_token
+from sync_server.accounts.services import create_user
+from sync_server.auth.tokens import issue_api_token
 from sync_server.db import make_engine, utcnow
 from sync_server.events.models import Event, EventType, TicketType
 from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event

@@ -2,16 +2,18 @@
 
 Configuration order: defaults -> environment (``SYNC_*``) -> ``test_config``. The database is
 not migrated here: ``sync-server db upgrade`` (or ``sync-server run``) does that.
+
+The app is wired by name: ``api_domains()`` lists every domain's JSON routes and
+``page_blueprints()`` every domain's HTML pages, so the URL map reads from this file; nothing
+registers itself on import. The domains are imported inside those functions, when an app is
+made, so that importing one module of ``sync_server`` (Alembic, the door's tests) does not
+import them all. The package map (who may import whom) is in docs/server.md.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import pkgutil
 from collections.abc import Mapping
-from types import ModuleType
 from typing import Any
 
 from flask import Blueprint, Flask, Request
@@ -22,7 +24,11 @@ from werkzeug.routing import BaseConverter, ValidationError
 # Load pydantic's lazily imported parts now, at package import: imported later, inside a test
 # process that has PySide6's import hook active (pytest-qt), pydantic.types can fail with a
 # circular ImportError (the hook probes module __getattr__ while pydantic is half imported).
-from sync_server import db, errors, schemas  # noqa: F401
+from sync_server import api, db, errors, schemas  # noqa: F401
+from sync_server.accounts.passwords import make_hasher
+from sync_server.api import ApiRoute, Routes
+from sync_server.auth import access as auth
+from sync_server.auth.access import Principals
 from sync_server.config import load_config
 
 logger = logging.getLogger(__name__)
@@ -58,20 +64,42 @@ class WebOnlySessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def _domain_modules(leaf: str) -> list[ModuleType]:
-    """Import ``sync_server.<domain>.<leaf>`` for every domain package that has one.
+def api_domains() -> tuple[Routes, ...]:
+    """Every domain's JSON routes, in the order they are registered (and documented)."""
+    from sync_server import openapi
+    from sync_server.devices import api as devices
+    from sync_server.door import api as door
+    from sync_server.events import api as events
+    from sync_server.orders import api as orders
+    from sync_server.signin import api as signin
+    from sync_server.staff import api as staff
+    from sync_server.tickets import buyer_api as tickets
 
-    A domain adds JSON routes by having an ``api.py`` (registered on the one ``/api/v1``
-    blueprint at import) and HTML pages by having a ``routes.py`` with a Blueprint ``bp``;
-    nothing here needs editing when a domain is added.
-    """
-    found = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.ispkg and info.name != "migrations":
-            name = f"{__name__}.{info.name}.{leaf}"
-            if importlib.util.find_spec(name) is not None:
-                found.append(importlib.import_module(name))
-    return found
+    return (signin.routes, devices.routes, door.routes, events.routes, orders.routes,
+            tickets.routes, staff.routes, openapi.routes)
+
+
+def page_blueprints() -> tuple[Blueprint, ...]:
+    """Every domain's HTML pages."""
+    from sync_server.orders import routes as orders
+    from sync_server.signin import pages as signin
+
+    return (signin.bp, orders.bp)
+
+
+def api_routes() -> list[ApiRoute]:
+    """The JSON routes ``create_app`` registers, without making an app."""
+    return [route for routes in api_domains() for route in routes]
+
+
+def _principals() -> Principals:
+    """What auth asks of the domains above it (see ``auth.access.Principals``)."""
+    from sync_server.devices.services import device_for_token, device_serves
+    from sync_server.events.services import find_event
+    from sync_server.staff.services import event_roles
+
+    return Principals(event=find_event, device=device_for_token, event_roles=event_roles,
+                      device_serves=device_serves)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -87,25 +115,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.url_map.converters["id"] = IdConverter
     app.extensions["sync_config"] = config
-    from sync_server.accounts.passwords import make_hasher
-
     app.extensions["sync_hasher"] = make_hasher(config)
     db.init_app(app, config.database_url)
     errors.init_app(app)
-
-    _domain_modules("api")
-    import sync_server.openapi  # noqa: F401 - registers /api/v1/openapi.json
-    from sync_server.api import API_PREFIX
-    from sync_server.api import bp as api_bp
-
-    app.session_interface = WebOnlySessions(API_PREFIX)
+    auth.init_app(app, _principals())
+    app.session_interface = WebOnlySessions(api.API_PREFIX)
 
     csrf = CSRFProtect(app)
-    csrf.exempt(api_bp)  # the API takes bearer tokens, never cookies: nothing to forge
-    app.register_blueprint(api_bp)
-    for pages in _domain_modules("routes"):
-        page_bp = getattr(pages, "bp", None)
-        if isinstance(page_bp, Blueprint):
-            app.register_blueprint(page_bp)
+    csrf.exempt(api.register(app, api_domains()))  # bearer tokens, never cookies: nothing to forge
+    for pages in page_blueprints():
+        app.register_blueprint(pages)
     logger.debug("app created (database %s)", config.database_url.split("@")[-1])
     return app

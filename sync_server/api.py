@@ -1,8 +1,18 @@
-"""The ``/api/v1`` blueprint and its route registry.
+"""The ``/api/v1`` routes: how a domain declares them, and how ``create_app`` registers them.
 
-Every JSON route is declared with :func:`api_route`, which records who may call it (``access``),
-its request body and query schemas and a summary. The registry feeds the OpenAPI document and lets
-a test check that no registered route is undocumented or missing from the authorization matrix.
+Each domain's ``api.py`` declares its JSON routes on its own :class:`Routes`, recording who may
+call each one (``access``), its request body and query schemas, its response shape and a
+summary::
+
+    routes = Routes("events")
+    api_route = routes.route
+
+    @api_route("/events", method="GET", access=Access.PUBLIC, tag="events", summary="...")
+    def list_events(req: ApiRequest) -> dict[str, Any]: ...
+
+Nothing registers itself on import: ``create_app`` names every domain it wires and hands their
+routes to :func:`register`. The registered routes feed the OpenAPI document and let a test check
+that no route is undocumented or missing from the authorization matrix.
 
 Order of work for each request: authenticate the bearer (a bad token is refused on every route),
 load the event named in the URL (404 if unknown), authorize, then validate the body and query.
@@ -13,28 +23,30 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from shared.protocol import PROTOCOL_VERSION
 from shared.wire_fields import adapter, error_fields
-from sync_server.auth import Access, Actor, authenticate, authorize
+from sync_server.auth.access import Access, Actor, authenticate, authorize, event_in_url
 from sync_server.db import db_session
 from sync_server.errors import ApiError, Code, not_found, validation_error
-from sync_server.events.models import Event
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-bp = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
+BLUEPRINT = "api_v1"
+
+ViewResult = Any
+View = Callable[..., ViewResult]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApiRoute:
     rule: str  # relative to /api/v1, Flask syntax
     method: str
@@ -47,13 +59,53 @@ class ApiRoute:
     status: int = 200
     produces: str = "application/json"
     response: type[Any] | None = None
+    view: View = field(repr=False, compare=False)
 
     @property
     def path(self) -> str:
         return API_PREFIX + self.rule
 
 
-ROUTES: list[ApiRoute] = []
+class Routes:
+    """One domain's JSON routes, declared with :meth:`route`; ``create_app`` registers them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # endpoints are "<name>_<view function>"
+        self._declared: list[ApiRoute] = []
+
+    def __iter__(self) -> Iterator[ApiRoute]:
+        return iter(self._declared)
+
+    def route(
+        self,
+        rule: str,
+        *,
+        method: str,
+        access: Access,
+        summary: str,
+        tag: str,
+        body: type[Any] | None = None,
+        query: type[Any] | None = None,
+        status: int = 200,
+        produces: str = "application/json",
+        response: type[Any] | None = None,
+    ) -> Callable[[View], View]:
+        """Declare ``view`` at ``/api/v1`` + ``rule`` for one HTTP method, with its access rule.
+
+        ``body``, ``query`` and ``response`` are pydantic models or ``shared.protocol`` shapes
+        (pydantic dataclasses). ``response`` documents the success body in the OpenAPI
+        document; the ``api`` test fixture validates every successful response it sees against it.
+        """
+
+        def decorator(view: View) -> View:
+            self._declared.append(ApiRoute(
+                rule=rule, method=method, endpoint=f"{BLUEPRINT}.{self.name}_{view.__name__}",
+                summary=summary, access=access, tag=tag, body=body, query=query, status=status,
+                produces=produces, response=response, view=view,
+            ))
+            return view
+
+        return decorator
 
 
 @dataclass
@@ -62,18 +114,34 @@ class ApiRequest:
 
     session: Session
     actor: Actor
-    event: Event | None = None
+    event: Any = None  # the events.models.Event named in the URL (events sits above this)
     body: Any = None
     query: Any = None
 
     @property
-    def the_event(self) -> Event:
+    def the_event(self) -> Any:
         assert self.event is not None, "route has no <event_id>"
         return self.event
 
 
-ViewResult = Any
-View = Callable[..., ViewResult]
+def register(app: Flask, domains: Iterable[Routes]) -> Blueprint:
+    """Register the routes of ``domains`` on the app's ``/api/v1`` blueprint, in order."""
+    bp = Blueprint(BLUEPRINT, __name__, url_prefix=API_PREFIX)
+    registered = []
+    for routes in domains:
+        for route in routes:
+            bp.add_url_rule(route.rule, endpoint=route.endpoint.split(".", 1)[1],
+                            view_func=_handler(route), methods=[route.method])
+            registered.append(route)
+    app.extensions["sync_api_routes"] = registered
+    app.register_blueprint(bp)
+    return bp
+
+
+def registered_routes() -> list[ApiRoute]:
+    """The routes of the current app, in the order they were registered."""
+    routes: list[ApiRoute] = current_app.extensions["sync_api_routes"]
+    return routes
 
 
 def _parse_body(schema: type[Any]) -> Any:
@@ -105,60 +173,30 @@ def _check_protocol() -> None:
                        f"this server speaks door protocol {PROTOCOL_VERSION}; update the app")
 
 
-def api_route(
-    rule: str,
-    *,
-    method: str,
-    access: Access,
-    summary: str,
-    tag: str,
-    body: type[Any] | None = None,
-    query: type[Any] | None = None,
-    status: int = 200,
-    produces: str = "application/json",
-    response: type[Any] | None = None,
-) -> Callable[[View], View]:
-    """Register ``view`` at ``/api/v1`` + ``rule`` for one HTTP method, with its access rule.
+def _handler(route: ApiRoute) -> Callable[..., Response]:
+    view = route.view
 
-    ``body``, ``query`` and ``response`` are pydantic models (or ``shared.protocol`` shapes,
-    which are pydantic dataclasses). ``response`` documents the success body in the OpenAPI
-    document; the ``api`` test fixture validates every successful response it sees against it.
-    """
+    @functools.wraps(view)
+    def handle(**kwargs: Any) -> Response:
+        session = db_session()
+        actor = authenticate(session)
+        event = None
+        if "event_id" in kwargs:
+            event = event_in_url(session, kwargs.pop("event_id"))
+            if event is None:
+                raise not_found("event")
+        authorize(session, actor, route.access, event)
+        _check_protocol()
+        req = ApiRequest(session=session, actor=actor, event=event)
+        if route.body is not None:
+            req.body = _parse_body(route.body)
+        if route.query is not None:
+            req.query = _parse_query(route.query)
+        result = view(req, **kwargs)
+        if isinstance(result, Response):
+            return result
+        reply = jsonify(result)
+        reply.status_code = route.status
+        return reply
 
-    def decorator(view: View) -> View:
-        endpoint = f"{view.__module__.rsplit('.', 2)[-2]}_{view.__name__}"
-
-        @functools.wraps(view)
-        def wrapper(**kwargs: Any) -> Response:
-            session = db_session()
-            actor = authenticate(session)
-            event = None
-            if "event_id" in kwargs:
-                event = session.get(Event, kwargs.pop("event_id"))
-                if event is None:
-                    raise not_found("event")
-            authorize(session, actor, access, event)
-            _check_protocol()
-            req = ApiRequest(session=session, actor=actor, event=event)
-            if body is not None:
-                req.body = _parse_body(body)
-            if query is not None:
-                req.query = _parse_query(query)
-            result = view(req, **kwargs)
-            if isinstance(result, Response):
-                return result
-            reply = jsonify(result)
-            reply.status_code = status
-            return reply
-
-        bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapper, methods=[method])
-        ROUTES.append(
-            ApiRoute(
-                rule=rule, method=method, endpoint=f"{bp.name}.{endpoint}", summary=summary,
-                access=access, tag=tag, body=body, query=query, status=status, produces=produces,
-                response=response,
-            )
-        )
-        return wrapper
-
-    return decorator
+    return handle

@@ -7,8 +7,11 @@ import re
 from typing import Any
 
 from shared.wire_fields import adapter
-from sync_server.api import API_PREFIX, ROUTES, ApiRequest, api_route
-from sync_server.auth import Access
+from sync_server.api import API_PREFIX, ApiRequest, Routes, registered_routes
+from sync_server.auth.access import Access
+
+routes = Routes("sync_server")  # endpoints "sync_server_<view>"
+api_route = routes.route
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 _REF = "#/components/schemas/{model}"
@@ -63,7 +66,7 @@ def _error(description: str) -> dict[str, Any]:
 def build_document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in registered_routes():
         op: dict[str, Any] = {
             "operationId": route.endpoint.split(".", 1)[1],
             "summary": route.summary,

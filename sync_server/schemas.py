@@ -6,11 +6,14 @@ characters (which PostgreSQL text refuses) are rejected with a field message rat
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from sync_server.errors import validation_error
 
 MAX_ID = 2**31 - 1
 MAX_CENTS = 100_000_000_00  # one hundred million dollars
@@ -90,6 +93,17 @@ class Body(BaseModel):
     """Base for request bodies: strict types, unknown fields refused."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
+
+
+def patch_values(body: BaseModel, nullable: Collection[str]) -> dict[str, Any]:
+    """A PATCH body's fields that the client sent; ``validation_failed`` if one that cannot be
+    null is null."""
+    sent = {name: getattr(body, name) for name in body.model_fields_set}
+    nulls = {name: ["may not be null"] for name, value in sent.items()
+             if value is None and name not in nullable}
+    if nulls:
+        raise validation_error(nulls)
+    return sent
 
 
 class Query(BaseModel):

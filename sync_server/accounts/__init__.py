@@ -1,1 +1,1 @@
-"""Accounts: users, passwords, API tokens, sign-up / sign-in (API and HTML)."""
+"""Accounts: users, their passwords and API tokens (the sign-in routes are ``signin``)."""

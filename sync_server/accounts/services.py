@@ -1,19 +1,16 @@
-"""Account operations: create users, check passwords, issue and revoke API tokens."""
+"""Account operations: create users, check passwords (their API tokens: ``auth.tokens``)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from sync_server.accounts.models import ApiToken, User
-from sync_server.db import utcnow
+from sync_server.accounts.models import User
 from sync_server.errors import ApiError, Code
-from sync_server.secrets_util import USER_TOKEN_PREFIX, new_token, token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -77,23 +74,3 @@ def check_password(
     if hasher.check_needs_rehash(stored):
         user.password_hash = hasher.hash(password)
     return user
-
-
-def issue_api_token(
-    session: Session, user: User, *, days: int, label: str = "", now: datetime | None = None
-) -> tuple[str, ApiToken]:
-    """A new bearer token for ``user``: the text (shown once) and its row."""
-    now = now or utcnow()
-    text = new_token(USER_TOKEN_PREFIX)
-    row = ApiToken(
-        user_id=user.id, token_hash=token_hash(text), label=label, created_at=now,
-        expires_at=now + timedelta(days=days),
-    )
-    session.add(row)
-    session.flush()
-    return text, row
-
-
-def revoke_api_token(session: Session, token: ApiToken) -> None:
-    token.revoked_at = utcnow()
-    session.flush()

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from sync_server.accounts.models import User
 from sync_server.audit.models import AuditEntry
-from sync_server.devices.models import Device
 
 logger = logging.getLogger(__name__)
+
+
+class Row(Protocol):
+    """Who acted: a user or a device (the log keeps only its id, so audit imports neither)."""
+
+    @property
+    def id(self) -> int: ...
 
 
 def record(
@@ -20,8 +25,8 @@ def record(
     action: str,
     entity_type: str,
     entity_id: int | None,
-    user: User | None = None,
-    device: Device | None = None,
+    user: Row | None = None,
+    device: Row | None = None,
     event_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:

@@ -10,8 +10,8 @@ from flask import current_app, request
 from shared.protocol import pairing_qr_text
 from shared.qr import render_png
 from shared.vocabulary import format_optional_time as iso
-from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, require_device, require_user
+from sync_server.api import ApiRequest, Routes
+from sync_server.auth.access import Access, require_device, require_user
 from sync_server.config import Config
 from sync_server.db import engine
 from sync_server.devices import services
@@ -29,6 +29,9 @@ from sync_server.errors import not_found
 from sync_server.events.models import Event
 from sync_server.events.serialize import event_json
 from sync_server.ratelimit.services import hit
+
+routes = Routes("devices")  # endpoints "devices_<view>"
+api_route = routes.route
 
 TAG = "devices"
 E = "/events/<id:event_id>"

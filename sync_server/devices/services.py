@@ -8,28 +8,64 @@ minutes, usable once; only its SHA-256 is stored. It is claimed with one conditi
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sync_server.accounts.models import User
 from sync_server.audit.services import record
-from sync_server.auth import event_roles
+from sync_server.auth.tokens import DEVICE_TOKEN_PREFIX, new_token, token_hash
 from sync_server.db import utcnow
 from sync_server.devices.models import Device, DeviceKind, PairingCode, device_events
 from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event
-from sync_server.secrets_util import (
-    DEVICE_TOKEN_PREFIX,
-    new_pairing_code,
-    new_token,
-    normalise_pairing_code,
-    token_hash,
-)
+from sync_server.staff.services import event_roles
 
 logger = logging.getLogger(__name__)
+
+# Pairing codes are typed by people: no 0/O/1/I/L confusion.
+PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+PAIRING_CODE_LENGTH = 10
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+def new_pairing_code() -> str:
+    return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
+
+
+def normalise_pairing_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def device_for_token(session: Session, digest: str, now: datetime) -> Device | None:
+    """The device whose token hashes to ``digest`` (auth's seam); an unrevoked one is seen now."""
+    device = session.scalars(sa.select(Device).where(Device.token_hash == digest)).one_or_none()
+    if device is not None and device.revoked_at is None:
+        _note_seen(session, device, now)
+    return device
+
+
+def _note_seen(session: Session, device: Device, now: datetime) -> None:
+    """Keep ``last_seen_at`` to the minute, in its own short transaction (GETs never commit)."""
+    if device.last_seen_at is not None and now - device.last_seen_at < LAST_SEEN_GRANULARITY:
+        return
+    with session.get_bind().engine.connect() as conn:
+        conn.execute(sa.update(Device).where(Device.id == device.id).values(last_seen_at=now))
+        conn.commit()
+    set_committed_value(device, "last_seen_at", now)
+
+
+def device_serves(session: Session, device: Device, event_id: int) -> bool:
+    found = session.scalar(
+        sa.select(sa.func.count()).select_from(device_events).where(
+            device_events.c.device_id == device.id, device_events.c.event_id == event_id
+        )
+    )
+    return bool(found)
 
 
 def create_pairing_code(

@@ -17,8 +17,8 @@ from typing import Any
 from flask import Response, current_app, request
 
 from shared import protocol as p
-from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, device_serves, require_device, require_user
+from sync_server.api import ApiRequest, Routes
+from sync_server.auth.access import Access, require_device, require_user
 from sync_server.config import Config
 from sync_server.db import engine, utcnow
 from sync_server.devices import services as devices
@@ -31,6 +31,9 @@ from sync_server.door.settings import (
 )
 from sync_server.errors import ApiError, Code
 from sync_server.ratelimit.services import hit
+
+routes = Routes("door")  # endpoints "door_<view>"
+api_route = routes.route
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def heartbeat(req: ApiRequest) -> Response:
 def door_data(req: ApiRequest) -> Response:
     device = require_device(req.actor)
     event = req.the_event
-    if not device_serves(req.session, device, event.id):
+    if not devices.device_serves(req.session, device, event.id):
         raise ApiError(403, Code.EVENT_NOT_SERVED, "this device does not serve this event")
     query: p.DoorDataQuery = req.query
     page = data.door_page(req.session, event, cursor_text=query.cursor, limit=query.limit,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, require_user
+from sync_server.api import ApiRequest, Routes
+from sync_server.auth.access import Access, require_user
 from sync_server.events import responses as R
 from sync_server.events import schemas, services
 from sync_server.events.serialize import bundle_json, day_json, event_json, ticket_type_json
-from sync_server.patching import changes
-from sync_server.schemas import DeletedOut
+from sync_server.schemas import DeletedOut, patch_values
+
+routes = Routes("events")  # endpoints "events_<view>"
+api_route = routes.route
 
 logger = logging.getLogger(__name__)
 TAG = "events"
@@ -64,7 +66,7 @@ def get_event(req: ApiRequest) -> dict[str, Any]:
 @api_route(E, method="PATCH", access=Access.EVENT_ORGANIZER, tag=TAG, body=schemas.EventUpdate,
            summary="Edit an event (only the fields sent)", response=R.EventEnvelope)
 def update_event(req: ApiRequest) -> dict[str, Any]:
-    values = changes(req.body, schemas.EVENT_NULLABLE)
+    values = patch_values(req.body, schemas.EVENT_NULLABLE)
     event = services.update_event(req.session, req.the_event, user=require_user(req.actor),
                                   values=values)
     req.session.commit()
@@ -125,7 +127,7 @@ def add_day(req: ApiRequest) -> dict[str, Any]:
 @api_route(E + "/days/<id:day_id>", method="PATCH", access=Access.EVENT_ORGANIZER, tag=TAG,
            body=schemas.DayUpdate, summary="Edit a day", response=R.DayEnvelope)
 def update_day(req: ApiRequest, day_id: int) -> dict[str, Any]:
-    values = changes(req.body, schemas.DAY_NULLABLE)
+    values = patch_values(req.body, schemas.DAY_NULLABLE)
     day = services.get_day(req.session, req.the_event, day_id)
     day = services.update_day(req.session, req.the_event, day, user=require_user(req.actor),
                               values=values)
@@ -166,7 +168,7 @@ def add_ticket_type(req: ApiRequest) -> dict[str, Any]:
            access=Access.EVENT_ORGANIZER, tag=TAG, body=schemas.TicketTypeUpdate,
            summary="Edit a ticket type", response=R.TicketTypeEnvelope)
 def update_ticket_type(req: ApiRequest, ticket_type_id: int) -> dict[str, Any]:
-    values = changes(req.body, schemas.TICKET_TYPE_NULLABLE)
+    values = patch_values(req.body, schemas.TICKET_TYPE_NULLABLE)
     row = services.get_ticket_type(req.session, req.the_event, ticket_type_id)
     row = services.update_ticket_type(req.session, req.the_event, row,
                                       user=require_user(req.actor), values=values)
@@ -207,7 +209,7 @@ def add_bundle(req: ApiRequest) -> dict[str, Any]:
 @api_route(E + "/bundles/<id:bundle_id>", method="PATCH", access=Access.EVENT_ORGANIZER,
            tag=TAG, body=schemas.BundleUpdate, summary="Edit a bundle", response=R.BundleEnvelope)
 def update_bundle(req: ApiRequest, bundle_id: int) -> dict[str, Any]:
-    values = changes(req.body, schemas.BUNDLE_NULLABLE)
+    values = patch_values(req.body, schemas.BUNDLE_NULLABLE)
     row = services.get_bundle(req.session, req.the_event, bundle_id)
     row = services.update_bundle(req.session, req.the_event, row, user=require_user(req.actor),
                                  values=values)

@@ -112,6 +112,11 @@ class Event(Base):
         back_populates="event", order_by="Bundle.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def published(self) -> bool:
+        """Anyone may read a published event (``auth`` asks this, knowing no ``EventStatus``)."""
+        return self.status is EventStatus.PUBLISHED
+
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.name!r} {self.status}>"
 

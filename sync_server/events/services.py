@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 # --- events -------------------------------------------------------------------------------------
 
 
+def find_event(session: Session, event_id: int) -> Event | None:
+    return session.get(Event, event_id)
+
+
 def _categories(session: Session, names: Sequence[str]) -> list[Category]:
     found: dict[str, Category] = {}
     for name in names:

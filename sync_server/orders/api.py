@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask import current_app, request
 from sqlalchemy.orm import Session, joinedload, load_only
 
-from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, require_user
+from sync_server.api import ApiRequest, Routes
+from sync_server.auth.access import Access, require_user
 from sync_server.config import Config
 from sync_server.db import standalone, transaction_open, utcnow
 from sync_server.errors import ApiError, Code, not_found
@@ -31,6 +31,9 @@ from sync_server.orders import responses as r
 from sync_server.orders.models import DiscountCode, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.serialize import order_json
 from sync_server.ratelimit.services import Attempt, count_in_transaction, counting_cte
+
+routes = Routes("orders")  # endpoints "orders_<view>"
+api_route = routes.route
 
 logger = logging.getLogger(__name__)
 TAG = "orders"
@@ -299,6 +302,3 @@ def set_fees(req: ApiRequest) -> dict[str, Any]:
     req.session.commit()
     return {"percent_bp": body.percent_bp, "fixed_cents": body.fixed_cents}
 
-
-# The buyer's routes live beside the tickets; importing them here registers them with ours.
-from sync_server.tickets import buyer_api as _buyer_api  # noqa: E402, F401

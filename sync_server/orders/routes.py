@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from shared.qr import render_png
-from sync_server.auth import current_web_user, login_required
+from sync_server.auth.sessions import current_web_user, login_required
 from sync_server.db import db_session, utcnow
 from sync_server.errors import ApiError, validation_error
 from sync_server.events.models import Event

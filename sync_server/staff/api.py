@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.vocabulary import format_optional_time as iso
-from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, require_user
+from sync_server.api import ApiRequest, Routes
+from sync_server.auth.access import Access, require_user
 from sync_server.schemas import DeletedOut
 from sync_server.staff import services
 from sync_server.staff.models import AuthorizedSeller, EventStaff
@@ -18,6 +18,9 @@ from sync_server.staff.responses import (
     StaffList,
 )
 from sync_server.staff.schemas import SellerAdd, StaffAdd
+
+routes = Routes("staff")  # endpoints "staff_<view>"
+api_route = routes.route
 
 TAG = "staff"
 E = "/events/<id:event_id>"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sync_server.accounts.models import User
 from sync_server.accounts.services import find_user_by_email
 from sync_server.audit.services import record
+from sync_server.auth.access import EventRoles
 from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code, not_found, validation_error
 from sync_server.events.models import Event
@@ -25,6 +26,33 @@ def _account(session: Session, email: str) -> User:
     if user is None:
         raise validation_error({"email": ["no account has this e-mail; ask them to sign up"]})
     return user
+
+
+def event_roles(
+    session: Session, user: User, event: Event, now: datetime | None = None
+) -> EventRoles:
+    """What ``user`` may do on ``event``: organizer (or admin), active seller, unexpired staff."""
+    now = now or utcnow()
+    organizer = user.is_admin or event.organizer_id == user.id
+    seller = session.scalar(
+        sa.select(sa.func.count()).select_from(AuthorizedSeller).where(
+            AuthorizedSeller.event_id == event.id,
+            AuthorizedSeller.user_id == user.id,
+            AuthorizedSeller.status == SellerStatus.ACTIVE,
+        )
+    )
+    staff_row = session.scalars(
+        sa.select(EventStaff).where(
+            EventStaff.event_id == event.id, EventStaff.user_id == user.id, EventStaff.active
+        )
+    ).one_or_none()
+    staff = staff_row is not None and staff_row.access_expires_at > now
+    return EventRoles(
+        organizer=organizer,
+        seller=bool(seller),
+        staff=staff,
+        staff_expired=staff_row is not None and not staff,
+    )
 
 
 def list_staff(session: Session, event: Event) -> list[EventStaff]:

@@ -17,9 +17,9 @@ from flask import Response, current_app
 from shared.qr import render_png
 from sync_server.accounts.models import User
 from sync_server.accounts.services import find_user_by_email
-from sync_server.api import ApiRequest, api_route
+from sync_server.api import ApiRequest, Routes
 from sync_server.audit.services import record
-from sync_server.auth import Access, require_user
+from sync_server.auth.access import Access, require_user
 from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event, EventStatus
 from sync_server.mail.after_commit import send_queued
@@ -32,6 +32,9 @@ from sync_server.orders.serialize import order_json, ticket_json
 from sync_server.orders.services import cancel_order, hold_expires_at
 from sync_server.tickets.models import TicketInstance, TicketStatus
 from sync_server.tickets.services import transfer_ticket_instance
+
+routes = Routes("tickets")  # endpoints "tickets_<view>"
+api_route = routes.route
 
 logger = logging.getLogger(__name__)
 TAG = "my tickets"

@@ -22,10 +22,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared.wire_fields import adapter
-from sync_server import create_app
+from sync_server import api_routes, create_app
 from sync_server.accounts.models import User
-from sync_server.accounts.services import create_user, issue_api_token
-from sync_server.api import ROUTES
+from sync_server.accounts.services import create_user
+from sync_server.auth.tokens import issue_api_token
 from sync_server.devices.models import Device
 from sync_server.devices.services import create_pairing_code, pair_device
 from sync_server.events.models import Event, EventDay, EventType, TicketType
@@ -62,7 +62,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 def _route_patterns() -> list[tuple[re.Pattern[str], str, type[Any] | None]]:
     patterns = []
-    for route in ROUTES:
+    for route in api_routes():
         parts = re.split(r"<[a-z]+:[a-z_]+>", route.path)
         regex = r"\d+".join(re.escape(part) for part in parts)
         patterns.append((re.compile(regex), route.method, route.response))

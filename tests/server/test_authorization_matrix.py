@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from sync_server.api import API_PREFIX, ROUTES, ApiRoute
-from sync_server.auth import Access
+from sync_server import api_routes
+from sync_server.api import API_PREFIX, ApiRoute
+from sync_server.auth.access import Access
 from sync_server.devices.services import revoke_device
 from sync_server.events.services import add_bundle
 from sync_server.models import Base
@@ -134,8 +135,9 @@ def test_every_route_refuses_exactly_who_it_should(
     ]
 
     # The registry is the app's URL map: nothing registered outside it, nothing missing.
-    assert registered_api_routes(app) == {(r.rule, r.method) for r in ROUTES}
-    assert len(ROUTES) >= 35
+    routes = api_routes()
+    assert registered_api_routes(app) == {(r.rule, r.method) for r in routes}
+    assert len(routes) >= 35
 
     def url(route: ApiRoute) -> str:
         path = re.sub(r"<id:([a-z_]+)>", lambda m: str(ids[m.group(1)]), route.rule)
@@ -148,7 +150,7 @@ def test_every_route_refuses_exactly_who_it_should(
 
     before = table_counts(session)
     refusals = 0
-    for route in ROUTES:
+    for route in routes:
         for caller in callers:
             want = expected(route.access, caller.name)
             if want == PASS:
@@ -162,7 +164,7 @@ def test_every_route_refuses_exactly_who_it_should(
 
     # Now the allowed callers: never 401/403 (nor 500). Devices first (the organizer may revoke
     # the device), destructive calls last, signing out at the very end.
-    probes = [(route, caller) for route in ROUTES for caller in callers
+    probes = [(route, caller) for route in routes for caller in callers
               if expected(route.access, caller.name) == PASS]
 
     def order(probe: tuple[ApiRoute, Caller]) -> tuple[int, int, int]:

@@ -14,9 +14,9 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from sync_server.auth.tokens import token_hash
 from sync_server.devices.models import Device, PairingCode
 from sync_server.devices.services import create_pairing_code
-from sync_server.secrets_util import token_hash
 from tests.server.conftest import World, bearer, error_code
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from sync_server.auth import login_required
+from sync_server.auth.sessions import login_required
 from sync_server.errors import ApiError
 from sync_server.ratelimit.models import RateLimit
 from sync_server.ratelimit.services import hit, window_start

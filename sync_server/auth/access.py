@@ -1,43 +1,37 @@
-"""Who is calling, and may they? Bearer tokens for the API, the session cookie for pages.
+"""Who is calling the API (a bearer token), and may they call this route?
 
 Roles are per event: the organizer of THIS event, a seller of THIS event (ACTIVE), staff of THIS
 event until their access expires; a platform admin (``users.is_admin``) may act as any event's
 organizer. Devices act for the events they were paired with; a revoked device is told
 ``device_revoked`` (401) so it wipes its local data.
+
+Users and their tokens live below auth (``accounts``); devices, events and the staff and sellers
+of an event live above it. Auth reaches those through one seam, :class:`Principals`, which
+``create_app`` hands to :func:`init_app`; so its ``device`` and ``event`` objects are typed
+``Any`` here (they are ``devices.models.Device`` and ``events.models.Event``).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from flask import redirect, request, session, url_for
+from flask import Flask, current_app, request
 from sqlalchemy.orm import Session, joinedload, load_only
-from sqlalchemy.orm.attributes import set_committed_value
 
 from sync_server.accounts.models import ApiToken, User
+from sync_server.auth.tokens import DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX, same_hash, token_hash
 from sync_server.db import standalone, utcnow
-from sync_server.devices.models import Device, device_events
 from sync_server.errors import ApiError, Code
-from sync_server.events.models import Event, EventStatus
-from sync_server.secrets_util import (
-    DEVICE_TOKEN_PREFIX,
-    USER_TOKEN_PREFIX,
-    same_hash,
-    token_hash,
-)
-from sync_server.staff.models import AuthorizedSeller, EventStaff, SellerStatus
 
 logger = logging.getLogger(__name__)
 
 MAX_BEARER_LENGTH = 200
-LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 
 
 class Access(StrEnum):
@@ -56,7 +50,7 @@ class Access(StrEnum):
 @dataclass(frozen=True)
 class Actor:
     user: User | None = None
-    device: Device | None = None
+    device: Any = None  # a devices.models.Device
     api_token: ApiToken | None = None
 
     @property
@@ -74,6 +68,30 @@ class EventRoles:
     @property
     def any(self) -> bool:
         return self.organizer or self.seller or self.staff
+
+
+@dataclass(frozen=True)
+class Principals:
+    """The one seam between auth and the domains above it, filled in by ``create_app``."""
+
+    # The event with this id, or None.
+    event: Callable[[Session, int], Any]
+    # The device whose token hashes to this digest, or None; an unrevoked one is noted as seen
+    # at this time.
+    device: Callable[[Session, str, datetime], Any]
+    # The roles of this user on this event.
+    event_roles: Callable[[Session, User, Any], EventRoles]
+    # Whether this device serves the event with this id.
+    device_serves: Callable[[Session, Any, int], bool]
+
+
+def init_app(app: Flask, principals: Principals) -> None:
+    app.extensions["sync_principals"] = principals
+
+
+def _principals() -> Principals:
+    principals: Principals = current_app.extensions["sync_principals"]
+    return principals
 
 
 def _refuse_401(code: str, message: str) -> ApiError:
@@ -118,26 +136,15 @@ def actor_for_token(session: Session, token: str, now: datetime | None = None) -
             raise _refuse_401(Code.INVALID_TOKEN, "the token is unknown, expired or revoked")
         return Actor(user=api_token.user, api_token=api_token)
     if token.startswith(DEVICE_TOKEN_PREFIX):
-        device = session.scalars(sa.select(Device).where(Device.token_hash == digest)).one_or_none()
+        device = _principals().device(session, digest, now)
         if device is None or not same_hash(device.token_hash, digest):
             raise _refuse_401(Code.INVALID_TOKEN, "the device token is unknown")
         if device.revoked_at is not None:
             raise _refuse_401(
                 Code.DEVICE_REVOKED, "this device was revoked: wipe its local data and pair again"
             )
-        _note_device_seen(session, device, now)
         return Actor(device=device)
     raise _refuse_401(Code.INVALID_TOKEN, "the token is not one of ours")
-
-
-def _note_device_seen(session: Session, device: Device, now: datetime) -> None:
-    """Keep ``last_seen_at`` to the minute, in its own short transaction (GETs never commit)."""
-    if device.last_seen_at is not None and now - device.last_seen_at < LAST_SEEN_GRANULARITY:
-        return
-    with session.get_bind().engine.connect() as conn:
-        conn.execute(sa.update(Device).where(Device.id == device.id).values(last_seen_at=now))
-        conn.commit()
-    set_committed_value(device, "last_seen_at", now)
 
 
 def authenticate(session: Session) -> Actor:
@@ -148,41 +155,9 @@ def authenticate(session: Session) -> Actor:
     return actor_for_token(session, token)
 
 
-def event_roles(
-    session: Session, user: User | None, event: Event, now: datetime | None = None
-) -> EventRoles:
-    if user is None:
-        return EventRoles()
-    now = now or utcnow()
-    organizer = user.is_admin or event.organizer_id == user.id
-    seller = session.scalar(
-        sa.select(sa.func.count()).select_from(AuthorizedSeller).where(
-            AuthorizedSeller.event_id == event.id,
-            AuthorizedSeller.user_id == user.id,
-            AuthorizedSeller.status == SellerStatus.ACTIVE,
-        )
-    )
-    staff_row = session.scalars(
-        sa.select(EventStaff).where(
-            EventStaff.event_id == event.id, EventStaff.user_id == user.id, EventStaff.active
-        )
-    ).one_or_none()
-    staff = staff_row is not None and staff_row.access_expires_at > now
-    return EventRoles(
-        organizer=organizer,
-        seller=bool(seller),
-        staff=staff,
-        staff_expired=staff_row is not None and not staff,
-    )
-
-
-def device_serves(session: Session, device: Device, event_id: int) -> bool:
-    found = session.scalar(
-        sa.select(sa.func.count()).select_from(device_events).where(
-            device_events.c.device_id == device.id, device_events.c.event_id == event_id
-        )
-    )
-    return bool(found)
+def event_in_url(session: Session, event_id: int) -> Any:
+    """The event a route names in its URL, or None."""
+    return _principals().event(session, event_id)
 
 
 def require_user(actor: Actor) -> User:
@@ -193,7 +168,8 @@ def require_user(actor: Actor) -> User:
     raise _refuse_401(Code.AUTH_REQUIRED, "sign in first")
 
 
-def require_device(actor: Actor) -> Device:
+def require_device(actor: Actor) -> Any:
+    """The calling device (a ``devices.models.Device``), or the right refusal."""
     if actor.device is not None:
         return actor.device
     if actor.user is not None:
@@ -207,20 +183,20 @@ def _forbidden(roles: EventRoles, what: str, staff_allowed: bool) -> ApiError:
     return ApiError(403, Code.FORBIDDEN, f"only {what} of this event may do this")
 
 
-def require_device_for_event(session: Session, actor: Actor, event: Event) -> Device:
+def require_device_for_event(session: Session, actor: Actor, event: Any) -> Any:
     device = require_device(actor)
-    if not device_serves(session, device, event.id):
+    if not _principals().device_serves(session, device, event.id):
         raise ApiError(403, Code.FORBIDDEN, "this device does not serve this event")
     return device
 
 
 def require_event_role(
-    session: Session, actor: Actor, event: Event, *, organizer: bool = True,
+    session: Session, actor: Actor, event: Any, *, organizer: bool = True,
     seller: bool = False, staff: bool = False,
 ) -> EventRoles:
     """Require a signed-in user holding one of the named roles on ``event``."""
     user = require_user(actor)
-    roles = event_roles(session, user, event)
+    roles = _principals().event_roles(session, user, event)
     if (organizer and roles.organizer) or (seller and roles.seller) or (staff and roles.staff):
         return roles
     names = [n for n, on in (("the organizer", organizer), ("sellers", seller),
@@ -228,7 +204,7 @@ def require_event_role(
     raise _forbidden(roles, " or ".join(names), staff)
 
 
-def authorize(session: Session, actor: Actor, access: Access, event: Event | None) -> None:
+def authorize(session: Session, actor: Actor, access: Access, event: Any) -> None:
     """Raise the right refusal unless ``actor`` may call a route with ``access`` on ``event``."""
     if access is Access.PUBLIC:
         return
@@ -240,7 +216,7 @@ def authorize(session: Session, actor: Actor, access: Access, event: Event | Non
         return
     assert event is not None, f"{access} routes need <event_id> in their URL"
     if access is Access.EVENT_READ:
-        if event.status is EventStatus.PUBLISHED:
+        if event.published:
             return
         if actor.device is not None:
             require_device_for_event(session, actor, event)
@@ -259,47 +235,3 @@ def authorize(session: Session, actor: Actor, access: Access, event: Event | Non
         require_device_for_event(session, actor, event)
     else:  # pragma: no cover - a new Access member without a rule here
         raise AssertionError(f"no rule for {access}")
-
-
-# --- HTML pages: the session cookie -------------------------------------------------------------
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def current_web_user(db: Session) -> User | None:
-    user_id = session.get("user_id")
-    if not isinstance(user_id, int):
-        return None
-    user = db.get(User, user_id)
-    if user is None or session.get("auth_hash") != _session_hash(user):
-        return None
-    return user
-
-
-def _session_hash(user: User) -> str:
-    # A password change invalidates every session cookie of that user.
-    return token_hash(f"{user.id}:{user.password_hash or ''}")[:16]
-
-
-def sign_in_web(user: User) -> None:
-    session.clear()
-    session["user_id"] = user.id
-    session["auth_hash"] = _session_hash(user)
-
-
-def sign_out_web() -> None:
-    session.clear()
-
-
-def login_required(view: F) -> F:
-    """For HTML pages: redirect to the sign-in page unless a user is signed in."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sync_server.db import db_session
-
-        if current_web_user(db_session()) is None:
-            return redirect(url_for("accounts.sign_in", next=request.path))
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]

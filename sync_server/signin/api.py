@@ -1,4 +1,5 @@
-"""Accounts over JSON: sign up, sign in (bearer token), sign out, me."""
+"""Accounts over JSON: sign up, sign in (bearer token), sign out, me (tag and endpoints
+``accounts``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from flask import current_app, request
 from shared.vocabulary import format_optional_time as iso
 from sync_server.accounts import services
 from sync_server.accounts.models import User
-from sync_server.accounts.responses import AuthOut, MeOut, SignedOutOut
-from sync_server.accounts.schemas import SignInBody, SignUpBody
-from sync_server.api import ApiRequest, api_route
-from sync_server.auth import Access, require_user
+from sync_server.api import ApiRequest, Routes
+from sync_server.auth.access import Access, require_user
+from sync_server.auth.tokens import issue_api_token, revoke_api_token
 from sync_server.config import Config
 from sync_server.db import engine
 from sync_server.ratelimit.services import hit, subject_for_email
+from sync_server.signin.responses import AuthOut, MeOut, SignedOutOut
+from sync_server.signin.schemas import SignInBody, SignUpBody
+
+routes = Routes("accounts")  # endpoints "accounts_<view>"
+api_route = routes.route
 
 logger = logging.getLogger(__name__)
 TAG = "accounts"
@@ -45,7 +50,7 @@ def sign_up(req: ApiRequest) -> dict[str, Any]:
         limit=config.sign_in_limit_per_address, window_seconds=config.sign_in_window_seconds)
     user = services.create_user(req.session, email=body.email, password=body.password,
                                 name=body.name, hasher=current_app.extensions["sync_hasher"])
-    token, row = services.issue_api_token(req.session, user, days=config.user_token_days,
+    token, row = issue_api_token(req.session, user, days=config.user_token_days,
                                           label="sign-up")
     req.session.commit()
     return {"user": user_json(user), "token": token, "expires_at": iso(row.expires_at)}
@@ -64,7 +69,7 @@ def sign_in(req: ApiRequest) -> dict[str, Any]:
         limit=config.sign_in_limit_per_address, window_seconds=window)
     user = services.check_password(req.session, email=body.email, password=body.password,
                                    hasher=current_app.extensions["sync_hasher"])
-    token, row = services.issue_api_token(req.session, user, days=config.user_token_days,
+    token, row = issue_api_token(req.session, user, days=config.user_token_days,
                                           label="sign-in")
     req.session.commit()
     return {"user": user_json(user), "token": token, "expires_at": iso(row.expires_at)}
@@ -74,7 +79,7 @@ def sign_in(req: ApiRequest) -> dict[str, Any]:
            summary="Revoke the bearer token of this request", response=SignedOutOut)
 def sign_out(req: ApiRequest) -> dict[str, Any]:
     assert req.actor.api_token is not None
-    services.revoke_api_token(req.session, req.actor.api_token)
+    revoke_api_token(req.session, req.actor.api_token)
     req.session.commit()
     return {"signed_out": True}
 

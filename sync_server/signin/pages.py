@@ -9,12 +9,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from sync_server.accounts import services
-from sync_server.accounts.forms import SignInForm, SignUpForm
-from sync_server.auth import current_web_user, sign_in_web, sign_out_web
+from sync_server.auth.sessions import current_web_user, sign_in_web, sign_out_web
 from sync_server.config import Config
 from sync_server.db import db_session, engine
 from sync_server.errors import ApiError
 from sync_server.ratelimit.services import hit, subject_for_email
+from sync_server.signin.forms import SignInForm, SignUpForm
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)

@@ -1,0 +1,53 @@
+"""HTML pages: the signed-in user in the session cookie."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import redirect, request, session, url_for
+from sqlalchemy.orm import Session
+
+from sync_server.accounts.models import User
+from sync_server.auth.tokens import token_hash
+from sync_server.db import db_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_web_user(db: Session) -> User | None:
+    user_id = session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    user = db.get(User, user_id)
+    if user is None or session.get("auth_hash") != _session_hash(user):
+        return None
+    return user
+
+
+def _session_hash(user: User) -> str:
+    # A password change invalidates every session cookie of that user.
+    return token_hash(f"{user.id}:{user.password_hash or ''}")[:16]
+
+
+def sign_in_web(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session["auth_hash"] = _session_hash(user)
+
+
+def sign_out_web() -> None:
+    session.clear()
+
+
+def login_required(view: F) -> F:
+    """For HTML pages: redirect to the sign-in page unless a user is signed in."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_web_user(db_session()) is None:
+            return redirect(url_for("accounts.sign_in", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
