@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def send_mail(config: Config, args: argparse.Namespace) -> int:
-    from sync_server.orders.services import tidy_expired_orders
+    from sync_server.orders.cancellation import tidy_expired_orders
 
     engine = make_engine(config.database_url)
     try:
