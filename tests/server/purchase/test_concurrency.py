@@ -23,9 +23,9 @@ from sync_server.db import utcnow
 from sync_server.errors import ApiError
 from sync_server.events.models import Bundle, TicketType
 from sync_server.events.services import add_bundle
+from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import Order, OrderItem, PaymentMethod, PaymentStatus
 from sync_server.orders.purchase_models import InventoryHold
-from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.services import WantedLine, checkout, complete_order
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import World

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from sync_server.errors import ApiError
 from sync_server.events.models import TicketType
-from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.orders.cancellation import tidy_expired_orders
+from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.orders.services import WantedLine, checkout, complete_order
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import World, error_code
