@@ -47,9 +47,8 @@ def queue_transferred_ticket(ticket: TicketInstance, *, session: Session, to_ema
 
 def _send_after_commit(session: Session) -> None:
     rows: Sequence[OutboxMessage] = session.info.pop(_TO_SEND, ())
-    ids = [row.id for row in rows if row.id is not None]
-    if ids and has_request_context():  # else `sync-server send-mail` sends them
-        send_queued(ids)
+    if rows and has_request_context():  # else `sync-server send-mail` sends them
+        send_queued([row.id for row in rows])
 
 
 def _forget(session: Session, previous: SessionTransaction) -> None:

@@ -297,21 +297,17 @@ def complete_order(
     rolls back and the order stays PENDING.
     """
     now = now or utcnow()
-    placed = sa.inspect(order).persistent
-    if placed:  # in the database already: only a PENDING one moves (also under concurrency)
-        moved = holds.rowcount(session.execute(
-            sa.update(Order)
-            .where(Order.id == order.id, Order.payment_status == PaymentStatus.PENDING)
-            .values(payment_status=PaymentStatus.COMPLETED, payment_method=method,
-                    completed_at=now, updated_at=now)
-        ))
-        if moved != 1:
-            session.refresh(order)
-            if order.payment_status is PaymentStatus.COMPLETED:
-                return Outcome(order=order)
-            raise ApiError(409, Code.INVALID_STATE,
-                           f"a {order.payment_status.value} order cannot be confirmed")
-    else:  # new in this transaction (a free checkout): nobody else can see it yet
+    state = sa.inspect(order)
+    placed = state.persistent  # in the database already: only a PENDING one moves
+    if placed and not _moved_from_pending(session, order, method, now):
+        session.refresh(order)
+        if order.payment_status is PaymentStatus.COMPLETED:
+            return Outcome(order=order)
+        raise ApiError(409, Code.INVALID_STATE,
+                       f"a {order.payment_status.value} order cannot be confirmed")
+    if not placed:  # new in this transaction (a free checkout): nobody else can see it yet
+        if not state.pending:
+            raise ValueError("complete an order of this session (loaded or just added)")
         order.payment_status, order.payment_method = PaymentStatus.COMPLETED, method
         order.completed_at = now
         session.flush()
@@ -339,6 +335,18 @@ def complete_order(
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,
                 len(tickets))
     return Outcome(order=order, issued=tickets, completed_now=True)
+
+
+def _moved_from_pending(session: Session, order: Order, method: PaymentMethod,
+                        now: datetime) -> bool:
+    """The conditional UPDATE that completes a PENDING order and locks its row (False: it was
+    not PENDING any more, e.g. a concurrent completion won)."""
+    return holds.rowcount(session.execute(
+        sa.update(Order)
+        .where(Order.id == order.id, Order.payment_status == PaymentStatus.PENDING)
+        .values(payment_status=PaymentStatus.COMPLETED, payment_method=method,
+                completed_at=now, updated_at=now)
+    )) == 1
 
 
 def _ensure_signing_key(session: Session, event_id: int) -> None:
