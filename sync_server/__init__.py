@@ -70,13 +70,14 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server.devices import api as devices
     from sync_server.door import api as door
     from sync_server.events import api as events
+    from sync_server.mail import api as mail
     from sync_server.orders import api as orders
+    from sync_server.orders import buyer_api as tickets
     from sync_server.signin import api as signin
     from sync_server.staff import api as staff
-    from sync_server.tickets import buyer_api as tickets
 
     return (signin.routes, devices.routes, door.routes, events.routes, orders.routes,
-            tickets.routes, staff.routes, openapi.routes)
+            tickets.routes, mail.routes, staff.routes, openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:
@@ -119,6 +120,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, config.database_url)
     errors.init_app(app)
     auth.init_app(app, _principals())
+    from sync_server import mail, orders
+
+    orders.connect_signals()  # event cancelled -> its orders cancelled and refunded
+    mail.connect_signals()  # order completed, ticket transferred -> their e-mail
     app.session_interface = WebOnlySessions(api.API_PREFIX)
 
     csrf = CSRFProtect(app)

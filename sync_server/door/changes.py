@@ -19,11 +19,10 @@ transfers, cancels, the scan upload) without it doing anything:
   heartbeat's ``revision`` moves and doors download again);
 - a ticket type or bundle renamed (its tickets are renumbered: the name is in the door data).
 
-Writers that bypass the ORM unit of work (``session.execute(update(TicketInstance)...)`` or
-core inserts) must call :func:`touch_tickets`, or, on PostgreSQL, insert new tickets already
-numbered in the transaction's last locking statement (``number_cte``: the checkout does, one
-UPDATE of every ticket index less). One transaction takes one number per event; rows
-sharing a number are ordered by id in deltas (the cursor keeps both).
+This hook is the ONE way anything is numbered. Writers that bypass the ORM unit of work
+(``session.execute(update(TicketInstance)...)`` or core inserts) must call
+:func:`touch_tickets`, which only tells this hook which rows to number. One transaction takes
+one number per event; rows sharing a number are ordered by id in deltas (the cursor keeps both).
 """
 
 from __future__ import annotations
@@ -205,24 +204,6 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
     ordered = sorted(ids)
     for i in range(0, len(ordered), _CHUNK):
         yield ordered[i : i + _CHUNK]
-
-
-# For a statement that inserts numbered ticket rows itself (PostgreSQL, ``sync_server.bulk``, the
-# checkout): the event's next number as a CTE, and the value to insert in ``NUMBERED_COLUMN``.
-# The counter row stays locked until the commit, so that statement comes after every other lock.
-# ``gated_on``: the name of an earlier CTE; the number is taken only if it returned a row (the
-# tickets are then inserted with 0 and the caller numbers them at commit with touch_tickets).
-def number_cte(gated_on: str | None = None) -> str:
-    source = (f"SELECT :door_event_id, 1 WHERE EXISTS (SELECT 1 FROM {gated_on})"  # noqa: S608
-              if gated_on else "VALUES (:door_event_id, 1)")
-    return f"""door_number AS (
-    INSERT INTO door_event_changes (event_id, last_change) {source}
-    ON CONFLICT (event_id) DO UPDATE SET last_change = door_event_changes.last_change + 1
-    RETURNING last_change)"""
-
-
-NUMBER_VALUE = "COALESCE((SELECT last_change FROM door_number), 0)"
-NUMBERED_COLUMN = "door_change"  # of ticket_instances
 
 
 # PostgreSQL: take the number and stamp the rows in ONE statement (one round trip while the

@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 from shared import protocol as p
 from shared.vocabulary import ADMITTING_VERDICTS, COUNTED_VERDICTS
 from sync_server.devices.models import Device
-from sync_server.door.bulk import insert_rows, update_rows
 from sync_server.door.changes import ids_in, next_change
 from sync_server.door.data import conflicts
 from sync_server.door.models import DoorEventSettings, DoorScan, table_of
+from sync_server.door.unnest import insert_rows, update_rows
 from sync_server.errors import Code
 from sync_server.events.models import EventDay
 from sync_server.scanning.models import Scan, ScanType
@@ -104,7 +104,7 @@ def _store(session: Session, device: Device, scans: Sequence[p.ScanRecord],
             "lost_to_id": None, "change_no": 0,
         })
     table = table_of(DoorScan)
-    # one statement (see bulk.py); RETURNING names only the rows inserted now
+    # one statement (see unnest.py); RETURNING names only the rows inserted now
     inserted = insert_rows(session, table, rows, conflict=[table.c.scan_id],
                            returning=[table.c.scan_id, table.c.id])
     stored = {str(s): int(i) for s, i in inserted}
@@ -234,7 +234,7 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     event_of = {t: e for e, ids in touched.items() for t in ids}
     for row in (*winners, *scanned):
         row["door_change"] = numbers[event_of[row["id"]]]
-    update_rows(session, ti, "id", winners)  # one statement each (bulk.py)
+    update_rows(session, ti, "id", winners)  # one statement each (unnest.py)
     update_rows(session, ti, "id", scanned)
     _expire(session, list(event_of))
     return flagged

@@ -94,12 +94,7 @@ def publish_event(req: ApiRequest) -> dict[str, Any]:
                    "refunds through each payment method (idempotent)",
            response=R.EventEnvelope)
 def cancel_event(req: ApiRequest) -> dict[str, Any]:
-    # Imported here: the purchase engine builds on the events package, not the other way round.
-    from sync_server.orders.services import cancel_event_sales
-
-    event = req.the_event
-    cancel_event_sales(req.session, event, by_user=require_user(req.actor),
-                       reason="The event was cancelled.")
+    event = services.cancel_event(req.session, req.the_event, user=require_user(req.actor))
     req.session.commit()
     return {"event": event_json(event, detail=True)}
 

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from sync_server.accounts.models import User
@@ -31,8 +32,7 @@ from sync_server.events.models import (
     event_categories,
 )
 from sync_server.keys.services import rotate_key
-from sync_server.orders.models import Order, OrderItem
-from sync_server.tickets.models import TicketInstance
+from sync_server.signals import event_cancelled
 
 logger = logging.getLogger(__name__)
 
@@ -125,32 +125,48 @@ def publish_event(session: Session, event: Event, *, user: User) -> Event:
     return event
 
 
-def cancel_event(session: Session, event: Event, *, user: User) -> Event:
+def cancel_event(session: Session, event: Event, *, user: User,
+                 reason: str = "The event was cancelled.") -> Event:
+    """Cancel ``event`` and send ``event_cancelled`` (the orders domain cancels and refunds
+    every order of it in this transaction). Idempotent."""
     if event.status is not EventStatus.CANCELLED:
         event.status = EventStatus.CANCELLED
         event.cancelled_at = utcnow()
         session.flush()
         record(session, action="event.cancel", entity_type="event", entity_id=event.id,
                user=user, event_id=event.id)
+    event_cancelled.send(event, session=session, by_user=user, reason=reason)
     return event
 
 
 def _has_sales(session: Session, event: Event) -> bool:
-    orders = session.scalar(
-        sa.select(sa.func.count()).select_from(Order).where(Order.event_id == event.id)
-    )
-    return bool(orders)
+    """Units of the event sold or held (counted on its ticket types and bundles)."""
+    return any(session.scalar(
+        sa.select(sa.func.count()).select_from(model)
+        .where(model.event_id == event.id, model.quantity_sold + model.quantity_reserved > 0))
+        for model in (TicketType, Bundle))
+
+
+def _delete_unless_referenced(session: Session, row: object, error: ApiError) -> None:
+    """Delete ``row`` unless something sold refers to it: the foreign keys of orders, their
+    items and tickets (``RESTRICT``) refuse it, and ``error`` is raised instead."""
+    session.flush()  # the caller's writes first: the savepoint then sits inside the transaction
+    try:
+        with session.begin_nested():
+            session.delete(row)
+    except IntegrityError as refused:
+        raise error from refused
 
 
 def delete_event(session: Session, event: Event, *, user: User) -> None:
     """Delete a DRAFT event that has no orders; anything else is cancelled, not deleted."""
-    if event.status is not EventStatus.DRAFT or _has_sales(session, event):
-        raise ApiError(409, Code.INVALID_STATE,
+    refused = ApiError(409, Code.INVALID_STATE,
                        "only a draft event without orders can be deleted; cancel it instead")
+    if event.status is not EventStatus.DRAFT:
+        raise refused
     record(session, action="event.delete", entity_type="event", entity_id=event.id, user=user,
            details={"name": event.name})
-    session.delete(event)
-    session.flush()
+    _delete_unless_referenced(session, event, refused)
 
 
 def events_of_user(session: Session, user: User) -> list[Event]:
@@ -350,18 +366,12 @@ def update_ticket_type(
 
 
 def delete_ticket_type(session: Session, event: Event, row: TicketType, *, user: User) -> None:
-    used = session.scalar(
-        sa.select(sa.func.count()).select_from(OrderItem).where(OrderItem.ticket_type_id == row.id)
-    ) or session.scalar(
-        sa.select(sa.func.count()).select_from(TicketInstance)
-        .where(TicketInstance.ticket_type_id == row.id)
-    )
-    if used or row.quantity_sold:
-        raise ApiError(409, Code.CONFLICT, "tickets of this type were sold; deactivate it instead")
+    refused = ApiError(409, Code.CONFLICT, "tickets of this type were sold; deactivate it instead")
+    if row.quantity_sold:
+        raise refused
     record(session, action="ticket_type.delete", entity_type="ticket_type", entity_id=row.id,
            user=user, event_id=event.id)
-    session.delete(row)
-    session.flush()
+    _delete_unless_referenced(session, row, refused)
 
 
 # --- bundles ------------------------------------------------------------------------------------
@@ -425,12 +435,9 @@ def update_bundle(
 
 
 def delete_bundle(session: Session, event: Event, row: Bundle, *, user: User) -> None:
-    used = session.scalar(
-        sa.select(sa.func.count()).select_from(OrderItem).where(OrderItem.bundle_id == row.id)
-    )
-    if used or row.quantity_sold:
-        raise ApiError(409, Code.CONFLICT, "this bundle was sold; deactivate it instead")
+    refused = ApiError(409, Code.CONFLICT, "this bundle was sold; deactivate it instead")
+    if row.quantity_sold:
+        raise refused
     record(session, action="bundle.delete", entity_type="bundle", entity_id=row.id, user=user,
            event_id=event.id)
-    session.delete(row)
-    session.flush()
+    _delete_unless_referenced(session, row, refused)

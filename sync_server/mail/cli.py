@@ -27,7 +27,7 @@ def send_mail(limit: int, as_json: bool) -> None:
 
     Exits with status 1 when a message failed to send (it is retried later).
     """
-    from sync_server.orders.services import tidy_expired_orders
+    from sync_server.orders.cancellation import tidy_expired_orders
 
     config: Config = current_app.extensions["sync_config"]
     factory = upgraded_sessions()

@@ -37,7 +37,7 @@ LONGEST_RETRY = timedelta(hours=1)
 def enqueue(session: Session, *, kind: MailKind, order: Order, to_email: str,
             ticket_instance_id: int | None = None, now: datetime | None = None) -> OutboxMessage:
     """Add an outbox row in the caller's transaction (flushed: its ``id`` is known). A completed
-    order's row is inserted with the order instead (``orders.services.confirm_order``)."""
+    order's or a transfer's row is queued by ``mail.reactions`` instead."""
     row = OutboxMessage(kind=kind, order_id=order.id, ticket_instance_id=ticket_instance_id,
                         to_email=to_email, status=MailStatus.PENDING, attempts=0,
                         next_attempt_at=now or utcnow())

@@ -7,10 +7,7 @@ limited per user and per client address. Organizer routes live under ``/events/<
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,17 +17,16 @@ from sqlalchemy.orm import Session, joinedload, load_only
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
 from sync_server.config import Config
-from sync_server.db import standalone, transaction_open, utcnow
+from sync_server.db import engine, utcnow
 from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event, EventDay, TicketType
+from sync_server.events.services import cancel_event
 from sync_server.keys.models import EventKeyVersion
-from sync_server.mail.after_commit import send_queued
-from sync_server.mail.outbox import resend_order
-from sync_server.orders import discounts, holds, schemas, services
+from sync_server.orders import cancellation, discounts, holds, schemas, services
 from sync_server.orders import responses as r
 from sync_server.orders.models import DiscountCode, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.serialize import order_json
-from sync_server.ratelimit.services import Attempt, count_in_transaction, counting_cte
+from sync_server.ratelimit.services import count as count_hits
 
 routes = Routes("orders")  # endpoints "orders_<view>"
 api_route = routes.route
@@ -49,31 +45,17 @@ def _settings_of(config: Config) -> services.PurchaseSettings:
     return services.PurchaseSettings.from_config(config)
 
 
-@contextmanager
-def counted_checkout(session: Session, user_id: int) -> Iterator[Attempt | None]:
-    """Rate-limit a checkout per user and per address. Yields the attempt (None: no limits),
-    which :func:`load_event_for_checkout` counts: on PostgreSQL, first in the request, in a
-    statement that commits on its own (``durable``); otherwise in the checkout's own transaction,
-    and if the checkout fails, it is rolled back and the attempt counted again on its own. Either
-    way every attempt counts, failed and refused ones too."""
+def count_checkout(user_id: int) -> None:
+    """Count a checkout attempt per user and per client address (``ratelimit``: its own short
+    transaction, committed whatever the checkout does next); raises ``rate_limited`` (429)
+    past a limit, before anything is read or held."""
     config = current_app.extensions["sync_config"]
     limits = {subject: limit for subject, limit in (
         (f"user:{user_id}", config.checkout_limit_per_user),
         (f"addr:{request.remote_addr or '-'}", config.checkout_limit_per_address)) if limit}
-    if not limits:
-        yield None
-        return
-    attempt = Attempt("checkout", limits, config.checkout_window_seconds)
-    try:
-        yield attempt
-    except Exception:
-        session.rollback()
-        if not attempt.durable:
-            count_in_transaction(session, attempt, refuse=False)
-            session.commit()
-        raise
-    if not attempt.counted:
-        raise RuntimeError("a checkout must count its attempt: load_event_for_checkout")
+    if limits:
+        count_hits(engine(), action="checkout", limits=limits,
+                   window_seconds=config.checkout_window_seconds)
 
 
 # The event with, in the same statement, its days and ticket types (the order is priced from the
@@ -96,37 +78,8 @@ _EVENT_FOR_CHECKOUT = (
 )
 
 
-@functools.cache
-def _event_for_checkout_counting(subjects: int, alone: bool) -> sa.Select[Any]:
-    """PostgreSQL: the same, counting the attempt first in the same statement (the rate-limit
-    rows are the checkout's first locks, as docs/purchase.md orders them): a round trip less.
-    The counts come back as one JSON text column ({subject: count}). ``alone``: no transaction
-    is open, so the statement commits on its own, and need not wait for the WAL flush (only
-    counts are at stake, as for sign-ins: ratelimit.services)."""
-    counted = counting_cte(subjects, async_commit=alone)
-    counts = sa.select(sa.cast(sa.func.json_object_agg(counted.c.subject, counted.c.count),
-                               sa.Text)).scalar_subquery()
-    # Standalone (db.standalone): run first in a request, the count commits at once, so a
-    # failed checkout needs no second count.
-    return standalone(_EVENT_FOR_CHECKOUT.add_columns(counts))
-
-
-def load_event_for_checkout(
-    session: Session, event_id: int, attempt: Attempt | None,
-) -> tuple[Event, int | None]:
-    """The event as a checkout reads it and its signing key version, after counting ``attempt``
-    (raises ``rate_limited``, 429, past a limit; ``not_found`` for no such event)."""
-    if attempt is not None and session.get_bind().dialect.name == "postgresql":
-        alone = not transaction_open(session)  # then the statement commits on its own
-        row = session.execute(_event_for_checkout_counting(len(attempt.limits), alone),
-                              {"event_id": event_id, **attempt.params()}).unique().one_or_none()
-        attempt.durable = alone
-        if row is None:  # counted all the same
-            raise not_found("event")
-        attempt.settle(session, json.loads(row[2]))
-        return row[0], row[1]
-    if attempt is not None:
-        count_in_transaction(session, attempt)
+def load_event_for_checkout(session: Session, event_id: int) -> tuple[Event, int | None]:
+    """The event as a checkout reads it and its signing key version (``not_found``: none)."""
     row = session.execute(_EVENT_FOR_CHECKOUT, {"event_id": event_id}).unique().one_or_none()
     if row is None:
         raise not_found("event")
@@ -139,8 +92,7 @@ def _wanted(items: list[schemas.CheckoutItem]) -> list[services.WantedLine]:
 
 def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
     expires = services.hold_expires_at(req.session, outcome.order)
-    req.session.commit()
-    send_queued(outcome.outbox_ids)
+    req.session.commit()  # the mail domain sends the tickets e-mail once committed
     # A freshly completed order's tickets are exactly those just issued.
     issued = outcome.issued if outcome.completed_now else None
     return {"order": order_json(req.session, outcome.order, tokens=True,
@@ -153,16 +105,16 @@ def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
 def checkout(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
-    with counted_checkout(req.session, user.id) as attempt:
-        event, key_version = load_event_for_checkout(req.session, body.event_id, attempt)
-        outcome = services.checkout(
-            req.session, event=event, buyer=user, wanted=_wanted(body.items),
-            buyer_name=body.buyer_name or user.name, buyer_email=body.buyer_email or user.email,
-            buyer_phone=body.buyer_phone, discount_code=body.discount_code,
-            payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
-            signing_key_version=key_version,
-        )
-        return _finish(req, outcome)
+    count_checkout(user.id)
+    event, key_version = load_event_for_checkout(req.session, body.event_id)
+    outcome = services.checkout(
+        req.session, event=event, buyer=user, wanted=_wanted(body.items),
+        buyer_name=body.buyer_name or user.name, buyer_email=body.buyer_email or user.email,
+        buyer_phone=body.buyer_phone, discount_code=body.discount_code,
+        payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
+        signing_key_version=key_version,
+    )
+    return _finish(req, outcome)
 
 
 @api_route(E + "/availability", method="GET", access=Access.EVENT_READ, tag=TAG,
@@ -207,25 +159,10 @@ def _event_order(req: ApiRequest, order_id: int) -> Order:
 def cancel_order(req: ApiRequest) -> dict[str, Any]:
     body: schemas.CancelOrderBody = req.body
     order = _event_order(req, body.order_id)
-    services.cancel_order(req.session, order, by_user=require_user(req.actor),
+    cancellation.cancel_order(req.session, order, by_user=require_user(req.actor),
                           reason=body.reason)
     req.session.commit()
     return {"order": order_json(req.session, order)}
-
-
-@api_route(E + "/orders/resend-email", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
-           body=schemas.ResendBody, status=202,
-           summary="Queue an order's ticket e-mail again (to the buyer or another address)",
-           response=r.QueuedMailOut)
-def resend_email(req: ApiRequest) -> dict[str, Any]:
-    body: schemas.ResendBody = req.body
-    order = _event_order(req, body.order_id)
-    if order.payment_status is not PaymentStatus.COMPLETED:
-        raise ApiError(409, Code.INVALID_STATE, "only a completed order has tickets to send")
-    row = resend_order(req.session, order, to_email=body.to_email)
-    req.session.commit()
-    sent = send_queued([row.id])
-    return {"outbox_id": row.id, "sent": bool(sent.sent)}
 
 
 @api_route(E + "/sales/cancel", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
@@ -234,8 +171,9 @@ def resend_email(req: ApiRequest) -> dict[str, Any]:
            response=r.CancelSalesOut)
 def cancel_sales(req: ApiRequest) -> dict[str, Any]:
     body: schemas.CancelSalesBody = req.body
-    count = services.cancel_event_sales(req.session, req.the_event,
-                                        by_user=require_user(req.actor), reason=body.reason)
+    count = cancellation.cancel_event_orders(req.the_event, session=req.session,
+                                             by_user=require_user(req.actor), reason=body.reason)
+    cancel_event(req.session, req.the_event, user=require_user(req.actor), reason=body.reason)
     req.session.commit()
     return {"event_id": req.the_event.id, "status": req.the_event.status.value,
             "orders_cancelled": count}

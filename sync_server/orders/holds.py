@@ -30,8 +30,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sync_server.bulk import Guard, build
-from sync_server.db import UTCDateTime, utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, TicketType
 from sync_server.orders.models import Order
@@ -120,7 +118,7 @@ def _release_expired(session: Session, stock: Stock, now: datetime) -> int:
     return int(sum(released))
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
@@ -140,39 +138,17 @@ def _left(session: Session, stock: Stock, freed: int) -> int:
     return int(row[0] - row[1] - row[2] + freed)
 
 
-_KINDS: tuple[Literal["ticket_type", "bundle"], ...] = ("ticket_type", "bundle")
-
-
-def _take_sql(kind: Literal["ticket_type", "bundle"], column: str, prefix: str = "") -> str:
-    """The common case as SQL: a conditional UPDATE that locks the row and counts ``quantity`` in
-    ``column`` if that many are free without releasing any hold (our own table and column
-    names; every value is a bound parameter, named with ``prefix``)."""
-    return f"""UPDATE {_table(Stock(kind, 0)).name}
-    SET {column} = {column} + :{prefix}quantity, updated_at = :{prefix}now
-    WHERE id = :{prefix}id
-      AND quantity_total - quantity_sold - quantity_reserved >= :{prefix}quantity"""  # noqa: S608
-
-
-_TAKE = {(kind, sell): sa.text(_take_sql(kind, "quantity_sold" if sell else "quantity_reserved"))
-         .bindparams(sa.bindparam("now", type_=UTCDateTime()))
-         for kind in _KINDS for sell in (True, False)}
-_GUARD = {kind: f"guard AS ({_take_sql(kind, 'quantity_sold', 'guard_')} RETURNING id)"
-          for kind in _KINDS}
-
-
 def _take(session: Session, stock: Stock, quantity: int, *, sell: bool) -> bool:
-    """:func:`_take_sql` on its own: one statement, True if it counted the units."""
-    return _rowcount(session.execute(_TAKE[stock.kind, sell], {
-        "id": stock.id, "quantity": quantity, "now": utcnow()})) == 1
-
-
-def take_guard(stock: Stock, quantity: int, now: datetime) -> Guard:
-    """``_take`` (a sale) as the guard of ``bulk.insert_new``: the checkout's insert statement
-    counts the units sold itself, so the row lock is taken in the last statement before the
-    commit and held for nothing else. If too few are free as counted, nothing is sold: the
-    caller goes the slow way (:func:`sell`)."""
-    return Guard(sql=_GUARD[stock.kind],
-                 params={"guard_id": stock.id, "guard_quantity": quantity, "guard_now": now})
+    """The common case in one statement: a conditional UPDATE that locks the row and counts
+    ``quantity`` as sold (or reserved) if that many are free without releasing any hold."""
+    t = _table(stock)
+    column = t.c.quantity_sold if sell else t.c.quantity_reserved
+    return rowcount(session.execute(
+        t.update()
+        .where(t.c.id == stock.id,
+               t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved >= quantity)
+        .values({column: column + quantity})
+    )) == 1
 
 
 def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> None:
@@ -186,7 +162,7 @@ def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> 
         reserved = lock(session, [stock])[stock]
         freed = _release_expired(session, stock, now) if reserved else 0
         t = _table(stock)
-        done = _rowcount(session.execute(
+        done = rowcount(session.execute(
             t.update()
             .where(t.c.id == stock.id,
                    t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved + freed
@@ -200,8 +176,8 @@ def reserve(session: Session, *, wanted: Mapping[Stock, int], now: datetime) -> 
 def new_holds(order: Order, wanted: Mapping[Stock, int], expires_at: datetime,
               now: datetime) -> list[InventoryHold]:
     """The hold rows of ``order`` (not inserted), one per ticket type or bundle."""
-    return [build(
-        InventoryHold, order_id=order.id, event_id=order.event_id, quantity=quantity,
+    return [InventoryHold(
+        order_id=order.id, event_id=order.event_id, quantity=quantity,
         expires_at=expires_at,
         ticket_type_id=stock.id if stock.kind == "ticket_type" else None,
         bundle_id=stock.id if stock.kind == "bundle" else None,
@@ -233,7 +209,7 @@ def sell(session: Session, *, order: Order, wanted: Mapping[Stock, int], now: da
             mine = int(sum(own))
         freed = mine + (_release_expired(session, stock, now) if reserved else 0)
         t = _table(stock)
-        done = _rowcount(session.execute(
+        done = rowcount(session.execute(
             t.update()
             .where(t.c.id == stock.id,
                    t.c.quantity_total - t.c.quantity_sold - t.c.quantity_reserved + freed

@@ -19,9 +19,8 @@ from sync_server.auth.sessions import current_web_user, login_required
 from sync_server.db import db_session, utcnow
 from sync_server.errors import ApiError, validation_error
 from sync_server.events.models import Event
-from sync_server.mail.after_commit import send_queued
 from sync_server.orders import holds, services
-from sync_server.orders.api import counted_checkout, load_event_for_checkout, purchase_settings
+from sync_server.orders.api import count_checkout, load_event_for_checkout, purchase_settings
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
@@ -69,22 +68,21 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
     offer = _offer(event)
     if request.method == "POST":
         try:
-            with counted_checkout(session, user.id) as attempt:
-                event, key_version = load_event_for_checkout(session, event.id, attempt)
-                outcome = services.checkout(
-                    session, event=event, buyer=user, wanted=_wanted(offer),
-                    buyer_name=user.name, buyer_email=user.email,
-                    discount_code=request.form.get("discount_code", "").strip()[:40] or None,
-                    settings=purchase_settings(), signing_key_version=key_version,
-                )
-                session.commit()
+            count_checkout(user.id)
+            event, key_version = load_event_for_checkout(session, event.id)
+            outcome = services.checkout(
+                session, event=event, buyer=user, wanted=_wanted(offer),
+                buyer_name=user.name, buyer_email=user.email,
+                discount_code=request.form.get("discount_code", "").strip()[:40] or None,
+                settings=purchase_settings(), signing_key_version=key_version,
+            )
+            session.commit()  # the mail domain sends the tickets e-mail once committed
         except ApiError as error:
             session.rollback()
             details = "; ".join(m for ms in error.fields.values() for m in ms)
             flash(f"{error.message}{': ' + details if details else ''}", "error")
             return render_template("orders/buy.html", event=event, offer=_offer(event),
                                    user=user), error.status
-        send_queued(outcome.outbox_ids)
         return redirect(url_for("orders.order_page", order_id=outcome.order.id))
     return render_template("orders/buy.html", event=event, offer=offer, user=user)
 

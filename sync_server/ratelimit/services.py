@@ -1,11 +1,8 @@
 """Fixed-window rate limits kept in the database, so several app servers share the counts.
 
-Each hit is one atomic ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count``
-in its own short transaction (committed even when the request that made it fails, so failed
-sign-ins count). A checkout counts with its own work instead (an ``Attempt``: one statement
-for the user and the address, no second connection): on PostgreSQL as a CTE of the checkout's
-first statement, which commits on its own; elsewhere in the checkout's transaction, counting
-again on its own if the checkout fails.
+Each attempt is one atomic ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING``
+for every subject it counts against (a checkout: its user and its address) in its own short
+transaction, committed even when the request that made it fails, so failed attempts count.
 
 On PostgreSQL the hit's commit does not wait for the WAL flush (``SET LOCAL synchronous_commit TO
 off``, this transaction only): a crash can forget the last few hundred milliseconds of counts,
@@ -20,13 +17,11 @@ import hashlib
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 
 from sync_server.db import UTCDateTime, utcnow
 from sync_server.errors import ApiError, Code
@@ -52,24 +47,37 @@ def hit(
     engine: Engine, *, action: str, subject: str, limit: int, window_seconds: int,
     now: datetime | None = None,
 ) -> int:
-    """Count one attempt in its own short transaction; raise ``rate_limited`` (429) past
-    ``limit`` in the current window. Returns the count in this window including this attempt."""
+    """Count one attempt of ``subject`` (see :func:`count`); returns its count in this window."""
+    return count(engine, action=action, limits={subject: limit}, window_seconds=window_seconds,
+                 now=now)[subject[:100]]
+
+
+def count(
+    engine: Engine, *, action: str, limits: Mapping[str, int], window_seconds: int,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Count one attempt against every subject of ``limits`` (subject -> limit) in ONE statement
+    of its own short transaction, committed whatever the request does next (so failed attempts
+    count); raise ``rate_limited`` (429) past a limit in the current window. Returns the counts
+    in this window, this attempt included. Subjects are counted in the order given, so two
+    transactions lock shared rows in the same order."""
     now = now or utcnow()
     start = window_start(now, window_seconds)
+    params: dict[str, Any] = {"action": action, "start": start}
+    params.update((f"s{i}", subject[:100]) for i, subject in enumerate(limits))
     # PostgreSQL: SET LOCAL synchronous_commit TO off in the same statement (one round trip).
-    stmt = _upsert(1, async_commit=engine.dialect.name == "postgresql")
+    stmt = _upsert(len(limits), async_commit=engine.dialect.name == "postgresql")
     with engine.begin() as conn:
-        count = int(conn.execute(stmt, {"action": action, "start": start,
-                                        "s0": subject[:100]}).one()[1])
-        if count == 1:  # the first hit of a new window: forget this action's stale windows
+        counts = {str(row[0]): int(row[1]) for row in conn.execute(stmt, params)}
+        if 1 in counts.values():  # the first hit of a new window: forget stale windows
             _forget_stale(conn, action, start, window_seconds)
-    if count > limit:
-        raise _refusal(action, subject, count, start, window_seconds, now)
-    return count
+    for subject, limit in limits.items():
+        if counts.get(subject[:100], 0) > limit:
+            raise _refusal(action, subject, counts[subject[:100]], start, window_seconds, now)
+    return counts
 
 
-def _forget_stale(conn: Connection | Session, action: str, start: datetime,
-                  window_seconds: int) -> None:
+def _forget_stale(conn: Connection, action: str, start: datetime, window_seconds: int) -> None:
     stale = start - max(timedelta(seconds=window_seconds), KEEP_WINDOWS_FOR)
     conn.execute(sa.delete(RateLimit).where(RateLimit.action == action,
                                             RateLimit.window_start < stale))
@@ -81,71 +89,6 @@ def _refusal(action: str, subject: str, count: int, start: datetime, window_seco
     logger.warning("rate limit: %s %s (%d in window)", action, subject, count)
     return ApiError(429, Code.RATE_LIMITED, f"too many attempts; try again in {retry} s",
                     headers={"Retry-After": str(retry)})
-
-
-@dataclass
-class Attempt:
-    """One attempt to count against the limits of several subjects (a checkout: its user and its
-    address) in the caller's own transaction: :func:`count_in_transaction`, or, on PostgreSQL,
-    inside the caller's first statement (:func:`counting_cte`) and then :meth:`settle`."""
-
-    action: str
-    limits: Mapping[str, int]  # subject -> limit; subjects are counted in this order
-    window_seconds: int
-    now: datetime = field(default_factory=utcnow)
-    counted: bool = False
-    durable: bool = False  # the count committed on its own (a failure needs no second count)
-
-    @property
-    def start(self) -> datetime:
-        """The start of the window ``now`` falls in."""
-        return window_start(self.now, self.window_seconds)
-
-    def params(self) -> dict[str, Any]:
-        """The bound parameters of ``_upsert(len(limits))`` and ``counting_cte``."""
-        params: dict[str, Any] = {"action": self.action, "start": self.start}
-        params.update((f"s{i}", subject[:100]) for i, subject in enumerate(self.limits))
-        return params
-
-    def settle(self, session: Session, counts: Mapping[str, int], *, refuse: bool = True) -> None:
-        """After the count: forget this action's stale windows when a new one opened; raise
-        ``rate_limited`` (429) past a limit (the caller's rollback then leaves the count at the
-        limit)."""
-        self.counted = True
-        start = self.start
-        if 1 in counts.values():
-            _forget_stale(session, self.action, start, self.window_seconds)
-        if refuse:
-            for subject, limit in self.limits.items():
-                if counts.get(subject[:100], 0) > limit:
-                    raise _refusal(self.action, subject, counts[subject[:100]], start,
-                                   self.window_seconds, self.now)
-
-
-def count_in_transaction(session: Session, attempt: Attempt, *, refuse: bool = True) -> None:
-    """Count ``attempt`` against every subject in ONE statement of the session's current
-    transaction (no commit of its own; the row locks last until the caller's commit).
-
-    For a request that writes anyway (a checkout): the count commits with its work. If the work
-    fails and is rolled back, so is the count: the caller counts the failed attempt again and
-    commits (``refuse=False``: never refuse that one). Raises ``rate_limited`` (429) past a
-    limit. Subjects are counted in the order given, so two transactions lock shared rows in the
-    same order.
-    """
-    counts = {str(subject): int(count) for subject, count
-              in session.execute(_upsert(len(attempt.limits)), attempt.params())}
-    attempt.settle(session, counts, refuse=refuse)
-
-
-@functools.cache
-def counting_cte(subjects: int, async_commit: bool = False) -> sa.CTE:
-    """:func:`count_in_transaction`'s statement as the CTE ``counted`` (subject, count) of the
-    caller's own statement, saving a round trip (PostgreSQL: a data-modifying CTE runs once,
-    whatever reads it). Parameters: :meth:`Attempt.params`. ``async_commit``: as for
-    :func:`hit`, only for a statement that commits on its own (``db.standalone``), never inside
-    a transaction that writes anything else."""
-    return (_upsert(subjects, async_commit=async_commit)
-            .columns(subject=sa.String(), count=sa.Integer()).cte("counted"))
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""Ticket numbers derived from ids (unique by construction) and ids taken up front in blocks."""
+"""Ticket numbers derived from ids (unique by construction) and ids taken before the insert."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from sync_server import bulk
 from sync_server.db import utcnow
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.tickets.models import TicketInstance
 from sync_server.tickets.numbers import ALPHABET, SPACE, ticket_number
+from sync_server.tickets.services import issue_tickets, new_ticket_ids
 from tests.server.conftest import World
 
 SECRET = b"s" * 32
@@ -43,48 +43,31 @@ def test_ids_outside_the_number_space_are_refused(bad: int) -> None:
         ticket_number(bad, SECRET)
 
 
-# PostgreSQL only: SQLite takes max(id) + 1 under its write lock (no blocks, no sequences).
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_ids_come_unique_from_blocks_and_a_forked_worker_takes_its_own(
-    session: Session, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    taken: list[int] = []
-    for _ in range(2 * bulk.ID_BLOCK // 3 + 1):  # enough to need a refill
-        ids = bulk.take_ids(session, {TicketInstance: 3, Order: 1})
-        assert len(ids[TicketInstance]) == 3 and len(ids[Order]) == 1
-        taken += ids[TicketInstance]
-    assert len(set(taken)) == len(taken) and taken == sorted(taken)
-    # A forked worker must not hand out its parent's remaining block.
-    monkeypatch.setattr(bulk.os, "getpid", lambda: -1)
-    after_fork = bulk.take_ids(session, {TicketInstance: 3})
-    assert min(after_fork[TicketInstance]) > max(taken)  # a fresh block of the sequence
-    session.rollback()
-
-
-def test_a_built_row_inserts_and_attaches_like_a_constructed_one(
+def test_ticket_ids_taken_before_insert_are_unique_and_the_rows_insert_with_them(
     session: Session, world: World
 ) -> None:
-    """``bulk.build`` skips the constructor's attribute events: the row must still insert,
-    attach clean, read back without a query, and refuse a name that is no attribute."""
+    """A token signs its ticket's id, so ids come first (``new_ticket_ids``: the sequence on
+    PostgreSQL, max(id) + 1 under SQLite's write lock); the rows then insert with them."""
     organizer = world.person("Org")
     event = world.event(organizer)
-    ids = bulk.take_ids(session, {Order: 1})
+    ticket_type = world.ticket_type(event, organizer, price_cents=0)
     now = utcnow()
-    order = bulk.build(
-        Order, id=ids[Order][0], order_number="SL-BUILT-00001", event_id=event.id,
-        subtotal_cents=0, discount_cents=0, fees_cents=0, total_cents=0,
-        payment_method=PaymentMethod.FREE, payment_status=PaymentStatus.COMPLETED,
-        buyer_name="Built", buyer_email="built@example.test", created_at=now, updated_at=now)
-    assert order not in session and not sa.inspect(order).has_identity
-    bulk.insert_new(session, [order])
-    state = sa.inspect(order)
-    assert state.persistent and not session.dirty and not state.unloaded - {"items",
-                                                                           "split_payments"}
-    assert order.user_id is None and order.completed_at is None  # set, so no query on read
+    order = Order(order_number="SL-IDS00-00001", event_id=event.id, subtotal_cents=0,
+                  discount_cents=0, fees_cents=0, total_cents=0,
+                  payment_method=PaymentMethod.FREE, payment_status=PaymentStatus.COMPLETED,
+                  buyer_name="Ids", buyer_email="ids@example.test", created_at=now,
+                  updated_at=now)
+    session.add(order)
+    session.flush()
+    first = issue_tickets(session, order=order, event=event, units=[(ticket_type, None)] * 3,
+                          holder_name="Ids", holder_email="ids@example.test",
+                          master_secret=SECRET, now=now, owner_id=None, original_owner_id=None)
+    session.flush()
+    second = new_ticket_ids(session, 2)
+    taken = [t.id for t in first] + second
+    assert len(set(taken)) == 5 and taken == sorted(taken)
     session.commit()
-    session.expire_all()
-    again = session.get(Order, order.id)
-    assert again is not None and again.order_number == "SL-BUILT-00001"
-    assert again.payment_status is PaymentStatus.COMPLETED and again.buyer_name == "Built"
-    with pytest.raises(TypeError, match="no_such_column"):
-        bulk.build(Order, no_such_column=1)
+    rows = session.scalars(sa.select(TicketInstance).where(TicketInstance.order_id == order.id)
+                           .order_by(TicketInstance.id)).all()
+    assert [(r.id, r.ticket_number) for r in rows] == [
+        (t.id, ticket_number(t.id, SECRET)) for t in first]

@@ -15,7 +15,7 @@ from sync_server.keys.models import RevokedToken
 from sync_server.keys.services import revoked_ticket_ids
 from sync_server.orders.models import Order, PaymentMethod
 from sync_server.orders.serialize import order_json
-from sync_server.orders.services import confirm_order
+from sync_server.orders.services import complete_order
 from sync_server.tickets.models import TicketInstance, TicketStatus
 from tests.server.conftest import World, error_code
 from tests.server.purchase.conftest import SETTINGS, Shop, buy
@@ -27,7 +27,7 @@ def completed_order(api: httpx.Client, session: Session, shop: Shop, person: obj
     assert created.status_code == 201, created.text
     order = session.get(Order, created.json()["order"]["id"])
     assert order is not None
-    confirm_order(session, order, method=PaymentMethod.CASH, settings=SETTINGS)
+    complete_order(session, order, method=PaymentMethod.CASH, settings=SETTINGS)
     session.commit()
     return order_json(session, order, tokens=True)
 

@@ -23,9 +23,10 @@ from sync_server.db import utcnow
 from sync_server.errors import ApiError
 from sync_server.events.models import Bundle, TicketType
 from sync_server.events.services import add_bundle
+from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import Order, OrderItem, PaymentMethod, PaymentStatus
 from sync_server.orders.purchase_models import InventoryHold
-from sync_server.orders.services import WantedLine, cancel_order, checkout, confirm_order
+from sync_server.orders.services import WantedLine, checkout, complete_order
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import World
 from tests.server.purchase.conftest import SETTINGS
@@ -63,7 +64,7 @@ def buyer_thread(app: Flask, seed: int, event_id: int, type_id: int, bundle_id: 
                                  now=now).order
                 session.commit()
                 if fate == "confirm":
-                    confirm_order(session, order, method=PaymentMethod.CASH, settings=SETTINGS)
+                    complete_order(session, order, method=PaymentMethod.CASH, settings=SETTINGS)
                     session.commit()
                 elif fate == "abandon":
                     cancel_order(session, order, by_user=None, reason="abandoned")

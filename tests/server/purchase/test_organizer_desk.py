@@ -12,13 +12,9 @@ from sqlalchemy.orm import Session
 
 from sync_server.errors import ApiError
 from sync_server.events.models import TicketType
+from sync_server.orders.cancellation import tidy_expired_orders
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
-from sync_server.orders.services import (
-    WantedLine,
-    checkout,
-    confirm_order,
-    tidy_expired_orders,
-)
+from sync_server.orders.services import WantedLine, checkout, complete_order
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import World, error_code
 from tests.server.purchase.conftest import SETTINGS, Shop, buy
@@ -83,7 +79,7 @@ def test_concurrent_confirmations_issue_the_tickets_once(
             assert mine is not None
             start.wait()
             try:
-                outcome = confirm_order(own, mine, method=PaymentMethod.CASH, settings=SETTINGS)
+                outcome = complete_order(own, mine, method=PaymentMethod.CASH, settings=SETTINGS)
                 own.commit()
                 result = f"issued {len(outcome.issued)}"
             except ApiError as error:  # pragma: no cover - would fail the assertion below

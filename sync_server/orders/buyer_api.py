@@ -1,4 +1,4 @@
-"""A buyer's own orders and tickets: list them, download a ticket's QR, transfer, re-send.
+"""A buyer's own orders and tickets: list them, download a ticket's QR, transfer, abandon.
 
 Ownership: an order is the caller's if ``orders.user_id`` is theirs; a ticket if its
 ``current_owner_id`` is theirs, or it was issued to their VERIFIED e-mail address with no owner
@@ -22,14 +22,12 @@ from sync_server.audit.services import record
 from sync_server.auth.access import Access, require_user
 from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event, EventStatus
-from sync_server.mail.after_commit import send_queued
-from sync_server.mail.models import MailKind
-from sync_server.mail.outbox import enqueue, resend_order
 from sync_server.orders import responses as r
 from sync_server.orders import schemas
+from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import Order, PaymentStatus
 from sync_server.orders.serialize import order_json, ticket_json
-from sync_server.orders.services import cancel_order, hold_expires_at
+from sync_server.orders.services import hold_expires_at
 from sync_server.tickets.models import TicketInstance, TicketStatus
 from sync_server.tickets.services import transfer_ticket_instance
 
@@ -134,28 +132,11 @@ def transfer(req: ApiRequest) -> dict[str, Any]:
         holder_email=body.to_email, new_owner_id=receiver.id if receiver else None,
         by_user_id=user.id, master_secret=current_app.extensions["sync_config"].master_secret,
     )
-    mail = enqueue(req.session, kind=MailKind.TRANSFERRED_TICKET, order=order,
-                   to_email=body.to_email, ticket_instance_id=new.id)
     record(req.session, action="ticket.transfer", entity_type="ticket", entity_id=ticket.id,
            user=user, event_id=event.id, details={"to_ticket": new.id})
-    req.session.commit()
-    send_queued([mail.id])
+    req.session.commit()  # the mail domain sends the new holder's e-mail once committed
     return {"from": ticket_json(ticket, with_token=False),
             "to": ticket_json(new, with_token=False)}
-
-
-@api_route("/me/orders/resend-email", method="POST", access=Access.USER, tag=TAG,
-           body=schemas.OrderRef, status=202, summary="Send my order's tickets to me again",
-           response=r.QueuedMailOut)
-def resend(req: ApiRequest) -> dict[str, Any]:
-    body: schemas.OrderRef = req.body
-    order = _my_order(req, body.order_id)
-    if order.payment_status is not PaymentStatus.COMPLETED:
-        raise ApiError(409, Code.INVALID_STATE, "only a completed order has tickets to send")
-    row = resend_order(req.session, order)
-    req.session.commit()
-    sent = send_queued([row.id])
-    return {"outbox_id": row.id, "sent": bool(sent.sent)}
 
 
 @api_route("/me/orders/abandon", method="POST", access=Access.USER, tag=TAG,

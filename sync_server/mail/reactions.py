@@ -1,0 +1,66 @@
+"""The mail domain's reactions: a completed order or a transferred ticket queues its e-mail in
+the sender's transaction (so it is durable with the sale), and is sent once that commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context
+from sqlalchemy.orm import Session, SessionTransaction
+
+from sync_server.mail.after_commit import send_queued
+from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
+from sync_server.orders.models import Order
+from sync_server.signals import order_completed, ticket_transferred
+from sync_server.tickets.models import TicketInstance
+
+logger = logging.getLogger(__name__)
+
+_TO_SEND = "mail_to_send_after_commit"
+
+
+def _queue(session: Session, row: OutboxMessage) -> None:
+    session.add(row)
+    session.info.setdefault(_TO_SEND, []).append(row)
+
+
+def queue_order_tickets(order: Order, *, session: Session, now: datetime,
+                        **_: Any) -> None:
+    """``order_completed``: the buyer's tickets e-mail."""
+    _queue(session, OutboxMessage(kind=MailKind.ORDER_TICKETS, order_id=order.id,
+                                  to_email=order.buyer_email, status=MailStatus.PENDING,
+                                  attempts=0, next_attempt_at=now, created_at=now))
+
+
+def queue_transferred_ticket(ticket: TicketInstance, *, session: Session, to_email: str,
+                             **_: Any) -> None:
+    """``ticket_transferred``: the new holder's e-mail with their ticket."""
+    _queue(session, OutboxMessage(kind=MailKind.TRANSFERRED_TICKET, order_id=ticket.order_id,
+                                  ticket_instance_id=ticket.id, to_email=to_email,
+                                  status=MailStatus.PENDING, attempts=0,
+                                  next_attempt_at=ticket.created_at))
+
+
+def _send_after_commit(session: Session) -> None:
+    rows: Sequence[OutboxMessage] = session.info.pop(_TO_SEND, ())
+    if rows and has_request_context():  # else `sync-server send-mail` sends them
+        send_queued([row.id for row in rows])
+
+
+def _forget(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the whole transaction was rolled back: nothing was queued
+        session.info.pop(_TO_SEND, None)
+
+
+def connect() -> None:
+    """Connect the receivers and the after-commit send (idempotent)."""
+    order_completed.connect(queue_order_tickets)
+    ticket_transferred.connect(queue_transferred_ticket)
+    for name, listener in (("after_commit", _send_after_commit),
+                           ("after_soft_rollback", _forget)):
+        if not sa.event.contains(Session, name, listener):
+            sa.event.listen(Session, name, listener)
