@@ -1,7 +1,7 @@
 """A real door (``scanner_app.core.door.Door`` on a SQLite file) holding real signed tickets,
 and the real app around it, offscreen.
 
-Tickets are signed with keys derived from ``scanner_app.hardware.synthetic``'s bench secret; the
+Tickets are signed with keys derived from ``tests.support.synthetic``'s bench secret; the
 event's day spans the current time, so the real clock is used throughout.
 """
 
@@ -21,13 +21,13 @@ from scanner_app.core.kiosk import hash_pin
 from scanner_app.core.ports import DoorService, FrameSource
 from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.decoders import ZxingDecoder
-from scanner_app.hardware.synthetic import SAMPLE_MASTER_SECRET, sample_token
 from scanner_app.settings import Folders, Settings
 from scanner_app.ui.sounds import SoundPlayer
 from scanner_app.workers.sync_worker import SyncRound
 from shared import protocol as p
 from shared.keys import derive_event_key
 from shared.ticket_token import TicketClaims, sign
+from tests.support.synthetic import SAMPLE_MASTER_SECRET, sample_token
 
 EVENT = 1
 STAFF_PIN = "4321"
@@ -177,7 +177,7 @@ class AppFactory:
 def make_app(settings: Settings, tmp_path: Path, qtbot) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from scanner_app.hardware.synthetic import empty_scene, write_frames
+    from tests.support.synthetic import empty_scene, write_frames
 
     idle = tmp_path / "idle"
     write_frames([empty_scene(320, 240, np.random.default_rng(0))], idle)

@@ -12,7 +12,6 @@ from scanner_app.core.door import Door
 from scanner_app.core.kiosk import KioskScreen as Screen
 from scanner_app.core.verdict import Colour, Verdict, VerdictCode
 from scanner_app.hardware.camera import FileCamera
-from scanner_app.hardware.synthetic import ticket_frames, write_frames
 from tests.scanner_ui.conftest import (
     SMITH,
     STAFF_PIN,
@@ -22,6 +21,7 @@ from tests.scanner_ui.conftest import (
     forged_token,
     token,
 )
+from tests.support.synthetic import ticket_frames, write_frames
 
 
 class Recorder(QObject):

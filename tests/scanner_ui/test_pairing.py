@@ -22,7 +22,6 @@ from sqlalchemy.exc import NoResultFound
 from scanner_app.core.door import Door
 from scanner_app.core.ports import DoorService, FrameSource
 from scanner_app.hardware.camera import FileCamera
-from scanner_app.hardware.synthetic import empty_scene, write_frames
 from scanner_app.settings import Settings
 from scanner_app.workers.adapters import pair_and_download
 from shared.qr import render_png
@@ -35,6 +34,7 @@ from tests.scanner_core.real_server import (
     ticket_token,
 )
 from tests.scanner_ui.conftest import AppFactory
+from tests.support.synthetic import empty_scene, write_frames
 
 SOLD = 20
 DEVICE = "Front door"

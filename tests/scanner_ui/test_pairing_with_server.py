@@ -19,7 +19,6 @@ from scanner_app.core.door import Door
 from scanner_app.core.ports import DoorService
 from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.decoders import ZxingDecoder
-from scanner_app.hardware.synthetic import empty_scene, write_frames
 from scanner_app.settings import Settings
 from scanner_app.workers.adapters import (
     pair_and_download,
@@ -30,6 +29,7 @@ from shared.qr import render_png
 from sync_server.devices.models import Device
 from sync_server.devices.services import create_pairing_code
 from tests.server.conftest import World, api, app, session, world  # noqa: F401 (fixtures)
+from tests.support.synthetic import empty_scene, write_frames
 
 SERVER = "http://testserver"
 ORGANISER_NAME = "North door"
