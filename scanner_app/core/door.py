@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from scanner_app.core import rules
+from scanner_app.core.debounce import COUNTED_S, Recent
 from scanner_app.core.ports import DoorService, DoorStatus, TicketRow
 from scanner_app.core.verdict import Verdict, VerdictCode
 from scanner_app.storage import cache, journal
@@ -33,7 +34,7 @@ from shared.ticket_token import Reason, TicketClaims, Verification, read_claims,
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-DEFAULT_DEBOUNCE = timedelta(seconds=3)
+DEFAULT_DEBOUNCE = timedelta(seconds=COUNTED_S)
 DOOR_NAME_SETTING = "door_name"
 DIRECTION_SETTING = "direction"
 
@@ -65,12 +66,14 @@ class Door:
     ) -> None:
         self.store = store
         self._clock = clock
-        self._debounce = debounce
         self._lock = threading.RLock()
         self._generation = -1
         self._events: dict[int, p.EventSettings] = {}
         self._keyring = Keyring()
-        self._recent: dict[str, tuple[datetime, Verdict, str]] = {}
+        # key -> (when, the counted verdict, its door): the "counted" rule of core/debounce.py
+        self._recent: Recent[tuple[datetime, Verdict, str]] = Recent(
+            debounce.total_seconds(), keep=500
+        )
         self._direction = p.Direction(
             store.setting(DIRECTION_SETTING, p.Direction.ENTRY.value)
         )
@@ -143,16 +146,16 @@ class Door:
         now = self._clock()
         key = f"{direction.value}:{text.strip().upper()}"
         with self.store.transaction() as s:
-            recent = self._recent.get(key)
-            if recent is not None and now - recent[0] < self._debounce:
-                first = recent[1]
-                seconds = max(0, round((now - recent[0]).total_seconds()))
+            recent = self._recent.get(key, now.timestamp())
+            if recent is not None:
+                first_at, first, first_door = recent[1]
+                seconds = max(0, round((now - first_at).total_seconds()))
                 answer = rules.verdict(
                     VerdictCode.REPEAT,
                     f"{first.title} {seconds} s ago: counted once, not twice.",
                     ticket_id=first.ticket_id, holder_name=first.holder_name,
                     ticket_type=first.ticket_type, ticket_number=first.ticket_number,
-                    previous_scan_at=recent[0], previous_scan_door=recent[2],
+                    previous_scan_at=first_at, previous_scan_door=first_door,
                 )
             else:
                 self._reload(s)
@@ -168,14 +171,8 @@ class Door:
                 ticket_id=claims.ticket_id if claims else None,
             ))
         if answer.code in rules.COUNTED:
-            self._remember(key, now, answer, door)
+            self._recent.note(key, now.timestamp(), (now, answer, door))
         return _with_scan_id(answer, scan_id)
-
-    def _remember(self, key: str, now: datetime, answer: Verdict, door: str) -> None:
-        self._recent[key] = (now, answer, door)
-        if len(self._recent) > 500:
-            cutoff = now - self._debounce
-            self._recent = {k: v for k, v in self._recent.items() if v[0] >= cutoff}
 
     def _facts(self, s: Session, verification: Verification) -> rules.Facts:
         claims = verification.claims
