@@ -305,6 +305,7 @@ def gui_stall_section(tmp: Path, seconds: float) -> None:
     from PySide6.QtWidgets import QApplication
 
     from scanner_app.app import DoorApp, Parts
+    from scanner_app.core.ports import PairedDoor
     from scanner_app.hardware.camera import FileCamera
     from scanner_app.settings import Folders, Settings
     from scanner_app.ui.sounds import SoundPlayer
@@ -320,15 +321,14 @@ def gui_stall_section(tmp: Path, seconds: float) -> None:
     door = build_door(tmp / "stall", tickets=60_000)
     folders = Folders(tmp / "config", tmp / "data", tmp / "logs")
     parts = Parts(
-        open_door=lambda: door,
-        sync_round=lambda _door: None,
+        open_door=lambda: PairedDoor(door),
         pair=lambda *_args, **_kwargs: None,
         open_camera=lambda: FileCamera(folder, fps=30, loop=True),
         decoder=make_decoder("auto"),
     )
     app = DoorApp(Settings(folders), parts, sound=SoundPlayer(enabled=True))
     app.window.resize(1280, 800)
-    app.start()
+    app.start(PairedDoor(door))
 
     class Counter(QObject):
         """Counts answers on the GUI thread (a QObject slot, never a bare builtin)."""
@@ -427,12 +427,14 @@ def startup_child(home: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from scanner_app.app import DoorApp, default_parts
+    from scanner_app.core.pairing import open_paired_door
     from scanner_app.settings import Folders, Settings
     from scanner_app.ui.theme import style_sheet
 
+    settings = Settings.load(Folders.for_user(home))
+    paired = open_paired_door(settings.folders.data)  # before Qt, as scanner_app.app.main does
     qt_app = QApplication([])
     qt_app.setStyleSheet(style_sheet())
-    settings = Settings.load(Folders.for_user(home))
     app = DoorApp(settings, default_parts(settings))
     ready: dict[str, float] = {}
 
@@ -447,7 +449,7 @@ def startup_child(home: Path) -> int:
                 qt_app.quit()
 
     probe = Probe()
-    app.start()
+    app.start(paired)
     assert app.door_worker is not None, "the bench door is not paired"
     app.door_worker.status_changed.connect(probe.on_status)
     app.door_worker.request_status()

@@ -18,12 +18,11 @@ import pytest
 
 from scanner_app.core.door import Door
 from scanner_app.core.kiosk import hash_pin
-from scanner_app.core.ports import DoorService, FrameSource
+from scanner_app.core.ports import DoorService, FrameSource, PairedDoor, SyncRound
 from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.decoders import ZxingDecoder
 from scanner_app.settings import Folders, Settings
 from scanner_app.ui.sounds import SoundPlayer
-from scanner_app.workers.sync_worker import SyncRound
 from shared import protocol as p
 from shared.keys import derive_event_key
 from shared.ticket_token import TicketClaims, sign
@@ -159,9 +158,9 @@ class AppFactory:
         def no_pairing(server: str, code: str, progress: Callable[[int, int], None]) -> None:
             raise RuntimeError("pairing is not part of this test")
 
+        paired = None if door is None else PairedDoor(door, sync_round)
         parts = Parts(
-            open_door=lambda: door,
-            sync_round=lambda _door: sync_round,
+            open_door=lambda: paired,
             pair=pair or no_pairing,
             open_camera=camera or self.idle_camera,
             decoder=ZxingDecoder(),
@@ -169,7 +168,7 @@ class AppFactory:
         )
         app = DoorApp(self.settings, parts, sound=SoundPlayer(enabled=True))
         self.apps.append(app)
-        app.start()
+        app.start(paired)
         return app
 
 
