@@ -19,7 +19,6 @@ from scanner_app.core.debounce import SENT_TWICE_S, Recent
 
 DEFAULT_MAX_GAP_S = 0.035  # scanners send a key every 1-15 ms; people rarely under 50 ms
 DEFAULT_MIN_LENGTH = 6  # our tokens are 32 characters; anything shorter is a person
-ENTER = "\r"
 
 
 @dataclass(frozen=True, slots=True)
