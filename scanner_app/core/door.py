@@ -35,8 +35,6 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 DEFAULT_DEBOUNCE = timedelta(seconds=COUNTED_S)
-DOOR_NAME_SETTING = "door_name"
-DIRECTION_SETTING = "direction"
 
 
 def utc_now() -> datetime:
@@ -74,9 +72,6 @@ class Door:
         self._recent: Recent[tuple[datetime, Verdict, str]] = Recent(
             debounce.total_seconds(), keep=500
         )
-        self._direction = p.Direction(
-            store.setting(DIRECTION_SETTING, p.Direction.ENTRY.value)
-        )
 
     @classmethod
     def open(
@@ -95,24 +90,16 @@ class Door:
     def close(self) -> None:
         self.store.close()
 
-    # --- settings ----------------------------------------------------------------------------
-
-    @property
-    def direction(self) -> p.Direction:
-        return self._direction
-
-    def set_direction(self, direction: p.Direction) -> None:
-        self._direction = p.Direction(direction)
-        self.store.set_setting(DIRECTION_SETTING, self._direction.value)
+    # --- what this door is ------------------------------------------------------------------
 
     @property
     def door_name(self) -> str:
+        """The name the CLI records scans under by default: the device's, else the host's.
+        (The window keeps its own, in its settings.)"""
         identity = self.store.identity()
-        fallback = identity.device_name if identity and identity.device_name else ""
-        return self.store.setting(DOOR_NAME_SETTING, fallback or socket.gethostname())
-
-    def set_door_name(self, name: str) -> None:
-        self.store.set_setting(DOOR_NAME_SETTING, name.strip()[: p.MAX_DOOR_CHARS])
+        if identity is not None and identity.device_name:
+            return identity.device_name
+        return socket.gethostname()
 
     def events(self) -> list[p.EventSettings]:
         with self.store.transaction() as s:
@@ -134,7 +121,7 @@ class Door:
         try:
             with self._lock:
                 return self._check(payload, door=door, source=source,
-                                   direction=direction or self._direction)
+                                   direction=direction or p.Direction.ENTRY)
         except Exception:
             logger.exception("scan could not be decided or recorded")
             return rules.verdict(VerdictCode.ERROR,
@@ -221,7 +208,7 @@ class Door:
         reason = reason.strip()
         if not reason:
             raise ValueError("a manual check-in needs a reason")
-        direction = direction or self._direction
+        direction = direction or p.Direction.ENTRY
         with self._lock:
             now = self._clock()
             with self.store.transaction() as s:
