@@ -116,11 +116,11 @@ class DoorApp(QObject):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.wedge)
-        self._start_camera()
         if paired is None:
             self.window.show_pairing()
         else:
             self._start_door(paired)
+        self._start_camera()  # after the door: its first code already goes to the door worker
         self.window.show()
 
     def stop(self) -> None:
