@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scanner_app.core.door import Door
-from scanner_app.hardware.synthetic import SAMPLE_EVENT_ID, SAMPLE_MASTER_SECRET, sample_token
 from scanner_app.storage.store import DoorStore
 from shared import protocol as p
 from shared.keys import derive_event_key
+from tests.support.synthetic import SAMPLE_EVENT_ID, SAMPLE_MASTER_SECRET, sample_token
 
 BENCH_SERVER = "http://127.0.0.1:9"  # nothing listens there: the door works offline, as at a door
 PAGE = p.DEFAULT_PAGE_SIZE

@@ -6,7 +6,7 @@ GUI-thread stall while scanning at 30 fps, and start-up with 100,000 tickets cac
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/scan_pipeline.py [--quick]``.
 Frames are synthetic but real: real signed tokens rendered by ``shared.qr`` into camera-like
-scenes (``scanner_app.hardware.synthetic``), decoded by the real backends. Targets (issue #6):
+scenes (``tests.support.synthetic``), decoded by the real backends. Targets (issue #6):
 verdict <= 10 ms median at 720p with the default backend, >= 97% read on degraded frames,
 GUI stall <= 16 ms, start-up <= 2 s, <= 300 MB. The door database is encrypted (issue #13): the
 last section (``bench/door_storage.py``) prints verdict + journal (<= 1 ms), lookup (<= 50 ms),
@@ -38,8 +38,9 @@ import numpy as np
 
 from bench.door_storage import build_door, storage_section
 from scanner_app.core.ports import Decoder, GrayFrame
-from scanner_app.hardware.decoders import available_decoders, best_decoder_name
-from scanner_app.hardware.synthetic import (
+from scanner_app.hardware.decoders import AUTO, available_decoders, make_decoder
+from scanner_app.settings import Folders, Settings
+from tests.support.synthetic import (
     Degradation,
     empty_scene,
     sample_token,
@@ -47,7 +48,6 @@ from scanner_app.hardware.synthetic import (
     ticket_frames,
     write_frames,
 )
-from scanner_app.settings import Folders, Settings
 
 RESOLUTIONS = [(640, 480), (1280, 720)]
 TARGET_VERDICT_MS = 10.0
@@ -251,8 +251,8 @@ def gui_stall_section(tmp: Path, seconds: float) -> None:
     from PySide6.QtWidgets import QApplication
 
     from scanner_app.app import DoorApp, Parts
+    from scanner_app.core.ports import PairedDoor
     from scanner_app.hardware.camera import FileCamera
-    from scanner_app.hardware.decoders import make_decoder
     from scanner_app.settings import Folders, Settings
     from scanner_app.ui.sounds import SoundPlayer
     from scanner_app.ui.theme import style_sheet
@@ -267,15 +267,14 @@ def gui_stall_section(tmp: Path, seconds: float) -> None:
     door = build_door(tmp / "stall", tickets=60_000)
     folders = Folders(tmp / "config", tmp / "data", tmp / "logs")
     parts = Parts(
-        open_door=lambda: door,
-        sync_round=lambda _door: None,
+        open_door=lambda: PairedDoor(door),
         pair=lambda *_args, **_kwargs: None,
         open_camera=lambda: FileCamera(folder, fps=30, loop=True),
         decoder=make_decoder("auto"),
     )
     app = DoorApp(Settings(folders), parts, sound=SoundPlayer(enabled=True))
     app.window.resize(1280, 800)
-    app.start()
+    app.start(PairedDoor(door))
 
     class Counter(QObject):
         """Counts answers on the GUI thread (a QObject slot, never a bare builtin)."""
@@ -374,12 +373,14 @@ def startup_child(home: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from scanner_app.app import DoorApp, default_parts
+    from scanner_app.core.pairing import open_paired_door
     from scanner_app.settings import Folders, Settings
     from scanner_app.ui.theme import style_sheet
 
+    settings = Settings.load(Folders.for_user(home))
+    paired = open_paired_door(settings.folders.data)  # before Qt, as scanner_app.app.main does
     qt_app = QApplication([])
     qt_app.setStyleSheet(style_sheet())
-    settings = Settings.load(Folders.for_user(home))
     app = DoorApp(settings, default_parts(settings))
     ready: dict[str, float] = {}
 
@@ -394,7 +395,7 @@ def startup_child(home: Path) -> int:
                 qt_app.quit()
 
     probe = Probe()
-    app.start()
+    app.start(paired)
     assert app.door_worker is not None, "the bench door is not paired"
     app.door_worker.status_changed.connect(probe.on_status)
     app.door_worker.request_status()
@@ -457,9 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("STEPPERSLIFE_DOOR_NO_KEYRING", "1")
     n = 10 if args.quick else 40
     decoders = available_decoders()
-    default = best_decoder_name()
-    print(f"backends: {', '.join(decoders)}; default by measurement: {default}")
-    decode_section(decoders, n)
+    default = make_decoder(AUTO).name
+    print(f"backends: {', '.join(decoders)}; default (first that loads): {default}")
+    read = decode_section(decoders, n)
+    best = max(decoders, key=lambda name: sum(r for (d, _), r in read.items() if d == name))
+    verdict = "holds" if best == default else f"does NOT hold: {best} read more"
+    print(f"-- the product's preference order ({default} first) {verdict}")
     glare_pass_section(n * 2)
     per_ticket_section(decoders[default], max(10, n // 2))
     preprocessing_section(decoders[default], n)

@@ -14,38 +14,38 @@ import gc
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from PySide6.QtCore import QObject, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
-from scanner_app.core.door import Door
 from scanner_app.core.kiosk import PinGate
-from scanner_app.core.ports import Decoder, DoorService, FrameSource
-from scanner_app.core.sync import SyncEngine
+from scanner_app.core.pairing import open_paired_door, pair_and_download, read_pairing_qr
+from scanner_app.core.ports import (
+    Decoder,
+    DoorService,
+    FrameSource,
+    PairedDoor,
+    PairFunction,
+    Progress,
+    SyncOutcome,
+)
 from scanner_app.core.verdict import Verdict
 from scanner_app.hardware.camera import open_source
 from scanner_app.hardware.decoders import DECODERS, make_decoder
-from scanner_app.settings import Folders, Settings, add_gui_arguments, configure_logging
+from scanner_app.settings import Folders, Settings, configure_logging
 from scanner_app.ui.kiosk_screen import KioskScreen
 from scanner_app.ui.main_window import MainWindow
 from scanner_app.ui.settings_dialog import SettingsDialog
 from scanner_app.ui.sounds import SoundPlayer
 from scanner_app.ui.theme import style_sheet
 from scanner_app.ui.wedge_filter import WedgeFilter
-from scanner_app.workers.adapters import (
-    pair_and_download,
-    parse_pairing_code,
-    parse_pairing_payload,
-    sync_round,
-)
 from scanner_app.workers.camera_worker import CameraWorker
 from scanner_app.workers.door_worker import DoorWorker
-from scanner_app.workers.pairing_worker import PairFunction, PairingWorker
-from scanner_app.workers.sync_worker import SyncOutcome, SyncRound, SyncWorker
+from scanner_app.workers.pairing_worker import PairingWorker
+from scanner_app.workers.sync_worker import SyncWorker
 from scanner_app.workers.threads import start_in_thread, stop_thread
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,7 @@ SWITCH_INTERVAL_S = 0.001
 class Parts:
     """What the app is built from; tests swap in their own (real) parts."""
 
-    open_door: Callable[[], DoorService | None]  # None: not paired yet
-    sync_round: Callable[[DoorService], SyncRound | None]
+    open_door: Callable[[], PairedDoor | None]  # after pairing; None: cannot be opened
     pair: PairFunction
     open_camera: Callable[[], FrameSource]
     decoder: Decoder
@@ -69,31 +68,11 @@ class Parts:
 def default_parts(settings: Settings) -> Parts:
     data = settings.folders.data
 
-    def open_door() -> DoorService | None:
-        door = Door.open(data)
-        identity = door.store.identity()
-        if identity is None or not identity.paired:
-            door.close()
-            return None
-        return door
-
-    def make_round(door: DoorService) -> SyncRound | None:
-        if not isinstance(door, Door):
-            return None
-        identity = door.store.identity()
-        if identity is None:
-            return None
-        client = httpx.Client(base_url=identity.server_url, timeout=20.0)
-        return sync_round(SyncEngine(door.store, client))
-
-    def pair(
-        server: str, code: str, progress: Callable[[int, int], None], /, *, device_name: str = ""
-    ) -> None:
+    def pair(server: str, code: str, progress: Progress, /, *, device_name: str = "") -> None:
         pair_and_download(data, server, code, progress, device_name=device_name)
 
     return Parts(
-        open_door=open_door,
-        sync_round=make_round,
+        open_door=lambda: open_paired_door(data),
         pair=pair,
         open_camera=lambda: open_source(
             settings.camera, width=settings.width, height=settings.height
@@ -117,6 +96,7 @@ class DoorApp(QObject):
         self.sync_worker: SyncWorker | None = None
         self.camera: CameraWorker | None = None
         self.last_sync: SyncOutcome | None = None
+        self._camera_codes_to: Callable[[str], None] | None = None
         self._threads: list[QThread] = []
         self._pairing_thread: QThread | None = None
         self._pairing: PairingWorker | None = None
@@ -127,25 +107,25 @@ class DoorApp(QObject):
 
     # --- start and stop ------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, paired: PairedDoor | None) -> None:
+        """Show the window: scanning with ``paired`` (opened before Qt started), else pairing."""
         # Three busy threads (camera, door, sync) share the GIL; at the default 5 ms switch
         # interval the GUI thread can wait 5-15 ms for it. 1 ms keeps the preview and answers
         # smooth for a negligible cost in decode throughput (bench/scan_pipeline.py).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         app = QApplication.instance()
-        if isinstance(app, QApplication):
+        if app is not None:
             app.installEventFilter(self.wedge)
-        self.door = self.parts.open_door()
-        if self.door is None:
+        if paired is None:
             self.window.show_pairing()
         else:
-            self._start_door(self.door)
-        self._start_camera()
+            self._start_door(paired)
+        self._start_camera()  # after the door: its first code already goes to the door worker
         self.window.show()
 
     def stop(self) -> None:
         app = QApplication.instance()
-        if isinstance(app, QApplication):
+        if app is not None:
             app.removeEventFilter(self.wedge)
         self._status_timer.stop()
         self._stop_camera()
@@ -154,22 +134,19 @@ class DoorApp(QObject):
             stop_thread(self._pairing_thread)
             self._pairing_thread = None
 
-    def _start_door(self, door: DoorService) -> None:
-        self.door = door
-        self.door_worker = DoorWorker(door, self.settings.door)
+    def _start_door(self, paired: PairedDoor) -> None:
+        self.door = paired.door
+        self.door_worker = DoorWorker(paired.door, self.settings.door)
         self._threads.append(start_in_thread(self.door_worker, "door"))
         self.door_worker.ticket_scanned.connect(self._on_verdict)
         self.door_worker.check_in_finished.connect(self._on_verdict)
         self.door_worker.status_changed.connect(self.window.scan.show_status)
         self.door_worker.lookup_finished.connect(self.window.scan.lookup.show_results)
         self.door_worker.door_failed.connect(self.window.scan.show_notice)
-        events = getattr(door, "events", None)
-        if callable(events):
-            names = ", ".join(e.name for e in events()) or "no events yet"
-            self.window.scan.event_label.setText(names)
-        round_ = self.parts.sync_round(door)
-        if round_ is not None:
-            self.sync_worker = SyncWorker(round_, self.parts.sync_interval_ms)
+        names = ", ".join(e.name for e in paired.door.events()) or "no events yet"
+        self.window.scan.event_label.setText(names)
+        if paired.sync_round is not None:
+            self.sync_worker = SyncWorker(paired.sync_round, self.parts.sync_interval_ms)
             thread = start_in_thread(self.sync_worker, "sync")
             self._threads.append(thread)
             # Queued onto the sync thread: the worker's timer must live there.
@@ -177,21 +154,22 @@ class DoorApp(QObject):
             self.sync_worker.online_changed.connect(self.window.scan.badge.set_online)
             self.sync_worker.sync_finished.connect(self._on_sync)
             self.sync_worker.device_revoked.connect(self._on_revoked)
+        self._route_camera_codes()
         self._status_timer.start()
         self.door_worker.request_status()
         self.window.show_scan()
 
     def _stop_door(self) -> None:
+        self.door_worker = None
+        self._route_camera_codes()  # first: no camera code is queued to a stopping worker
         if self.sync_worker is not None:
             QTimer.singleShot(0, self.sync_worker, self.sync_worker.stop)
+            self.sync_worker = None
         for thread in self._threads:
             stop_thread(thread)
         self._threads.clear()
-        self.sync_worker = None
-        self.door_worker = None
-        close = getattr(self.door, "close", None)
-        if callable(close):
-            close()
+        if self.door is not None:
+            self.door.close()
         self.door = None
 
     def _start_camera(self) -> None:
@@ -200,11 +178,26 @@ class DoorApp(QObject):
         for view in (self.window.scan.camera, self.window.pairing.camera):
             camera.frame_captured.connect(view.show_frame)
             view.view_resized.connect(camera.set_preview_size)
-        camera.code_decoded.connect(self._on_camera_code)
         camera.camera_failed.connect(self._on_camera_failed)
         camera.camera_stopped.connect(self._on_camera_stopped)
         self.camera = camera
+        self._camera_codes_to = None
+        self._route_camera_codes()
         camera.start()
+
+    def _route_camera_codes(self) -> None:
+        """While the door scans, camera codes go straight from the camera thread to the door
+        worker's thread (a queued call; the GUI thread only sees the verdict); while no door is
+        open, to the pairing screen on the GUI thread."""
+        if self.camera is None:
+            return
+        if self._camera_codes_to is not None:
+            self.camera.code_decoded.disconnect(self._camera_codes_to)
+        if self.door_worker is not None:
+            self._camera_codes_to = self.door_worker.check_camera_code
+        else:
+            self._camera_codes_to = self._on_pairing_code
+        self.camera.code_decoded.connect(self._camera_codes_to)
 
     def _stop_camera(self) -> None:
         if self.camera is not None:
@@ -226,23 +219,25 @@ class DoorApp(QObject):
         self.window.kiosk_left.connect(lambda: self.window.scan.answer.show_ready())
 
     def scan_code(self, code: str, source: str) -> None:
-        """A decoded or typed-in code: to the pairing screen or to the door, by what is shown."""
-        if self.window.stack.currentWidget() is self.window.pairing:
-            if self._pairing_thread is not None:
-                return
-            pairing = parse_pairing_payload(code)
-            bare = parse_pairing_code(code) if pairing is None else None
-            if pairing is not None:
-                self.window.pairing.start(*pairing)
-            elif bare is not None:  # the server's own pairing QR holds the code alone
-                self.window.pairing.code_scanned(bare)
-            return
-        if self.door_worker is None or self.window.stack.currentWidget() is self.window.revoked:
-            return
-        self.door_worker.request_check(code, source)
+        """A code typed in by a wedge scanner: to the door while it scans, else to pairing."""
+        if self.door_worker is not None:
+            self.door_worker.request_check(code, source)
+        else:
+            self._on_pairing_code(code)
 
-    def _on_camera_code(self, code: str) -> None:
-        self.scan_code(code, "camera")
+    def _on_pairing_code(self, code: str) -> None:
+        """A code read while no door is open: a pairing QR starts pairing, anything else waits."""
+        if self.window.stack.currentWidget() is not self.window.pairing:
+            return  # the revoked screen: staff press "Pair with a new code" first
+        if self._pairing_thread is not None:
+            return
+        qr = read_pairing_qr(code)
+        if qr is None:
+            return
+        if qr.server_url is not None:
+            self.window.pairing.start(qr.server_url, qr.code)
+        else:  # the server's own pairing QR holds the code alone
+            self.window.pairing.code_scanned(qr.code)
 
     def _on_camera_failed(self, message: str) -> None:
         for view in (self.window.scan.camera, self.window.pairing.camera):
@@ -315,11 +310,11 @@ class DoorApp(QObject):
 
     def _paired(self) -> None:
         self._end_pairing()
-        door = self.parts.open_door()
-        if door is None:
+        paired = self.parts.open_door()
+        if paired is None:
             self.window.pairing.show_error("Pairing finished but the door data cannot be opened.")
             return
-        self._start_door(door)
+        self._start_door(paired)
 
     # --- kiosk and settings --------------------------------------------------------------------
 
@@ -356,32 +351,30 @@ class DoorApp(QObject):
             self._start_camera()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scanner-app", description="The door window.")
-    add_gui_arguments(parser)
-    return parser
+def main(args: argparse.Namespace) -> int:
+    """Open the door window (``scanner-app`` with no command). Returns the process exit code.
 
-
-def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
-    """Open the door window. Returns the process exit code."""
-    ns = args if isinstance(args, argparse.Namespace) else build_parser().parse_args(args)
-    folders = Folders.for_user(getattr(ns, "home", None))
-    if getattr(ns, "data_dir", None):  # the CLI's --data-dir, shared with the headless commands
-        folders = dataclasses.replace(folders, data=Path(ns.data_dir))
+    Start-up order, after the exception hook the CLI set first: config -> logging -> the door
+    database, opened and migrated -> Qt. A database that cannot be opened fails (logged) before
+    any window exists.
+    """
+    folders = Folders.for_user(args.home)
+    if args.data_dir is not None:  # the CLI's --data-dir, shared with the headless commands
+        folders = dataclasses.replace(folders, data=Path(args.data_dir))
     settings = Settings.load(folders)
-    if getattr(ns, "camera", None):
-        settings = settings.replace(camera=ns.camera)
-    if getattr(ns, "decoder", None):
-        settings = settings.replace(decoder=ns.decoder)
+    if args.camera:
+        settings = settings.replace(camera=args.camera)
+    if args.decoder:
+        settings = settings.replace(decoder=args.decoder)
     log_file = configure_logging(folders)
     logger.info("starting; logs in %s", log_file)
-    qt_app = QApplication.instance() or QApplication([])
-    assert isinstance(qt_app, QApplication)
+    paired = open_paired_door(folders.data)
+    qt_app = QApplication([])  # this process's one; main runs once, from the CLI
     qt_app.setApplicationName("SteppersLife Door")
     qt_app.setStyleSheet(style_sheet())
     door_app = DoorApp(settings, default_parts(settings))
-    door_app.start()
-    if getattr(ns, "kiosk", False):
+    door_app.start(paired)
+    if args.kiosk:
         door_app.enter_kiosk()
     try:
         return int(qt_app.exec())

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from scanner_app.settings import Folders, add_gui_arguments
@@ -118,7 +119,7 @@ def _print(data: object) -> None:
 
 
 def _decode_image(path: Path) -> list[str]:
-    """QR texts found in an image file, by the hardware decoders when present."""
+    """QR texts found in an image file, by the first decoder that finds any."""
     import cv2
     import numpy as np
 
@@ -126,19 +127,13 @@ def _decode_image(path: Path) -> list[str]:
     if image is None:
         raise ValueError(f"cannot read an image from {path}")
     frame = np.ascontiguousarray(image, dtype=np.uint8)
-    try:
-        from scanner_app.hardware import decoders
+    from scanner_app.hardware.decoders import available_decoders
 
-        found: list[str] = []
-        for decoder in decoders.available_decoders().values():
-            found = decoder.decode(frame)
-            if found:
-                return found
-        return found
-    except (ImportError, AttributeError):
-        import zxingcpp
-
-        return [r.text for r in zxingcpp.read_barcodes(frame) if r.text]
+    for decoder in available_decoders().values():
+        found = decoder.decode(frame)
+        if found:
+            return found
+    return []
 
 
 def _http_client(server_url: str) -> Any:
@@ -218,14 +213,25 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logging.getLogger("scanner_app").critical("uncaught exception", exc_info=(kind, value, tb))
+    sys.__excepthook__(kind, value, tb)
+
+
 def main(argv: list[str] | None = None) -> int:
+    sys.excepthook = _log_uncaught  # first: nothing after this dies without a log line
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         if not has_display():
             print(NO_DISPLAY, file=sys.stderr)
             return 1
-        # The window, imported only when wanted (Qt is heavy); the Qt engineer's module.
+        # The window, imported only when wanted (Qt is heavy).
         app = importlib.import_module("scanner_app.app")
         return int(app.main(args) or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

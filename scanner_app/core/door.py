@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from scanner_app.core import rules
+from scanner_app.core.debounce import COUNTED_S, Recent
 from scanner_app.core.ports import DoorService, DoorStatus, TicketRow
 from scanner_app.core.verdict import Verdict, VerdictCode
 from scanner_app.storage import cache, journal
@@ -33,9 +34,7 @@ from shared.ticket_token import Reason, TicketClaims, Verification, read_claims,
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-DEFAULT_DEBOUNCE = timedelta(seconds=3)
-DOOR_NAME_SETTING = "door_name"
-DIRECTION_SETTING = "direction"
+DEFAULT_DEBOUNCE = timedelta(seconds=COUNTED_S)
 
 
 def utc_now() -> datetime:
@@ -65,14 +64,13 @@ class Door:
     ) -> None:
         self.store = store
         self._clock = clock
-        self._debounce = debounce
         self._lock = threading.RLock()
         self._generation = -1
         self._events: dict[int, p.EventSettings] = {}
         self._keyring = Keyring()
-        self._recent: dict[str, tuple[datetime, Verdict, str]] = {}
-        self._direction = p.Direction(
-            store.setting(DIRECTION_SETTING, p.Direction.ENTRY.value)
+        # key -> (when, the counted verdict, its door): the "counted" rule of core/debounce.py
+        self._recent: Recent[tuple[datetime, Verdict, str]] = Recent(
+            debounce.total_seconds(), keep=500
         )
 
     @classmethod
@@ -92,24 +90,16 @@ class Door:
     def close(self) -> None:
         self.store.close()
 
-    # --- settings ----------------------------------------------------------------------------
-
-    @property
-    def direction(self) -> p.Direction:
-        return self._direction
-
-    def set_direction(self, direction: p.Direction) -> None:
-        self._direction = p.Direction(direction)
-        self.store.set_setting(DIRECTION_SETTING, self._direction.value)
+    # --- what this door is ------------------------------------------------------------------
 
     @property
     def door_name(self) -> str:
+        """The name the CLI records scans under by default: the device's, else the host's.
+        (The window keeps its own, in its settings.)"""
         identity = self.store.identity()
-        fallback = identity.device_name if identity and identity.device_name else ""
-        return self.store.setting(DOOR_NAME_SETTING, fallback or socket.gethostname())
-
-    def set_door_name(self, name: str) -> None:
-        self.store.set_setting(DOOR_NAME_SETTING, name.strip()[: p.MAX_DOOR_CHARS])
+        if identity is not None and identity.device_name:
+            return identity.device_name
+        return socket.gethostname()
 
     def events(self) -> list[p.EventSettings]:
         with self.store.transaction() as s:
@@ -131,7 +121,7 @@ class Door:
         try:
             with self._lock:
                 return self._check(payload, door=door, source=source,
-                                   direction=direction or self._direction)
+                                   direction=direction or p.Direction.ENTRY)
         except Exception:
             logger.exception("scan could not be decided or recorded")
             return rules.verdict(VerdictCode.ERROR,
@@ -143,16 +133,16 @@ class Door:
         now = self._clock()
         key = f"{direction.value}:{text.strip().upper()}"
         with self.store.transaction() as s:
-            recent = self._recent.get(key)
-            if recent is not None and now - recent[0] < self._debounce:
-                first = recent[1]
-                seconds = max(0, round((now - recent[0]).total_seconds()))
+            recent = self._recent.get(key, now.timestamp())
+            if recent is not None:
+                first_at, first, first_door = recent[1]
+                seconds = max(0, round((now - first_at).total_seconds()))
                 answer = rules.verdict(
                     VerdictCode.REPEAT,
                     f"{first.title} {seconds} s ago: counted once, not twice.",
                     ticket_id=first.ticket_id, holder_name=first.holder_name,
                     ticket_type=first.ticket_type, ticket_number=first.ticket_number,
-                    previous_scan_at=recent[0], previous_scan_door=recent[2],
+                    previous_scan_at=first_at, previous_scan_door=first_door,
                 )
             else:
                 self._reload(s)
@@ -168,14 +158,8 @@ class Door:
                 ticket_id=claims.ticket_id if claims else None,
             ))
         if answer.code in rules.COUNTED:
-            self._remember(key, now, answer, door)
+            self._recent.note(key, now.timestamp(), (now, answer, door))
         return _with_scan_id(answer, scan_id)
-
-    def _remember(self, key: str, now: datetime, answer: Verdict, door: str) -> None:
-        self._recent[key] = (now, answer, door)
-        if len(self._recent) > 500:
-            cutoff = now - self._debounce
-            self._recent = {k: v for k, v in self._recent.items() if v[0] >= cutoff}
 
     def _facts(self, s: Session, verification: Verification) -> rules.Facts:
         claims = verification.claims
@@ -224,7 +208,7 @@ class Door:
         reason = reason.strip()
         if not reason:
             raise ValueError("a manual check-in needs a reason")
-        direction = direction or self._direction
+        direction = direction or p.Direction.ENTRY
         with self._lock:
             now = self._clock()
             with self.store.transaction() as s:

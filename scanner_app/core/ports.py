@@ -1,11 +1,13 @@
 """The seams between the core and its shells (Qt widgets, CLI) and hardware (cameras, decoders).
 
-Shells depend on these Protocols, never on concrete storage or HTTP classes.
+Shells depend on these Protocols and values, never on concrete storage or HTTP classes: what a
+shell asks of the core is declared here, so a shell never probes a core object for what it can
+do. The composition root (``scanner_app/app.py``) is the one place that names concrete classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -14,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scanner_app.core.verdict import Verdict
+from shared import protocol as p
 
 GrayFrame = npt.NDArray[np.uint8]  # one 8-bit greyscale frame, shape (height, width)
 
@@ -74,3 +77,54 @@ class DoorService(Protocol):
     def manual_check_in(self, ticket_id: int, *, reason: str, door: str) -> Verdict: ...
 
     def status(self) -> DoorStatus: ...
+
+    def events(self) -> Sequence[p.EventSettings]:
+        """The events this door serves (from the last sync), by id."""
+        ...
+
+    def close(self) -> None:
+        """Release the database; no call is made after this one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """How one sync round went, in the shell's terms."""
+
+    online: bool
+    revoked: bool = False  # the server revoked this device: its data is wiped, scanning stops
+    message: str = ""
+    finished_at: datetime | None = None
+    retry_after_s: float | None = None  # wait this long before the next round (backoff)
+
+
+class SyncRound(Protocol):
+    """One sync round: upload the journal, then download door data. Never raises."""
+
+    def __call__(self) -> SyncOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDoor:
+    """A door paired with a server, open, and the sync round that keeps it current (``None``:
+    this door never syncs, e.g. in a benchmark)."""
+
+    door: DoorService
+    sync_round: SyncRound | None = None
+
+
+Progress = Callable[[int, int], None]  # progress(done, total); total 0 when not known
+
+
+class PairFunction(Protocol):
+    """Pair with ``server_url`` using ``code`` and download its tickets, reporting ``progress``;
+    raises with a message for the staff.
+
+    ``device_name`` is passed only when staff typed one: the server renames the device then.
+    Without it the device keeps the name the organiser gave it, so a pair function that never
+    renames may take just the three positional arguments.
+    """
+
+    def __call__(
+        self, server_url: str, code: str, progress: Progress, /, *, device_name: str = ""
+    ) -> None: ...

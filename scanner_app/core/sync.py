@@ -11,15 +11,15 @@ Rules (see docs/sync-protocol.md):
 - 401 ``device_revoked`` wipes this server's local data.
 
 It takes an ``httpx.Client`` whose ``base_url`` is the server: a real one in production, one on
-``httpx.WSGITransport(app=flask_app)`` in contract tests. It runs on its own thread in the GUI
-(``run``) or once from the CLI (``sync_once``); its SQLite transactions are short.
+``httpx.WSGITransport(app=flask_app)`` in contract tests. The window's sync worker calls
+``sync_round`` on a timer (never raises; it says when to try again), the CLI ``sync_once``
+(raises); its SQLite transactions are short.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from scanner_app import __version__
+from scanner_app.core.ports import SyncOutcome
 from scanner_app.storage.store import DoorStore
 from shared import protocol as p
 
@@ -170,13 +171,16 @@ class SyncEngine:
         page_size: int = p.DEFAULT_PAGE_SIZE,
         clock: Callable[[], datetime] = _utc_now,
         backoff: Backoff | None = None,
+        on_page: Callable[[p.DoorDataPage], None] | None = None,
     ) -> None:
+        """``on_page`` is called after each door-data page is stored (a progress bar)."""
         self.store = store
         self.client = client
         self.batch_size = max(1, min(batch_size, p.MAX_SCANS_PER_BATCH))
         self.page_size = page_size
         self.clock = clock
         self.backoff = backoff or Backoff()
+        self.on_page = on_page
 
     # --- one round ---------------------------------------------------------------------------
 
@@ -207,6 +211,25 @@ class SyncEngine:
         self.store.note_sync(ok=True, error=None, at=self.clock(), clock_skew_seconds=skew)
         self.store.checkpoint()  # after a round, while the door is likely idle
         return report
+
+    def sync_round(self) -> SyncOutcome:
+        """``sync_once`` for a timer: never raises a ``SyncError``; a failure backs off (full
+        jitter, or the server's ``Retry-After``) and the outcome says how long to wait."""
+        try:
+            report = self.sync_once()
+        except DeviceRevoked:
+            return SyncOutcome(online=True, revoked=True, message="device revoked",
+                               finished_at=self.clock())
+        except NotPaired as exc:
+            return SyncOutcome(online=False, message=exc.message, finished_at=self.clock())
+        except SyncError as exc:
+            delay = self.backoff.failure(exc.retry_after)
+            logger.info("sync failed (%s); next try in %.1f s", exc.code, delay)
+            return SyncOutcome(online=False, message=exc.message, finished_at=self.clock(),
+                               retry_after_s=delay)
+        self.backoff.success()
+        message = f"sent {report.uploaded} scans, received {report.tickets} tickets"
+        return SyncOutcome(online=True, message=message, finished_at=self.clock())
 
     def _upload(self, http: _Http, report: SyncReport) -> None:
         size = self.batch_size
@@ -304,44 +327,13 @@ class SyncEngine:
                 summary.event_id, page, None if page.has_more else summary.revision
             )
             report.pages += 1
+            if self.on_page is not None:
+                self.on_page(page)
             if not page.has_more:
                 return
             if page.cursor == cursor:
                 raise SyncError("bad_answer", "the server repeated its cursor")
             cursor = page.cursor
-
-    # --- the background loop -----------------------------------------------------------------
-
-    def run(
-        self,
-        stop: threading.Event,
-        *,
-        interval: float = 15.0,
-        on_result: Callable[[SyncReport | SyncError], None] | None = None,
-    ) -> None:
-        """Sync every ``interval`` seconds until ``stop`` is set; back off after failures."""
-        while not stop.is_set():
-            outcome: SyncReport | SyncError
-            try:
-                outcome = self.sync_once()
-                self.backoff.success()
-                delay = interval
-            except DeviceRevoked as exc:
-                logger.warning("device revoked: sync stops")
-                if on_result is not None:
-                    on_result(exc)
-                return
-            except SyncError as exc:
-                outcome = exc
-                delay = self.backoff.failure(exc.retry_after)
-                logger.info("sync failed (%s); next try in %.1f s", exc.code, delay)
-            except Exception as exc:  # a bug must not kill the door's sync thread
-                logger.exception("sync round crashed")
-                outcome = SyncError("crash", str(exc))
-                delay = self.backoff.failure()
-            if on_result is not None:
-                on_result(outcome)
-            stop.wait(delay)
 
 
 def pair(client: httpx.Client, data_dir: Path, code: str, *, device_name: str = "",

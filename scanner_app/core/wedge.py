@@ -7,17 +7,18 @@ burst; once it is clear they are not (a long gap, or Enter after too few charact
 handed back to be replayed to the focused widget, so typing into the search box still works,
 only up to ``max_gap`` later, and a scan never lands in the search box.
 
-Scanners that send their code twice (``CODE⏎CODE⏎`` or ``CODECODE⏎``) give one scan.
+Scanners that send their code twice (``CODE⏎CODE⏎`` or ``CODECODE⏎``) give one scan
+(the "sent twice" rule of ``core/debounce.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scanner_app.core.debounce import SENT_TWICE_S, Recent
+
 DEFAULT_MAX_GAP_S = 0.035  # scanners send a key every 1-15 ms; people rarely under 50 ms
 DEFAULT_MIN_LENGTH = 6  # our tokens are 32 characters; anything shorter is a person
-DEFAULT_REPEAT_WINDOW_S = 1.5
-ENTER = "\r"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,13 @@ class KeyOutcome:
 class WedgeDetector:
     max_gap: float = DEFAULT_MAX_GAP_S
     min_length: int = DEFAULT_MIN_LENGTH
-    repeat_window: float = DEFAULT_REPEAT_WINDOW_S
+    repeat_window: float = SENT_TWICE_S
     _held: list[str] = field(default_factory=list)
     _last_key_at: float | None = None
-    _last_scan: str | None = None
-    _last_scan_at: float = float("-inf")
+    _scans: Recent[None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._scans = Recent(self.repeat_window)
 
     @property
     def holding(self) -> bool:
@@ -81,8 +84,8 @@ class WedgeDetector:
         half = len(code) // 2
         if len(code) % 2 == 0 and half >= self.min_length and code[:half] == code[half:]:
             code = code[:half]  # a scanner configured to send its code twice
-        repeat = code == self._last_scan and now - self._last_scan_at <= self.repeat_window
-        self._last_scan, self._last_scan_at = code, now
+        repeat = self._scans.get(code, now) is not None
+        self._scans.note(code, now, None)
         if repeat:
             return KeyOutcome(swallow=True, replay=replay, duplicate=True)
         return KeyOutcome(swallow=True, replay=replay, scan=code)

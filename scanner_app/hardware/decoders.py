@@ -2,17 +2,14 @@
 
 Both backends look for QR codes only (our tickets are QR; scanning every symbology costs pyzbar
 about 50% more) and never raise, whatever the frame: empty, 1x1, colour, wrong dtype, huge.
-The default backend is chosen by measurement (:func:`best_decoder`), not by name.
+The default backend is the first of ``DECODERS`` that loads (:func:`make_decoder`): zxing-cpp,
+which ``bench/scan_pipeline.py`` measures as the better one on every kind of frame.
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import cv2
@@ -180,77 +177,35 @@ DECODERS: dict[str, Callable[[], Decoder]] = {
 AUTO = "auto"
 
 
-def available_decoders() -> dict[str, Decoder]:
-    """Every backend that loads on this machine, by name (a missing libzbar just drops pyzbar)."""
-    out: dict[str, Decoder] = {}
+def _loadable() -> Iterator[tuple[str, Decoder]]:
+    """Each backend that loads on this machine, in ``DECODERS`` order (a missing libzbar just
+    drops pyzbar)."""
     for name, factory in DECODERS.items():
         try:
-            out[name] = factory()
+            yield name, factory()
         except Exception as exc:  # ImportError, or OSError from a missing shared library
             logger.warning("decoder %s is unavailable: %s", name, exc)
-    return out
 
 
-@dataclass(frozen=True, slots=True)
-class DecoderScore:
-    name: str
-    read_rate: float
-    median_ms: float
-
-
-def measure(decoder: Decoder, frames: Sequence[tuple[GrayFrame, str]]) -> DecoderScore:
-    """Read rate and median time of ``decoder`` on ``frames`` (each with the text it holds)."""
-    times: list[float] = []
-    reads = 0
-    for frame, expected in frames:
-        start = time.perf_counter()
-        texts = decoder.decode(frame)
-        times.append((time.perf_counter() - start) * 1000)
-        reads += expected in texts
-    rate = reads / len(frames) if frames else 0.0
-    return DecoderScore(decoder.name, rate, statistics.median(times) if times else 0.0)
-
-
-def rank(scores: Sequence[DecoderScore]) -> list[DecoderScore]:
-    """Best first: reads matter most (a missed read is a queue), then speed."""
-    return sorted(scores, key=lambda s: (-round(s.read_rate, 2), s.median_ms))
-
-
-def _sample_frames() -> list[tuple[GrayFrame, str]]:
-    from scanner_app.hardware.synthetic import Degradation, sample_token, scene
-
-    rng = np.random.default_rng(7)
-    token = sample_token()
-    kinds = [None, Degradation.NOISE, Degradation.LOW_CONTRAST, Degradation.PERSPECTIVE]
-    return [(scene(token, 640, 480, kind, rng), token) for kind in kinds]
-
-
-@cache
-def best_decoder_name() -> str:
-    """The backend that reads most of a few degraded 640x480 frames, fastest among equals.
-
-    Measured once per process (~0.1 s with both backends present).
-    """
-    decoders = available_decoders()
-    if not decoders:
-        raise RuntimeError("no QR decoder is available: install zxing-cpp or libzbar0 + pyzbar")
-    frames = _sample_frames()
-    ranked = rank([measure(d, frames) for d in decoders.values()])
-    logger.info("decoder ranking: %s", ranked)
-    return ranked[0].name
+def available_decoders() -> dict[str, Decoder]:
+    """Every backend that loads on this machine, by name."""
+    return dict(_loadable())
 
 
 def make_decoder(name: str = AUTO) -> Decoder:
-    """The backend called ``name``, or the measured best for ``auto`` or an unknown name."""
+    """The backend called ``name``; for ``auto`` (or an unknown or unloadable name) the first
+    backend of ``DECODERS`` that loads here: zxing-cpp, else pyzbar.
+
+    The order is a measured fact, not a guess: ``bench/scan_pipeline.py`` measures both backends
+    and prints whether it still holds (docs/door-app.md). It is not measured again at every start.
+    """
     if name != AUTO and name in DECODERS:
         try:
             return DECODERS[name]()
         except Exception as exc:
-            logger.warning("decoder %s failed to load (%s); measuring the others", name, exc)
+            logger.warning("decoder %s failed to load (%s); using the preferred one", name, exc)
     elif name != AUTO:
-        logger.warning("unknown decoder %r; using the measured best", name)
-    return DECODERS[best_decoder_name()]()
-
-
-def best_decoder() -> Decoder:
-    return make_decoder(AUTO)
+        logger.warning("unknown decoder %r; using the preferred one", name)
+    for _, decoder in _loadable():
+        return decoder
+    raise RuntimeError("no QR decoder is available: install zxing-cpp or libzbar0 + pyzbar")

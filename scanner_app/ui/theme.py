@@ -25,7 +25,6 @@ OUTCOMES: dict[Colour, OutcomeStyle] = {
     Colour.RED: OutcomeStyle("#b71c1c", "#ffffff", "✖"),  # white on red: 6.6:1
 }
 READY = OutcomeStyle("#1e2228", "#e8eaed", "▣")
-WINDOW_BACKGROUND = "#121417"
 ONLINE = "#2e7d32"
 OFFLINE = "#e65100"
 

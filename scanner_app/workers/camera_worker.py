@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtCore import QSize, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
+from scanner_app.core.debounce import InView
 from scanner_app.core.ports import Decoder, FrameSource, GrayFrame
-from scanner_app.hardware.presence import PresenceFilter
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +57,13 @@ class CameraWorker(QThread):
         self,
         open_source: Callable[[], FrameSource],
         decoder: Decoder,
-        presence: PresenceFilter | None = None,
+        in_view: InView | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("camera")
         self._open_source = open_source
         self._decoder = decoder
-        self._presence = presence or PresenceFilter()
+        self._in_view = in_view or InView()
         self._stop = threading.Event()
         self._preview_size = QSize(960, 540)
         self._lock = threading.Lock()
@@ -99,7 +99,7 @@ class CameraWorker(QThread):
                 codes = self._decoder.decode(frame)
                 self.frames_decoded += 1
                 now = time.monotonic()
-                for code in self._presence.new_codes(codes, now):
+                for code in self._in_view.new_codes(codes, now):
                     self.code_decoded.emit(code)
                 if now >= next_preview:
                     next_preview = now + 1.0 / PREVIEW_FPS

@@ -23,7 +23,10 @@ class DoorWorker(QObject):
     """Queued-signal adapter around a ``DoorService``.
 
     Ask with :meth:`request_check`, :meth:`request_lookup`, :meth:`request_check_in` and
-    :meth:`request_status` from any thread; answers arrive as ``ticket_scanned(Verdict)``,
+    :meth:`request_status` from any thread. The camera's ``code_decoded`` connects straight to
+    :meth:`check_camera_code` while this worker exists (a queued call from the camera thread to
+    this one: a door worker exists only while the door is scanning, so a camera code never asks
+    the GUI thread which screen is showing). Answers arrive as ``ticket_scanned(Verdict)``,
     ``lookup_finished(str, list[TicketRow])``, ``check_in_finished(Verdict)``,
     ``status_changed(DoorStatus)`` and ``door_failed(str)``.
     """
@@ -72,6 +75,10 @@ class DoorWorker(QObject):
 
     def request_status(self) -> None:
         self._status_requested.emit()
+
+    @Slot(str)
+    def check_camera_code(self, payload: str) -> None:
+        self._check(payload, "camera")
 
     @Slot(str, str)
     def _check(self, payload: str, source: str) -> None:

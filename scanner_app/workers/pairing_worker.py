@@ -5,27 +5,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from scanner_app.core.ports import PairFunction
+
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]  # progress(done, total); total 0 when not known
-
-
-class PairFunction(Protocol):
-    """Pair with ``server_url`` using ``code``; raises with a message for the staff.
-
-    ``device_name`` is passed only when staff typed one: the server renames the device then.
-    Without it the device keeps the name the organiser gave it, so a pair function that never
-    renames may take just the three positional arguments.
-    """
-
-    def __call__(
-        self, server_url: str, code: str, progress: Progress, /, *, device_name: str = ""
-    ) -> None: ...
 
 
 class PairingWorker(QObject):

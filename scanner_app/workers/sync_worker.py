@@ -1,37 +1,23 @@
 # mypy: allow-subclassing-any, allow-untyped-decorators
 # (this PySide6 ships no type stubs, so mypy sees every Qt class as Any)
-"""The one sync worker: runs the core's sync engine on its own thread, on a timer and on demand.
+"""The one sync worker: runs the core's sync round on its own thread, on a timer.
 
-The engine itself lives in ``scanner_app.core.sync``; this adapter only needs a ``SyncRound``:
-one callable that syncs once and says how it went. ``app.py`` builds it from the engine.
+The engine and its policy (what a failure means, how long to back off) live in
+``scanner_app.core.sync``; this adapter only needs a ``SyncRound`` (``core/ports.py``): one
+callable that syncs once and says how it went, ``SyncEngine.sync_round`` in the product.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from scanner_app.core.ports import SyncOutcome, SyncRound
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_MS = 15_000
-
-
-@dataclass(frozen=True, slots=True)
-class SyncOutcome:
-    """How one sync round went, in the shell's terms."""
-
-    online: bool
-    revoked: bool = False
-    message: str = ""
-    finished_at: datetime | None = None
-    retry_after_s: float | None = None  # the engine's backoff, if it asks for one
-
-
-SyncRound = Callable[[], SyncOutcome]
 
 
 class SyncWorker(QObject):
@@ -41,8 +27,6 @@ class SyncWorker(QObject):
     online_changed = Signal(bool)
     device_revoked = Signal()
 
-    _sync_requested = Signal()
-
     def __init__(self, sync_round: SyncRound, interval_ms: int = DEFAULT_INTERVAL_MS) -> None:
         super().__init__()
         self._round = sync_round
@@ -50,7 +34,6 @@ class SyncWorker(QObject):
         self._online: bool | None = None
         self._revoked = False
         self._timer: QTimer | None = None
-        self._sync_requested.connect(self._sync)
 
     @Slot()
     def start(self) -> None:
@@ -64,10 +47,6 @@ class SyncWorker(QObject):
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-
-    def request_sync(self) -> None:
-        """Sync now (from any thread)."""
-        self._sync_requested.emit()
 
     @Slot()
     def _sync(self) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -118,19 +117,26 @@ def test_413_halves_the_batch(rig: Rig) -> None:
     assert len(rig.server.door_scans()) == 8
 
 
-def test_background_loop_backs_off_then_stops(rig: Rig) -> None:
-    stop = threading.Event()
-    outcomes: list[object] = []
+def test_sync_rounds_back_off_then_recover_and_never_raise(rig: Rig) -> None:
     rig.faults.queued.extend(fault(503, "unavailable", {"Retry-After": "0"}) for _ in range(2))
-
-    def record(outcome: object) -> None:
-        outcomes.append(outcome)
-        if len(outcomes) == 3:
-            stop.set()
-
-    rig.engine().run(stop, interval=0, on_result=record)
-    assert [type(o).__name__ for o in outcomes] == ["SyncError", "SyncError", "SyncReport"]
+    engine = rig.engine()
+    outcomes = [engine.sync_round() for _ in range(3)]
+    assert [o.online for o in outcomes] == [False, False, True]
+    assert [o.retry_after_s for o in outcomes] == [0.0, 0.0, None]  # the server's Retry-After
+    assert engine.backoff.failures == 0  # reset by the round that reached the server
     assert rig.door.status().tickets_cached == 10  # the third round reached the real server
+
+
+def test_a_sync_round_reports_revocation_and_a_missing_pairing(rig: Rig, tmp_path: Path) -> None:
+    rig.faults.queued.append(fault(401, p.ErrorCode.DEVICE_REVOKED))
+    revoked = rig.engine().sync_round()
+    assert revoked.revoked and revoked.message == "device revoked"
+    unpaired = Door.open(tmp_path / "unpaired", server_url=BASE_URL)
+    try:
+        outcome = SyncEngine(unpaired.store, rig.client).sync_round()
+    finally:
+        unpaired.close()
+    assert not outcome.online and not outcome.revoked and outcome.retry_after_s is None
 
 
 def test_a_scan_the_server_calls_invalid_is_isolated_and_kept(rig: Rig) -> None:

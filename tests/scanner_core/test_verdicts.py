@@ -179,11 +179,10 @@ def test_no_reentry_means_out_is_out(door: Door, clock: FakeClock) -> None:
     assert scan(door, token(17)) is V.ALREADY_SCANNED
 
 
-def test_door_direction_setting_is_remembered(door: Door, data_dir: object) -> None:
-    door.set_direction(p.Direction.EXIT)
-    assert scan(door, token(18)) is V.EXIT
-    again = Door(door.store)
-    assert again.direction is p.Direction.EXIT
+def test_a_scan_without_a_direction_is_an_entry(door: Door) -> None:
+    assert scan(door, token(18)) is V.ADMIT
+    [queued] = [q for q in door.store.pending_scans(100) if q.ticket_id == 18]
+    assert queued.direction is p.Direction.ENTRY
 
 
 def test_manual_check_in_needs_a_reason_and_follows_the_rules(door: Door) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from scanner_app.hardware.camera import CameraError, FileCamera, OpenCvCamera, open_source
 from scanner_app.hardware.decoders import ZxingDecoder
-from scanner_app.hardware.synthetic import sample_token, ticket_frames, write_frames
+from tests.support.synthetic import sample_token, ticket_frames, write_frames
 
 
 def _decode_all(camera: FileCamera | OpenCvCamera, limit: int = 1000) -> list[str]:

@@ -8,18 +8,16 @@ import pytest
 
 from scanner_app.hardware.decoders import (
     AUTO,
-    DecoderScore,
+    DECODERS,
     PyzbarDecoder,
     ZxingDecoder,
     as_gray,
     available_decoders,
-    best_decoder_name,
     make_decoder,
-    rank,
 )
-from scanner_app.hardware.synthetic import Degradation, empty_scene, qr_image, sample_token, scene
 from shared.qr import render_png
 from shared.ticket_token import verify
+from tests.support.synthetic import Degradation, empty_scene, qr_image, sample_token, scene
 
 BACKENDS = [PyzbarDecoder, ZxingDecoder]
 
@@ -38,7 +36,7 @@ def test_real_ticket_png_decodes_to_the_signed_token(decoder, ticket_id: int) ->
 
 
 def test_camera_scene_decodes_and_the_token_verifies(decoder) -> None:
-    from scanner_app.hardware.synthetic import sample_keyring
+    from tests.support.synthetic import sample_keyring
 
     token = sample_token(4321)
     texts = decoder.decode(scene(token, 1280, 720, None, np.random.default_rng(3)))
@@ -137,21 +135,23 @@ def test_huge_frame_is_shrunk_before_decoding() -> None:
     assert frame is not None and max(frame.shape) == 4096
 
 
-def test_rank_prefers_reads_then_speed() -> None:
-    scores = [
-        DecoderScore("fast_blind", 0.50, 1.0),
-        DecoderScore("slow_sharp", 1.00, 40.0),
-        DecoderScore("fast_sharp", 1.00, 2.0),
-    ]
-    assert [s.name for s in rank(scores)] == ["fast_sharp", "slow_sharp", "fast_blind"]
-
-
-def test_default_is_chosen_by_measurement_and_is_zxing_here() -> None:
+def test_default_is_zxing_when_it_loads() -> None:
     assert set(available_decoders()) == {"zxing-cpp", "pyzbar"}
-    assert best_decoder_name() == "zxing-cpp"
     assert make_decoder(AUTO).name == "zxing-cpp"
+
+
+def test_default_falls_back_to_the_next_backend_that_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing() -> ZxingDecoder:
+        raise ImportError("no zxingcpp here")
+
+    monkeypatch.setitem(DECODERS, ZxingDecoder.name, missing)
+    assert list(available_decoders()) == ["pyzbar"]
+    assert make_decoder(AUTO).name == "pyzbar"
+    assert make_decoder("zxing-cpp").name == "pyzbar"
 
 
 def test_make_decoder_by_name_and_unknown_name_falls_back() -> None:
     assert make_decoder("pyzbar").name == "pyzbar"
-    assert make_decoder("no-such-backend").name == best_decoder_name()
+    assert make_decoder("no-such-backend").name == "zxing-cpp"

@@ -15,7 +15,7 @@ from scanner_app.hardware.glare import (
     modules_across,
     rescue_crop,
 )
-from scanner_app.hardware.synthetic import Degradation, empty_scene, qr_image, sample_token, scene
+from tests.support.synthetic import Degradation, empty_scene, qr_image, sample_token, scene
 
 GLARE_FRAMES = 40
 

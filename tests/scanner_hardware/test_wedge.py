@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scanner_app.core.wedge import KeyOutcome, WedgeDetector
-from scanner_app.hardware.synthetic import sample_token
+from tests.support.synthetic import sample_token
 
 TOKEN = sample_token(3)
 

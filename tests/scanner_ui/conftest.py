@@ -1,7 +1,7 @@
 """A real door (``scanner_app.core.door.Door`` on a SQLite file) holding real signed tickets,
 and the real app around it, offscreen.
 
-Tickets are signed with keys derived from ``scanner_app.hardware.synthetic``'s bench secret; the
+Tickets are signed with keys derived from ``tests.support.synthetic``'s bench secret; the
 event's day spans the current time, so the real clock is used throughout.
 """
 
@@ -18,16 +18,15 @@ import pytest
 
 from scanner_app.core.door import Door
 from scanner_app.core.kiosk import hash_pin
-from scanner_app.core.ports import DoorService, FrameSource
+from scanner_app.core.ports import DoorService, FrameSource, PairedDoor, SyncRound
 from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.decoders import ZxingDecoder
-from scanner_app.hardware.synthetic import SAMPLE_MASTER_SECRET, sample_token
 from scanner_app.settings import Folders, Settings
 from scanner_app.ui.sounds import SoundPlayer
-from scanner_app.workers.sync_worker import SyncRound
 from shared import protocol as p
 from shared.keys import derive_event_key
 from shared.ticket_token import TicketClaims, sign
+from tests.support.synthetic import SAMPLE_MASTER_SECRET, sample_token
 
 EVENT = 1
 STAFF_PIN = "4321"
@@ -159,9 +158,9 @@ class AppFactory:
         def no_pairing(server: str, code: str, progress: Callable[[int, int], None]) -> None:
             raise RuntimeError("pairing is not part of this test")
 
+        paired = None if door is None else PairedDoor(door, sync_round)
         parts = Parts(
-            open_door=lambda: door,
-            sync_round=lambda _door: sync_round,
+            open_door=lambda: paired,
             pair=pair or no_pairing,
             open_camera=camera or self.idle_camera,
             decoder=ZxingDecoder(),
@@ -169,7 +168,7 @@ class AppFactory:
         )
         app = DoorApp(self.settings, parts, sound=SoundPlayer(enabled=True))
         self.apps.append(app)
-        app.start()
+        app.start(paired)
         return app
 
 
@@ -177,7 +176,7 @@ class AppFactory:
 def make_app(settings: Settings, tmp_path: Path, qtbot) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from scanner_app.hardware.synthetic import empty_scene, write_frames
+    from tests.support.synthetic import empty_scene, write_frames
 
     idle = tmp_path / "idle"
     write_frames([empty_scene(320, 240, np.random.default_rng(0))], idle)

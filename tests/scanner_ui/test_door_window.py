@@ -4,6 +4,7 @@ test_door_window_server.py.)"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Slot
@@ -12,7 +13,6 @@ from scanner_app.core.door import Door
 from scanner_app.core.kiosk import KioskScreen as Screen
 from scanner_app.core.verdict import Colour, Verdict, VerdictCode
 from scanner_app.hardware.camera import FileCamera
-from scanner_app.hardware.synthetic import ticket_frames, write_frames
 from tests.scanner_ui.conftest import (
     SMITH,
     STAFF_PIN,
@@ -22,6 +22,7 @@ from tests.scanner_ui.conftest import (
     forged_token,
     token,
 )
+from tests.support.synthetic import ticket_frames, write_frames
 
 
 class Recorder(QObject):
@@ -71,6 +72,20 @@ def test_camera_frames_give_green_orange_red_on_screen(
     values = app.window.scan.status.values
     # already used + forged are both refusals
     qtbot.waitUntil(lambda: (values["admitted"].text(), values["refused"].text()) == ("1", "2"))
+
+
+def test_camera_codes_reach_the_door_while_the_gui_thread_is_busy(
+    make_app: AppFactory, door: Door, tmp_path: Path
+) -> None:
+    """The camera thread hands codes straight to the door thread: the GUI thread runs no event
+    loop here (it sleeps), so a code that had to pass through it would never be decided."""
+    folder = tmp_path / "camera"
+    write_frames(ticket_frames([token(VALID)], gap=4), folder)
+    make_app(door, camera=lambda: FileCamera(folder, fps=30, loop=False))
+    deadline = time.monotonic() + 10
+    while door.status().admitted == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # not qtbot.wait: that would run the GUI thread's event loop
+    assert door.status().admitted == 1
 
 
 def test_wedge_burst_is_a_scan_while_the_search_box_has_focus(

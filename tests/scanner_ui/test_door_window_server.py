@@ -22,7 +22,6 @@ from scanner_app.core.door import Door
 from scanner_app.core.sync import SyncEngine, pair
 from scanner_app.core.verdict import Verdict
 from scanner_app.settings import Folders
-from scanner_app.workers.adapters import sync_round
 from sync_server.events.models import Event
 from sync_server.tickets.models import TicketInstance
 from tests.scanner_core.real_server import (
@@ -104,7 +103,7 @@ def test_badge_goes_offline_when_the_server_goes_away_and_back_online(
 ) -> None:
     engine = SyncEngine(paired_door.store, live_client)
     engine.backoff.cap = 0.3  # retry quickly in the test
-    app = make_app(paired_door, sync_round=sync_round(engine), sync_interval_ms=200)
+    app = make_app(paired_door, sync_round=engine.sync_round, sync_interval_ms=200)
     badge = app.window.scan.badge
     qtbot.waitUntil(lambda: badge.online is True, timeout=5000)
     assert "ONLINE" in badge.text()
@@ -136,7 +135,7 @@ def test_revoked_device_shows_the_revoked_screen_and_stops_scanning(
     assert any(folder.iterdir())
     real_server.revoke(DEVICE)  # the organizer removes the device on the server
     engine = SyncEngine(paired_door.store, live_client)
-    app = make_app(paired_door, sync_round=sync_round(engine), sync_interval_ms=200)
+    app = make_app(paired_door, sync_round=engine.sync_round, sync_interval_ms=200)
     window = app.window
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.revoked, timeout=5000)
     assert "removed" in window.revoked.title.text()

@@ -20,11 +20,10 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy.exc import NoResultFound
 
 from scanner_app.core.door import Door
-from scanner_app.core.ports import DoorService, FrameSource
+from scanner_app.core.pairing import pair_and_download
+from scanner_app.core.ports import FrameSource, PairedDoor
 from scanner_app.hardware.camera import FileCamera
-from scanner_app.hardware.synthetic import empty_scene, write_frames
 from scanner_app.settings import Settings
-from scanner_app.workers.adapters import pair_and_download
 from shared.qr import render_png
 from sync_server.events.models import Event
 from sync_server.tickets.models import TicketInstance
@@ -35,6 +34,7 @@ from tests.scanner_core.real_server import (
     ticket_token,
 )
 from tests.scanner_ui.conftest import AppFactory
+from tests.support.synthetic import empty_scene, write_frames
 
 SOLD = 20
 DEVICE = "Front door"
@@ -64,17 +64,17 @@ def _qr_frame(text: str) -> np.ndarray:
     return frame
 
 
-def _opened_door(settings: Settings) -> Callable[[], DoorService | None]:
+def _opened_door(settings: Settings) -> Callable[[], PairedDoor | None]:
     opened: list[Door] = []
 
-    def open_door() -> DoorService | None:
+    def open_door() -> PairedDoor | None:
         door = Door.open(settings.folders.data)
         identity = door.store.identity()
         if identity is None or not identity.paired:
             door.close()
             return None
         opened.append(door)
-        return door
+        return PairedDoor(door)
 
     return open_door
 
@@ -101,14 +101,13 @@ def _door_app(settings: Settings, make_app: AppFactory, camera: Callable[[], Fra
 
     parts = Parts(
         open_door=_opened_door(settings),
-        sync_round=lambda _door: None,
         pair=pair,
         open_camera=camera,
         decoder=ZxingDecoder(),
     )
     app = DoorApp(settings, parts, sound=SoundPlayer(enabled=False))
     make_app.apps.append(app)
-    app.start()
+    app.start(None)
     assert app.window.stack.currentWidget() is app.window.pairing
     return app
 

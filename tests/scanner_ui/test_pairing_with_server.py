@@ -16,20 +16,16 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from scanner_app.core.door import Door
-from scanner_app.core.ports import DoorService
+from scanner_app.core.pairing import pair_and_download, parse_pairing_code, parse_pairing_payload
+from scanner_app.core.ports import PairedDoor
 from scanner_app.hardware.camera import FileCamera
 from scanner_app.hardware.decoders import ZxingDecoder
-from scanner_app.hardware.synthetic import empty_scene, write_frames
 from scanner_app.settings import Settings
-from scanner_app.workers.adapters import (
-    pair_and_download,
-    parse_pairing_code,
-    parse_pairing_payload,
-)
 from shared.qr import render_png
 from sync_server.devices.models import Device
 from sync_server.devices.services import create_pairing_code
 from tests.server.conftest import World, api, app, session, world  # noqa: F401 (fixtures)
+from tests.support.synthetic import empty_scene, write_frames
 
 SERVER = "http://testserver"
 ORGANISER_NAME = "North door"
@@ -120,14 +116,14 @@ def test_server_pairing_qr_on_camera_pairs_the_window(
     data = settings.folders.data
     opened: list[Door] = []
 
-    def open_door() -> DoorService | None:
+    def open_door() -> PairedDoor | None:
         door = Door.open(data)
         identity = door.store.identity()
         if identity is None or not identity.paired:
             door.close()
             return None
         opened.append(door)
-        return door
+        return PairedDoor(door)
 
     def pair(
         server: str, code: str, progress: Callable[[int, int], None], /, *, device_name: str = ""
@@ -138,7 +134,6 @@ def test_server_pairing_qr_on_camera_pairs_the_window(
 
     parts = Parts(
         open_door=open_door,
-        sync_round=lambda _door: None,
         pair=pair,
         open_camera=lambda: FileCamera(frames, fps=10, loop=True),
         decoder=ZxingDecoder(),
@@ -146,7 +141,7 @@ def test_server_pairing_qr_on_camera_pairs_the_window(
     door_app = DoorApp(settings, parts, sound=SoundPlayer(enabled=False))
     # Nothing typed but maybe a name: the server's QR brings its address and the code.
     door_app.window.pairing.device_name.setText(typed)
-    door_app.start()
+    door_app.start(None)
     try:
         window = door_app.window
         qtbot.waitUntil(lambda: window.stack.currentWidget() is window.scan, timeout=15_000)
@@ -174,13 +169,12 @@ def test_a_code_only_qr_without_an_address_asks_for_one(
 
     parts = Parts(
         open_door=lambda: None,
-        sync_round=lambda _door: None,
         pair=pair,
         open_camera=lambda: FileCamera(frames, fps=10, loop=True),
         decoder=ZxingDecoder(),
     )
     door_app = DoorApp(settings, parts, sound=SoundPlayer(enabled=False))
-    door_app.start()
+    door_app.start(None)
     try:
         pairing = door_app.window.pairing
         qtbot.waitUntil(lambda: pairing.code.text() == code, timeout=10_000)

@@ -1,8 +1,7 @@
-"""Glue between the core's objects and the workers' small interfaces. No Qt here.
+"""Pairing, as the window does it: what a pairing QR says, pairing plus the first download with
+progress, and opening the paired door with its sync round. No Qt.
 
-- :func:`sync_round`: one ``SyncEngine.sync_once`` as a ``SyncOutcome`` (with the engine's backoff);
-- :func:`pair_and_download`: pair with a code, then download the ticket list with progress;
-- :func:`parse_pairing_payload`, :func:`parse_pairing_code`: what a pairing QR code says.
+The protocol itself (``POST /api/v1/door/pair``) is :func:`scanner_app.core.sync.pair`.
 """
 
 from __future__ import annotations
@@ -11,16 +10,16 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from scanner_app.core import sync
-from scanner_app.storage.database import server_slug
+from scanner_app.core.door import Door
+from scanner_app.core.ports import PairedDoor, Progress
 from scanner_app.storage.store import DoorStore
-from scanner_app.workers.sync_worker import SyncOutcome, SyncRound
 from shared import protocol as p
 
 logger = logging.getLogger(__name__)
@@ -31,54 +30,55 @@ HTTP_TIMEOUT_S = 20.0
 # dashes or spaces. Ticket tokens (32 characters) are longer, so one is never taken for a code.
 _BARE_CODE = re.compile(r"[A-Z0-9]{6,16}")
 
-
-def sync_round(engine: sync.SyncEngine) -> SyncRound:
-    def run() -> SyncOutcome:
-        now = datetime.now(UTC)
-        try:
-            report = engine.sync_once()
-        except sync.DeviceRevoked:
-            return SyncOutcome(online=True, revoked=True, message="device revoked", finished_at=now)
-        except sync.NotPaired as exc:
-            return SyncOutcome(online=False, message=exc.message, finished_at=now)
-        except sync.SyncError as exc:
-            delay = engine.backoff.failure(exc.retry_after)
-            return SyncOutcome(
-                online=False, message=exc.message, finished_at=now, retry_after_s=delay
-            )
-        engine.backoff.success()
-        message = f"sent {report.uploaded} scans, received {report.tickets} tickets"
-        return SyncOutcome(online=True, message=message, finished_at=datetime.now(UTC))
-
-    return run
+ClientFactory = Callable[[str], httpx.Client]  # server URL -> a client whose base_url it is
 
 
-class _ProgressStore(DoorStore):
-    """A ``DoorStore`` that reports each stored page: the pairing progress bar."""
+class PairingFailed(RuntimeError):
+    """Pairing or its first download failed; the message is in words for the staff."""
 
-    on_page: Callable[[int, int], None] | None = None
-    stored = 0
-    total = 0  # the sum of the snapshots' announced sizes (0: not announced)
 
-    def store_page(self, event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
-        count = super().store_page(event_id, page, revision)
+def http_client(server_url: str) -> httpx.Client:
+    return httpx.Client(base_url=server_url, timeout=HTTP_TIMEOUT_S)
+
+
+def open_paired_door(
+    data_dir: Path, client_factory: ClientFactory = http_client
+) -> PairedDoor | None:
+    """The active server's door, opened (its database migrated) with its sync round, or None
+    when this device is not paired."""
+    door = Door.open(data_dir)
+    identity = door.store.identity()
+    if identity is None or not identity.paired:
+        door.close()
+        return None
+    engine = sync.SyncEngine(door.store, client_factory(identity.server_url))
+    return PairedDoor(door, engine.sync_round)
+
+
+class _PageCounter:
+    """Tickets downloaded so far, and the sum of the snapshots' announced sizes (0: none)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.stored = 0
+        self.total = 0
+
+    def __call__(self, page: p.DoorDataPage) -> None:
         self.stored += len(page.tickets)
         self.total += page.total_tickets or 0
-        if self.on_page is not None:
-            self.on_page(self.stored, self.total)
-        return count
+        self.progress(self.stored, self.total)
 
 
 def pair_and_download(
     data_dir: Path,
     server_url: str,
     code: str,
-    progress: Callable[[int, int], None],
+    progress: Progress,
     *,
     device_name: str = "",
-    client_factory: Callable[[str], httpx.Client] | None = None,
+    client_factory: ClientFactory = http_client,
 ) -> None:
-    """Pair this device, then download every served event's tickets. Raises with words for staff.
+    """Pair this device, then download every served event's tickets. Raises ``PairingFailed``.
 
     ``progress(done, total)``: tickets downloaded so far, and the total the server announced
     (0 until it has; with several events it grows as each event's snapshot starts).
@@ -88,18 +88,16 @@ def pair_and_download(
     server_url = server_url.strip().rstrip("/")
     if not urlsplit(server_url).scheme:
         server_url = f"https://{server_url}"
-    make_client = client_factory or (lambda url: httpx.Client(base_url=url, timeout=HTTP_TIMEOUT_S))
-    with make_client(server_url) as client:
+    with client_factory(server_url) as client:
         try:
             sync.pair(client, data_dir, code, device_name=device_name, platform=sys.platform)
         except sync.SyncError as exc:
-            raise RuntimeError(_pairing_words(exc)) from exc
-        store = _ProgressStore(data_dir, server_slug(server_url))
-        store.on_page = progress
+            raise PairingFailed(_pairing_words(exc)) from exc
+        store = DoorStore.open_server(data_dir, server_url)
         try:
-            sync.SyncEngine(store, client).sync_once()
+            sync.SyncEngine(store, client, on_page=_PageCounter(progress)).sync_once()
         except sync.SyncError as exc:
-            raise RuntimeError(
+            raise PairingFailed(
                 f"Paired, but the ticket list did not download: {exc.message}"
             ) from exc
         finally:
@@ -112,6 +110,23 @@ def _pairing_words(exc: sync.SyncError) -> str:
     if exc.code == "offline":
         return "Cannot reach the server. Check the address and the network."
     return f"Pairing failed: {exc.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class PairingQr:
+    """What a scanned pairing code says: the code, and the server when the code names one."""
+
+    code: str
+    server_url: str | None  # None: a bare code; staff type the server's address
+
+
+def read_pairing_qr(text: str) -> PairingQr | None:
+    """A pairing QR (with its server, or a bare code), or None when ``text`` is neither."""
+    found = parse_pairing_payload(text)
+    if found is not None:
+        return PairingQr(code=found[1], server_url=found[0])
+    code = parse_pairing_code(text)
+    return None if code is None else PairingQr(code=code, server_url=None)
 
 
 def parse_pairing_code(text: str) -> str | None:
