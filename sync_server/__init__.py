@@ -92,6 +92,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sync_hasher"] = make_hasher(config)
     db.init_app(app, config.database_url)
     errors.init_app(app)
+    from sync_server import payments
+
+    payments.init_app(app)
 
     _domain_modules("api")
     import sync_server.openapi  # noqa: F401 - registers /api/v1/openapi.json

@@ -32,6 +32,7 @@ from sync_server.events.models import (
 )
 from sync_server.keys.services import rotate_key
 from sync_server.orders.models import Order, OrderItem
+from sync_server.signals import event_publishing
 from sync_server.tickets.models import TicketInstance
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def publish_event(session: Session, event: Event, *, user: User) -> Event:
     if event.status is EventStatus.CANCELLED:
         raise ApiError(409, Code.INVALID_STATE, "a cancelled event cannot be published")
     if event.status is EventStatus.DRAFT:
+        event_publishing.send(session, event=event)  # a receiver vetoes by raising
         event.status = EventStatus.PUBLISHED
         event.published_at = utcnow()
         session.flush()
