@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import stripe
-from flask import current_app
+from flask import current_app, has_app_context
 
 from sync_server.errors import ApiError
 
@@ -36,6 +36,8 @@ class PaymentSettings:
 
 
 def settings() -> PaymentSettings:
+    if not has_app_context():  # services called outside a request (scripts, tests' set-ups)
+        return PaymentSettings()
     found = current_app.extensions.get("payments")
     return found if isinstance(found, PaymentSettings) else PaymentSettings()
 
