@@ -105,7 +105,9 @@ def order_state(session: Session, order_id: int) -> tuple[str, int]:
 
 def hold(fake: FakeStripe) -> None:
     """Webhooks wait for ``deliver`` from now on, and a refused one is not retried."""
+    fake.wait_for_webhooks()
     fake.webhooks.configure(mode="hold", max_attempts=1)
+    fake.webhooks.log.clear()
 
 
 def statuses(fake: FakeStripe) -> list[Any]:
