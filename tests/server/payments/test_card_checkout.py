@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import sqlalchemy as sa
 import stripe
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from sync_server.orders.purchase_models import InventoryHold
@@ -18,6 +19,7 @@ from tests.server.payments.conftest import (
     order_state,
     payment,
 )
+from tests.server.purchase.test_pages import csrf, sign_in
 
 
 def client_for(fake: FakeStripe) -> stripe.StripeClient:
@@ -136,3 +138,22 @@ def test_cancelling_a_paid_order_refunds_it_with_the_transfer_and_the_fee(
     assert (charge["amount_refunded"], charge["refunds"]) == (5450, 1)
     assert (charge["transfer_reversed"], charge["application_fee_refunded"]) == (5450, 450)
     assert all(a["status"] == 200 for a in fake_stripe.webhooks.log)
+
+
+def test_the_buy_page_sends_the_buyer_to_stripe_and_back_to_the_tickets(
+    app: Flask, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
+) -> None:
+    web = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver")
+    buyer = world.person("Web Buyer")
+    sign_in(web, buyer)
+    page = web.get(f"/events/{shop.event.id}/buy")
+    sent = web.post(f"/events/{shop.event.id}/buy",
+                    data={f"tt-{shop.tier.id}": "1", "csrf_token": csrf(page.text)})
+    assert sent.status_code == 302, sent.text
+    assert sent.headers["location"].startswith(fake_stripe.api_base + "/c/pay/cs_test_")
+    order_id = session.scalars(sa.select(InventoryHold.order_id)).one()
+    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
+    fake_stripe.wait_for_webhooks()
+    back = web.get(f"/my/orders/{order_id}")
+    assert back.status_code == 200 and "COMPLETED" in back.text
+    assert order_state(session, order_id) == ("COMPLETED", 1)
