@@ -6,6 +6,7 @@
     GET  /payments/onboarding/refresh  an expired link: a fresh one (302)
     POST /payments/orders/pay          the buyer's payment page for a PENDING card order (again)
     POST /payments/stripe/webhook      Stripe's events, verified by signature
+    POST /events/<id>/orders/refund-tickets  the organizer refunds some tickets of a card order
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from werkzeug.wrappers import Response
 
 from sync_server.api import ApiRequest, api_route
 from sync_server.auth import Access, require_user
-from sync_server.errors import not_found
+from sync_server.errors import not_found, validation_error
 from sync_server.mail.after_commit import send_queued
 from sync_server.orders.models import Order
-from sync_server.payments import onboarding, schemas, webhooks
+from sync_server.payments import onboarding, refunds, schemas, webhooks
 from sync_server.payments.checkout import start_card_payment
 
 TAG = "payments"
@@ -81,3 +82,21 @@ def stripe_webhook(req: ApiRequest) -> dict[str, Any]:
     if handled.outbox_ids:
         send_queued(handled.outbox_ids)
     return {"received": True, "duplicate": handled.duplicate}
+
+
+@api_route("/events/<id:event_id>/orders/refund-tickets", method="POST",
+           access=Access.EVENT_ORGANIZER, tag=TAG, body=schemas.RefundTicketsBody,
+           response=schemas.RefundOut,
+           summary="Refund some tickets of a paid card order (revoked for the doors)")
+def refund_tickets(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.RefundTicketsBody = req.body
+    order = req.session.get(Order, body.order_id)
+    if order is None or order.event_id != req.the_event.id:
+        raise not_found("order")
+    if len(set(body.ticket_ids)) != len(body.ticket_ids):
+        raise validation_error({"ticket_ids": ["each ticket once"]})
+    amount = refunds.refund_tickets(req.session, order, body.ticket_ids,
+                                    by_user=require_user(req.actor), reason=body.reason)
+    req.session.commit()
+    return {"order_id": order.id, "refunded_cents": amount,
+            "payment_status": order.payment_status.value}

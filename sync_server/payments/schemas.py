@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from sync_server.schemas import Body, Id, Out, Query
 
@@ -42,3 +42,16 @@ class PaymentUrlOut(Out):
 class WebhookOut(Out):
     received: bool
     duplicate: bool
+
+
+class RefundTicketsBody(Body):
+    order_id: Id
+    ticket_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=500)]
+
+
+class RefundOut(Out):
+    order_id: int
+    refunded_cents: int
+    payment_status: str

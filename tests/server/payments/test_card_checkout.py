@@ -10,7 +10,9 @@ import stripe
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from sync_server.keys.models import RevokedToken
 from sync_server.orders.purchase_models import InventoryHold
+from sync_server.tickets.models import TicketInstance
 from tests.fake_stripe.server import FakeStripe
 from tests.server.conftest import World, error_code
 from tests.server.payments.conftest import (
@@ -157,3 +159,41 @@ def test_the_buy_page_sends_the_buyer_to_stripe_and_back_to_the_tickets(
     back = web.get(f"/my/orders/{order_id}")
     assert back.status_code == 200 and "COMPLETED" in back.text
     assert order_state(session, order_id) == ("COMPLETED", 1)
+
+
+def test_the_organizer_refunds_some_tickets_then_the_rest(
+    api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
+) -> None:
+    order_id = card_checkout(api, world.person(), shop, quantity=3).json()["order"]["id"]
+    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
+    fake_stripe.wait_for_webhooks()
+    tickets = session.scalars(sa.select(TicketInstance.id).where(
+        TicketInstance.order_id == order_id).order_by(TicketInstance.id)).all()
+    url = f"/events/{shop.event.id}/orders/refund-tickets"
+    headers = shop.organizer.headers
+    first = api.post(url, headers=headers, json={"order_id": order_id,
+                                                 "ticket_ids": [tickets[0]], "reason": "ill"})
+    assert first.status_code == 200, first.text
+    # 3 x $25.00 + 5 % + 3 x $1.00 = $81.75; one ticket's share is a third: $27.25
+    assert first.json() == {"order_id": order_id, "refunded_cents": 2725,
+                            "payment_status": "COMPLETED"}
+    again = api.post(url, headers=headers, json={"order_id": order_id,
+                                                 "ticket_ids": [tickets[0]], "reason": "ill"})
+    assert (again.status_code, error_code(again)) == (422, "validation_failed")
+    session.expire_all()
+    revoked = set(session.scalars(sa.select(RevokedToken.ticket_instance_id)).all())
+    assert revoked == {tickets[0]}
+    left = api.get(f"/events/{shop.event.id}/availability").json()["ticket_types"][0]
+    assert left["sold"] == 2
+
+    rest = api.post(url, headers=headers, json={"order_id": order_id,
+                                                "ticket_ids": list(tickets[1:]), "reason": "x"})
+    assert rest.json()["refunded_cents"] == 8175 - 2725
+    assert rest.json()["payment_status"] == "REFUNDED"
+    fake_stripe.wait_for_webhooks()
+    [charge] = fake_stripe.ledger()["charges"]
+    assert (charge["amount_refunded"], charge["refunds"]) == (8175, 2)
+    assert charge["transfer_reversed"] == 8175
+    assert charge["application_fee_refunded"] == charge["application_fee"]
+    assert payment(session, order_id).status.value == "REFUNDED"
+    assert all(a["status"] == 200 for a in fake_stripe.webhooks.log)
