@@ -88,6 +88,21 @@ def card_checkout(api: httpx.Client, buyer: Person, shop: Shop, quantity: int = 
         "items": [{"ticket_type_id": (tier or shop.tier).id, "quantity": quantity}]})
 
 
+def pay(fake: FakeStripe, session: Session, order_id: int) -> None:
+    """The buyer pays the order's session on the stand-in page; its webhooks are delivered
+    (unless held)."""
+    fake.pay(str(payment(session, order_id).checkout_session_id))
+    fake.wait_for_webhooks()
+
+
+def paid_order(api: httpx.Client, world: World, shop: Shop, fake: FakeStripe, session: Session,
+               quantity: int) -> int:
+    """A card order of ``quantity`` tickets, paid and completed; its id."""
+    order_id: int = card_checkout(api, world.person(), shop, quantity).json()["order"]["id"]
+    pay(fake, session, order_id)
+    return order_id
+
+
 def payment(session: Session, order_id: int) -> CardPayment:
     session.expire_all()
     return session.scalars(sa.select(CardPayment).where(CardPayment.order_id == order_id)).one()

@@ -19,6 +19,8 @@ from tests.server.payments.conftest import (
     Shop,
     card_checkout,
     order_state,
+    paid_order,
+    pay,
     payment,
 )
 from tests.server.purchase.test_pages import csrf, sign_in
@@ -98,8 +100,7 @@ def test_stripe_failing_during_checkout_keeps_the_hold_and_charges_once(
             and r["idempotency_key"] is not None}
     assert keys == {f"order-{order_id}-checkout"}
 
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
-    fake_stripe.wait_for_webhooks()
+    pay(fake_stripe, session, order_id)
     assert order_state(session, order_id) == ("COMPLETED", 3)
     assert len(fake_stripe.ledger()["charges"]) == 1
 
@@ -125,9 +126,7 @@ def test_an_expired_payment_page_fails_the_order_and_frees_the_hold(
 def test_cancelling_a_paid_order_refunds_it_with_the_transfer_and_the_fee(
     api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
 ) -> None:
-    order_id = card_checkout(api, world.person(), shop, quantity=2).json()["order"]["id"]
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
-    fake_stripe.wait_for_webhooks()
+    order_id = paid_order(api, world, shop, fake_stripe, session, 2)
     cancelled = api.post(f"/events/{shop.event.id}/orders/cancel", headers=shop.organizer.headers,
                          json={"order_id": order_id, "reason": "organizer refund"})
     assert cancelled.status_code == 200, cancelled.text
@@ -154,8 +153,7 @@ def test_the_buy_page_sends_the_buyer_to_stripe_and_back_to_the_tickets(
     assert sent.status_code == 302, sent.text
     assert sent.headers["location"].startswith(fake_stripe.api_base + "/c/pay/cs_test_")
     order_id = session.scalars(sa.select(InventoryHold.order_id)).one()
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
-    fake_stripe.wait_for_webhooks()
+    pay(fake_stripe, session, order_id)
     back = web.get(f"/my/orders/{order_id}")
     assert back.status_code == 200 and "COMPLETED" in back.text
     assert order_state(session, order_id) == ("COMPLETED", 1)
@@ -164,9 +162,7 @@ def test_the_buy_page_sends_the_buyer_to_stripe_and_back_to_the_tickets(
 def test_the_organizer_refunds_some_tickets_then_the_rest(
     api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
 ) -> None:
-    order_id = card_checkout(api, world.person(), shop, quantity=3).json()["order"]["id"]
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
-    fake_stripe.wait_for_webhooks()
+    order_id = paid_order(api, world, shop, fake_stripe, session, 3)
     tickets = session.scalars(sa.select(TicketInstance.id).where(
         TicketInstance.order_id == order_id).order_by(TicketInstance.id)).all()
     url = f"/events/{shop.event.id}/orders/refund-tickets"

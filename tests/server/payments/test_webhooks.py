@@ -21,6 +21,8 @@ from tests.server.payments.conftest import (
     card_checkout,
     hold,
     order_state,
+    paid_order,
+    pay,
     payment,
     statuses,
 )
@@ -135,7 +137,7 @@ def test_a_late_payment_completes_while_the_tickets_are_still_there(
 ) -> None:
     order_id = card_checkout(api, world.person(), shop, 2).json()["order"]["id"]
     _lapse_hold(session, order_id)
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
+    pay(fake_stripe, session, order_id)
     assert set(statuses(fake_stripe)) == {200}
     assert order_state(session, order_id) == ("COMPLETED", 2)
     assert fake_stripe.ledger()["refunded"] == 0
@@ -151,7 +153,7 @@ def test_a_late_payment_for_tickets_sold_meanwhile_is_refunded(
                      json={"items": [{"ticket_type_id": last.id, "quantity": 2}],
                            "holder_name": "Guest", "holder_email": "guest@example.test"})
     assert other.status_code == 201, other.text
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
+    pay(fake_stripe, session, order_id)
     assert set(statuses(fake_stripe)) == {200}
     assert order_state(session, order_id) == ("FAILED", 0)
     row = payment(session, order_id)
@@ -167,9 +169,7 @@ def test_a_late_payment_for_tickets_sold_meanwhile_is_refunded(
 def test_a_dispute_marks_the_payment(
     api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
 ) -> None:
-    order_id = card_checkout(api, world.person(), shop, 1).json()["order"]["id"]
-    fake_stripe.pay(str(payment(session, order_id).checkout_session_id))
-    fake_stripe.wait_for_webhooks()
+    order_id = paid_order(api, world, shop, fake_stripe, session, 1)
     fake_stripe.dispute(str(payment(session, order_id).payment_intent_id))
     assert set(statuses(fake_stripe)) == {200}
     assert payment(session, order_id).status.value == "DISPUTED"
