@@ -174,3 +174,15 @@ def test_a_dispute_marks_the_payment(
     assert set(statuses(fake_stripe)) == {200}
     assert payment(session, order_id).status.value == "DISPUTED"
     assert order_state(session, order_id) == ("COMPLETED", 1)
+
+
+def test_stripe_unreachable_while_handling_keeps_nothing_and_the_retry_completes(
+    api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
+) -> None:
+    order_id, _held = paid_but_held(api, world, shop, fake_stripe, session)
+    completed = [e["id"] for e in fake_stripe.events("checkout.session.completed")]
+    fake_stripe.webhooks.configure(max_attempts=2)
+    fake_stripe.fail_next(3, "error", path="/v1/checkout/sessions/")  # the library retries 2x
+    fake_stripe.deliver(completed)
+    assert statuses(fake_stripe) == [503, 200]  # Stripe's own retry does the work
+    assert order_state(session, order_id) == ("COMPLETED", 2)
