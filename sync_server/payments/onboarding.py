@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 from flask import url_for
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
@@ -80,9 +81,14 @@ def connect(session: Session, user: User) -> ConnectedAccount:
         raise provider_error(error, "creating your payment account") from error
     row = ConnectedAccount(user_id=user.id, stripe_account_id=account.id,
                            link_token=secrets.token_urlsafe(32))
-    session.add(row)
     record_status(row, account)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # a second click at once: the same account (same idempotency key)
+        found = account_of(session, user.id)
+        assert found is not None
+        return found
     logger.info("user %s connected Stripe account %s", user.id, account.id)
     return row
 
