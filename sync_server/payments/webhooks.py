@@ -159,8 +159,13 @@ def reconcile(session: Session, payment: CardPayment) -> Handled:
                 _fail_order(session, payment.order_id, "refunded before completion")
             else:
                 outbox = _settle_paid(session, payment)
-        elif refunded >= payment.amount_cents:
+        elif refunded >= payment.amount_cents and payment.status is not CardStatus.REFUNDED:
+            # Refunded whole outside our own flow (Stripe's dashboard, or a cancellation that
+            # rolled back after Stripe refunded): the tickets must not stay valid.
             payment.status = CardStatus.REFUNDED
+            order = session.get(Order, payment.order_id)
+            if order is not None and order.payment_status is PaymentStatus.COMPLETED:
+                cancel_order(session, order, by_user=None, reason="refunded at Stripe")
         if charge is not None and charge["disputed"] and payment.status is CardStatus.PAID:
             payment.status = CardStatus.DISPUTED
         return Handled(outbox_ids=outbox)
