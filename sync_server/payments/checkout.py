@@ -38,8 +38,11 @@ logger = logging.getLogger(__name__)
 SESSION_MINUTES = 31
 
 
-def payment_of(session: Session, order_id: int) -> CardPayment | None:
-    return session.scalar(sa.select(CardPayment).where(CardPayment.order_id == order_id))
+def payment_of(session: Session, order_id: int, *, lock: bool = False) -> CardPayment | None:
+    """The order's card payment; ``lock``: held until the commit, as webhooks take it first
+    (so a refund's own ``charge.refunded`` waits for the refunding transaction)."""
+    query = sa.select(CardPayment).where(CardPayment.order_id == order_id)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def _refuse_and_release(session: Session, order: Order, error: ApiError) -> ApiError:

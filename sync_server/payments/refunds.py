@@ -32,7 +32,7 @@ from sync_server.tickets.models import TicketInstance, TicketStatus
 
 
 def refund_card_order(session: Session, order: Order) -> None:
-    payment = payment_of(session, order.id)
+    payment = payment_of(session, order.id, lock=True)
     if payment is None or payment.payment_intent_id is None:
         raise ApiError(409, Code.INVALID_STATE, "this order has no card payment to refund")
     if payment.status is CardStatus.REFUNDED:
@@ -72,7 +72,7 @@ def refund_tickets(session: Session, order: Order, ticket_ids: Sequence[int], *,
     revoked for the doors, their units go back on sale. The last tickets of an order refund
     what is left, and the order becomes REFUNDED. Returns the cents refunded."""
     now = utcnow()
-    payment = payment_of(session, order.id)
+    payment = payment_of(session, order.id, lock=True)
     if (order.payment_method is not PaymentMethod.STRIPE or payment is None
             or order.payment_status is not PaymentStatus.COMPLETED
             or payment.status is not CardStatus.PAID):

@@ -202,9 +202,8 @@ def _on_payment(session: Session, obj: Obj) -> Handled:
         logger.warning("stripe %s %s names no order of ours: ignored", obj.get("object"),
                        obj.get("id"))
         return Handled()
-    session.execute(sa.select(CardPayment.id).where(CardPayment.id == payment.id)
-                    .with_for_update())  # one event per payment at a time
-    session.refresh(payment)
+    # One event per payment at a time, and after any refund in flight (refunds.py locks first).
+    session.refresh(payment, with_for_update=True)
     return reconcile(session, payment)
 
 
