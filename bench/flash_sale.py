@@ -114,7 +114,8 @@ def seed(url: str, *, buyers: int, tickets: int, paid_tickets: int) -> Seeded:
 LUA = r"""
 local tokens = {@TOKENS@}
 local free = '{"event_id": @EVENT@, "items": [{"ticket_type_id": @FREE@, "quantity": 1}]}'
-local paid = '{"event_id": @EVENT@, "items": [{"ticket_type_id": @PAID@, "quantity": 1}]}'
+local paid = '{"event_id": @EVENT@, "payment_method": "CASH", '  -- held, never paid
+  .. '"items": [{"ticket_type_id": @PAID@, "quantity": 1}]}'
 local n = 0
 local offset = 0
 local threads = {}

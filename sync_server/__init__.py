@@ -73,11 +73,12 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server.mail import api as mail
     from sync_server.orders import api as orders
     from sync_server.orders import buyer_api as tickets
+    from sync_server.payments import api as payments
     from sync_server.signin import api as signin
     from sync_server.staff import api as staff
 
     return (signin.routes, devices.routes, door.routes, events.routes, orders.routes,
-            tickets.routes, mail.routes, staff.routes, openapi.routes)
+            tickets.routes, mail.routes, staff.routes, payments.routes, openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:
@@ -120,7 +121,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, config.database_url)
     errors.init_app(app)
     auth.init_app(app, _principals())
-    from sync_server import mail, orders
+    from sync_server import mail, orders, payments
+
+    payments.init_app(app)
 
     orders.connect_signals()  # event cancelled -> its orders cancelled and refunded
     mail.connect_signals()  # order completed, ticket transferred -> their e-mail

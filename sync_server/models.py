@@ -29,6 +29,7 @@ from sync_server.orders.models import (
     PaymentStatus,
 )
 from sync_server.orders.purchase_models import EventFees, InventoryHold
+from sync_server.payments.models import CardPayment, ConnectedAccount, StripeEvent
 from sync_server.queue.models import WaitingListEntry, WaitingStatus
 from sync_server.ratelimit.models import RateLimit
 from sync_server.scanning.models import Scan, ScanType
@@ -45,3 +46,4 @@ __all__ = [
 ]
 __all__ += ["EventFees", "InventoryHold", "OutboxMessage"]  # purchase engine (issue 4)
 __all__ += ["DoorEventChange", "DoorEventSettings", "DoorScan"]  # door sync (issue 5)
+__all__ += ["CardPayment", "ConnectedAccount", "StripeEvent"]  # card payments (issue 14)

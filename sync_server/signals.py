@@ -14,3 +14,9 @@ signals = blinker.Namespace()
 event_cancelled = signals.signal("event-cancelled")  # Event; session, by_user, reason
 order_completed = signals.signal("order-completed")  # Order; session, tickets, now
 ticket_transferred = signals.signal("ticket-transferred")  # new TicketInstance; session, to_email
+# Sent by events.services.publish_event before a draft goes on sale; a receiver vetoes by raising
+# ApiError (payments: paid ticket types need an organizer account that takes charges).
+event_publishing = signals.signal("event-publishing")  # Event; session
+# Sent by the order flow once a PENDING card order is committed; the receiver (payments)
+# returns the URL of the hosted payment page the buyer is sent to.
+card_order_placed = signals.signal("card-order-placed")  # Order; session

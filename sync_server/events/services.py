@@ -32,7 +32,7 @@ from sync_server.events.models import (
     event_categories,
 )
 from sync_server.keys.services import rotate_key
-from sync_server.signals import event_cancelled
+from sync_server.signals import event_cancelled, event_publishing
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ def publish_event(session: Session, event: Event, *, user: User) -> Event:
     if event.status is EventStatus.CANCELLED:
         raise ApiError(409, Code.INVALID_STATE, "a cancelled event cannot be published")
     if event.status is EventStatus.DRAFT:
+        event_publishing.send(event, session=session)  # a receiver vetoes by raising
         event.status = EventStatus.PUBLISHED
         event.published_at = utcnow()
         session.flush()

@@ -27,6 +27,7 @@ from sync_server.orders import responses as r
 from sync_server.orders.models import DiscountCode, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.serialize import order_json
 from sync_server.ratelimit.services import count as count_hits
+from sync_server.signals import card_order_placed
 
 routes = Routes("orders")  # endpoints "orders_<view>"
 api_route = routes.route
@@ -114,7 +115,13 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
         payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
         signing_key_version=key_version,
     )
-    return _finish(req, outcome)
+    reply = _finish(req, outcome)
+    if outcome.order.payment_method is PaymentMethod.STRIPE and not outcome.completed_now:
+        # The card payments domain opens the hosted payment page (after the commit: an
+        # outage there keeps the hold, and the buyer retries with POST /payments/orders/pay).
+        for _receiver, url in card_order_placed.send(outcome.order, session=req.session):
+            reply["payment_url"] = url
+    return reply
 
 
 @api_route(E + "/availability", method="GET", access=Access.EVENT_READ, tag=TAG,

@@ -56,6 +56,7 @@ class OrderOut(Out):
 
 class OrderEnvelopeOut(Out):
     order: OrderOut
+    payment_url: str | None = None  # a card order's hosted payment page (checkout only)
 
 
 class OrdersPageOut(Out):

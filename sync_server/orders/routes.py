@@ -21,7 +21,8 @@ from sync_server.errors import ApiError, validation_error
 from sync_server.events.models import Event
 from sync_server.orders import holds, services
 from sync_server.orders.api import count_checkout, load_event_for_checkout, purchase_settings
-from sync_server.orders.models import Order
+from sync_server.orders.models import Order, PaymentMethod
+from sync_server.signals import card_order_placed
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,12 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
             flash(f"{error.message}{': ' + details if details else ''}", "error")
             return render_template("orders/buy.html", event=event, offer=_offer(event),
                                    user=user), error.status
+        if outcome.order.payment_method is PaymentMethod.STRIPE and not outcome.completed_now:
+            try:  # the card payments domain opens Stripe's hosted payment page
+                for _receiver, url in card_order_placed.send(outcome.order, session=session):
+                    return redirect(url)
+            except ApiError as error:
+                flash(error.message, "error")
         return redirect(url_for("orders.order_page", order_id=outcome.order.id))
     return render_template("orders/buy.html", event=event, offer=offer, user=user)
 

@@ -48,7 +48,10 @@ def shop(world: World, session: Session) -> Shop:
 
 def buy(api: httpx.Client, person: Person, event: Event, *items: tuple[str, int, int],
         **extra: Any) -> httpx.Response:
-    """POST /checkout; items are ("ticket_type" | "bundle", id, quantity)."""
+    """POST /checkout; items are ("ticket_type" | "bundle", id, quantity). Paid orders are
+    CASH unless asked otherwise: a card order opens a Stripe payment page (tests/server/payments).
+    """
+    extra.setdefault("payment_method", "CASH")
     body = {"event_id": event.id,
             "items": [{f"{kind}_id": ident, "quantity": n} for kind, ident, n in items], **extra}
     return api.post("/checkout", json=body, headers=person.headers)

@@ -38,7 +38,7 @@ def test_checkout_holds_inventory_and_places_a_pending_order(
     assert response.status_code == 201, response.text
     order = response.json()["order"]
     assert order["payment_status"] == "PENDING"
-    assert order["payment_method"] == "STRIPE"
+    assert order["payment_method"] == "CASH"
     assert (order["subtotal_cents"], order["total_cents"]) == (10000, 10000)
     assert order["buyer_email"] == buyer.user.email and order["tickets"] == []
     expires = datetime.fromisoformat(order["hold_expires_at"].replace("Z", "+00:00"))
