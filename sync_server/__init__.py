@@ -22,7 +22,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 # Load pydantic's lazily imported parts now, at package import: imported later, inside a test
 # process that has PySide6's import hook active (pytest-qt), pydantic.types can fail with a
 # circular ImportError (the hook probes module __getattr__ while pydantic is half imported).
-from sync_server import db, errors, schemas  # noqa: F401
+from sync_server import db, errors, ops, schemas  # noqa: F401
 from sync_server.config import load_config
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sync_hasher"] = make_hasher(config)
     db.init_app(app, config.database_url)
     errors.init_app(app)
+    ops.init_app(app)  # probes, metrics, the production start-up check
 
     _domain_modules("api")
     import sync_server.openapi  # noqa: F401 - registers /api/v1/openapi.json
