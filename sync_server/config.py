@@ -71,6 +71,11 @@ class Config(BaseSettings):
     public_url: str = Field(
         "", description="The server's address as doors reach it (put in pairing QR codes); "
                         "empty: the address of the request.")
+    proxy_hops: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front of the server (1 behind "
+                                   "deploy/nginx.conf): the client's address and scheme are "
+                                   "then read from their X-Forwarded-For/-Proto headers (rate "
+                                   "limits count per client, not per proxy).")
     secure_cookies: bool = Field(
         False, description="Behind HTTPS: the session cookie gets `Secure`.")
     testing: bool = Field(False, description="Flask's TESTING; mail is sent in the request.")

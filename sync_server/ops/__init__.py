@@ -5,6 +5,7 @@ the master secret in production, and the ``config``/``doctor``/``backup``/``rest
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync_server.config import Config
 from sync_server.ops import health, metrics
@@ -16,7 +17,8 @@ class UnsafeProductionConfig(RuntimeError):
 
 
 def init_app(app: Flask) -> None:
-    """Register the probes and the metrics; in production, refuse to start on a weak secret."""
+    """Register the probes and the metrics; trust the configured proxies' forwarded headers; in
+    production, refuse to start on a weak secret."""
     config: Config = app.extensions["sync_config"]
     if config.env == "production":
         problems = master_secret_problems(config)
@@ -25,5 +27,8 @@ def init_app(app: Flask) -> None:
         if problems:
             raise UnsafeProductionConfig(
                 "refusing to start in production: " + "; ".join(problems))
+    if config.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
     app.register_blueprint(health.bp)
     metrics.init_app(app)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from flask import Response, request
 
 from sync_server import create_app
 from sync_server.migrate import current_heads, upgrade
@@ -58,3 +59,21 @@ def test_migrations_behind_are_not_ready(database_url: str, tmp_path: Path) -> N
 def test_probes_need_no_session_or_token(root: httpx.Client) -> None:
     answer = root.get("/readyz")
     assert "set-cookie" not in answer.headers
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_client_address_from_the_proxy_only_when_told(tmp_path: Path, database_url: str,
+                                                      hops: int, seen: str) -> None:
+    app = create_app({**server_config(database_url, tmp_path / "i"), "proxy_hops": hops})
+    addresses: list[str | None] = []
+
+    @app.after_request
+    def note(response: Response) -> Response:
+        addresses.append(request.remote_addr)
+        return response
+
+    with httpx.Client(transport=httpx.WSGITransport(app=app, remote_addr="127.0.0.1"),
+                      base_url="http://testserver") as client:
+        client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert addresses == [seen]
+    app.extensions["sync_db_engine"].dispose()
