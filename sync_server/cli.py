@@ -21,7 +21,7 @@ from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, routes_command, 
 from sync_server.config import Config
 from sync_server.mail.cli import send_mail
 from sync_server.migrate import upgrade, upgraded_sessions
-from sync_server.ops.commands import COMMANDS as OPS_COMMANDS
+from sync_server.ops.commands import backup_command, config_command, doctor_command, restore_command
 from sync_server.wire import iso
 
 logger = logging.getLogger(__name__)
@@ -66,8 +66,10 @@ cli.params = [p for p in cli.params if p.name not in {"app", "debug"}]
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(send_mail)
-for ops_command in OPS_COMMANDS:  # config, doctor, backup, restore
-    cli.add_command(ops_command)
+cli.add_command(config_command)
+cli.add_command(doctor_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 @cli.command("run", with_appcontext=False)

@@ -113,5 +113,3 @@ def restore_command(path: Path, force: bool) -> None:
         raise click.ClickException(str(error)) from error
     click.echo(f"restored from {path}")
 
-
-COMMANDS = (config_command, doctor_command, backup_command, restore_command)
