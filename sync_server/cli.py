@@ -22,6 +22,7 @@ from shared.vocabulary import format_optional_time as iso
 from sync_server.config import Config
 from sync_server.mail.cli import send_mail
 from sync_server.migrate import upgrade, upgraded_sessions
+from sync_server.ops.commands import backup_command, config_command, doctor_command, restore_command
 
 logger = logging.getLogger(__name__)
 MIN_PASSWORD = 10
@@ -65,6 +66,10 @@ cli.params = [p for p in cli.params if p.name not in {"app", "debug"}]
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(send_mail)
+cli.add_command(config_command)
+cli.add_command(doctor_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 @cli.command("run", with_appcontext=False)

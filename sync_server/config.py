@@ -52,6 +52,10 @@ class Config(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SYNC_", frozen=True, extra="forbid")
 
+    env: Literal["local", "production"] = Field(
+        "local", description="`production`: secrets must come from the environment (none is "
+                             "generated) and a missing or weak master secret stops the server "
+                             "at start.")
     # --- where things live, and secrets ---------------------------------------------------------
     instance_path: Path = Field(
         default_factory=default_instance_path,
@@ -71,11 +75,19 @@ class Config(BaseSettings):
     public_url: str = Field(
         "", description="The server's address as doors reach it (put in pairing QR codes); "
                         "empty: the address of the request.")
+    proxy_hops: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front of the server (1 behind "
+                                   "deploy/nginx.conf): the client's address and scheme are "
+                                   "then read from their X-Forwarded-For/-Proto headers (rate "
+                                   "limits count per client, not per proxy).")
     secure_cookies: bool = Field(
         False, description="Behind HTTPS: the session cookie gets `Secure`.")
     testing: bool = Field(False, description="Flask's TESTING; mail is sent in the request.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="Log level of the `sync-server` commands.")
+    metrics_token: str = Field(
+        "", description="Bearer token Prometheus sends to read `/metrics`; empty: `/metrics` "
+                        "answers 404 (docs/operations.md).")
     # --- limits -------------------------------------------------------------------------------
     max_content_length: int = Field(
         1024 * 1024, ge=1, description="Largest request body in bytes (larger: 413).")
@@ -154,6 +166,8 @@ class Config(BaseSettings):
         data["instance_path"] = instance
         if not data.get("database_url"):
             data["database_url"] = f"sqlite:///{instance / DATABASE_FILE}"
+        if data.get("env", os.environ.get("SYNC_ENV")) == "production":
+            return data  # secrets only from the environment: checked at start (sync_server.ops)
         if not data.get("secret_key"):
             data["secret_key"] = _secret_file(instance / "secret_key",
                                               lambda: secrets.token_hex(32))
@@ -172,12 +186,19 @@ _GENERATED = {"instance_path": "`./instance`", "database_url": "SQLite in the in
               "secret_key": "generated", "master_secret": "generated"}
 
 
+def settings_reference() -> list[tuple[str, str | None, str]]:
+    """Every setting: its variable, its default as text (None: generated or derived, with the
+    words in ``_GENERATED``), its description. Feeds docs/server.md and the example env file."""
+    return [(f"SYNC_{name.upper()}",
+             None if name in _GENERATED else str(field.default), field.description or "")
+            for name, field in Config.model_fields.items()]
+
+
 def settings_table() -> str:
     """The operator's reference: a Markdown table of every setting (docs/server.md)."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
-    for name, field in Config.model_fields.items():
-        default = _GENERATED.get(name)
-        if default is None:
-            default = f"`{field.default}`" if field.default != "" else "(empty)"
-        rows.append(f"| `SYNC_{name.upper()}` | {default} | {field.description} |")
+    for variable, default, description in settings_reference():
+        shown = (_GENERATED[variable[5:].lower()] if default is None
+                 else f"`{default}`" if default != "" else "(empty)")
+        rows.append(f"| `{variable}` | {shown} | {description} |")
     return "\n".join(rows) + "\n"
