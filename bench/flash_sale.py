@@ -57,8 +57,7 @@ from sync_server.events.models import Event, EventType, TicketType
 from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
 from sync_server.migrate import upgrade
 from sync_server.orders.cancellation import tidy_expired_orders
-from sync_server.orders.models import Order, PaymentStatus
-from sync_server.orders.purchase_models import InventoryHold
+from sync_server.orders.models import InventoryHold, Order, PaymentStatus
 from sync_server.tickets.models import TicketInstance
 
 HOLD_MINUTES = 0.1  # six seconds, so the bench can wait for every hold to lapse

@@ -15,6 +15,7 @@ from typing import Any, Final
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from shared.protocol import error_body
 from shared.vocabulary import ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
     def envelope(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+        return error_body(self.code, self.message, self.fields)  # the one envelope, in shared/
 
 
 def not_found(what: str) -> ApiError:

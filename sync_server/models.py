@@ -22,13 +22,14 @@ from sync_server.mail.models import OutboxMessage
 from sync_server.orders.models import (
     DiscountCode,
     DiscountType,
+    EventFees,
+    InventoryHold,
     Order,
     OrderItem,
     OrderSplitPayment,
     PaymentMethod,
     PaymentStatus,
 )
-from sync_server.orders.purchase_models import EventFees, InventoryHold
 from sync_server.payments.models import CardPayment, ConnectedAccount, StripeEvent
 from sync_server.queue.models import WaitingListEntry, WaitingStatus
 from sync_server.ratelimit.models import RateLimit

@@ -19,8 +19,7 @@ from sync_server.db import utcnow
 from sync_server.events.models import Event
 from sync_server.keys.services import revoke_ticket
 from sync_server.orders import holds
-from sync_server.orders.models import DiscountCode, Order, PaymentStatus
-from sync_server.orders.purchase_models import InventoryHold
+from sync_server.orders.models import DiscountCode, InventoryHold, Order, PaymentStatus
 from sync_server.orders.refunds import refund
 from sync_server.orders.services import Outcome, wanted_stock
 from sync_server.tickets.models import TicketInstance, TicketStatus

@@ -32,8 +32,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, TicketType
-from sync_server.orders.models import Order
-from sync_server.orders.purchase_models import InventoryHold, ReleaseReason
+from sync_server.orders.models import InventoryHold, Order, ReleaseReason
 
 logger = logging.getLogger(__name__)
 

@@ -38,12 +38,13 @@ from sync_server.orders import holds, pricing
 from sync_server.orders.discounts import discount_for_checkout, use_discount_code
 from sync_server.orders.models import (
     DiscountCode,
+    EventFees,
+    InventoryHold,
     Order,
     OrderItem,
     PaymentMethod,
     PaymentStatus,
 )
-from sync_server.orders.purchase_models import EventFees, InventoryHold
 from sync_server.signals import order_completed
 from sync_server.tickets.models import TicketInstance
 from sync_server.tickets.services import Unit, issue_tickets

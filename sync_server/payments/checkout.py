@@ -26,8 +26,7 @@ from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Event
 from sync_server.orders.cancellation import cancel_order
-from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
-from sync_server.orders.purchase_models import InventoryHold
+from sync_server.orders.models import InventoryHold, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.services import hold_expires_at
 from sync_server.payments import settings as cfg
 from sync_server.payments.models import CardPayment, CardStatus

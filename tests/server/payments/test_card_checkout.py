@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from sync_server.keys.models import RevokedToken
-from sync_server.orders.purchase_models import InventoryHold
+from sync_server.orders.models import InventoryHold
 from sync_server.tickets.models import TicketInstance
 from tests.fake_stripe.server import FakeStripe
 from tests.server.conftest import World, error_code

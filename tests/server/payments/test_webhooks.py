@@ -10,7 +10,7 @@ import stripe
 from sqlalchemy.orm import Session
 
 from sync_server.mail.models import OutboxMessage
-from sync_server.orders.purchase_models import InventoryHold
+from sync_server.orders.models import InventoryHold
 from sync_server.payments.models import StripeEvent
 from sync_server.payments.webhooks import HANDLERS
 from tests.fake_stripe.server import FakeStripe

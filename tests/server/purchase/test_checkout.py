@@ -14,8 +14,13 @@ from shared.ticket_token import verify
 from sync_server.events.models import Bundle, EventStatus, TicketType
 from sync_server.keys.services import keyring_for_event
 from sync_server.orders import holds
-from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
-from sync_server.orders.purchase_models import InventoryHold, ReleaseReason
+from sync_server.orders.models import (
+    InventoryHold,
+    Order,
+    PaymentMethod,
+    PaymentStatus,
+    ReleaseReason,
+)
 from sync_server.orders.services import complete_order
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import MASTER_SECRET, World, error_code

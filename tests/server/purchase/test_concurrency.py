@@ -24,8 +24,7 @@ from sync_server.errors import ApiError
 from sync_server.events.models import Bundle, TicketType
 from sync_server.events.services import add_bundle
 from sync_server.orders.cancellation import cancel_order
-from sync_server.orders.models import Order, OrderItem, PaymentMethod, PaymentStatus
-from sync_server.orders.purchase_models import InventoryHold
+from sync_server.orders.models import InventoryHold, Order, OrderItem, PaymentMethod, PaymentStatus
 from sync_server.orders.services import WantedLine, checkout, complete_order
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import World
