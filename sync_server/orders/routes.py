@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from shared.qr import render_png
+from sync_server.auth.access import Access, Actor, authorize
 from sync_server.auth.sessions import current_web_user, login_required
 from sync_server.db import db_session, utcnow
 from sync_server.errors import ApiError, validation_error
@@ -66,6 +67,10 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
     event = session.get(Event, event_id)
     if event is None or user is None:
         abort(404)
+    try:  # a draft is shown to its organizer, sellers and staff only, as the API does
+        authorize(session, Actor(user=user), Access.EVENT_READ, event)
+    except ApiError:
+        abort(404)  # not 403: a stranger learns nothing, not even that the draft exists
     offer = _offer(event)
     if request.method == "POST":
         try:

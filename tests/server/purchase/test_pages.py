@@ -66,3 +66,19 @@ def test_a_buyer_checks_out_on_the_page_and_sees_the_qr_codes(
     other = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver")
     sign_in(other, stranger)
     assert other.get(bought.headers["location"]).status_code == 404
+
+
+def test_a_draft_events_buy_page_is_404_for_a_stranger_and_open_to_its_organizer(
+    app: Flask, web: httpx.Client, world: World
+) -> None:
+    organizer = world.person("Olive Owner")
+    draft = world.event(organizer, published=False)
+    world.ticket_type(draft, organizer, price_cents=0, quantity=3)
+    stranger = world.person("Sam Stranger")
+    sign_in(web, stranger)
+    page = web.get(f"/events/{draft.id}/buy")
+    assert page.status_code == 404 and draft.name not in page.text
+    assert web.post(f"/events/{draft.id}/buy", data={}).status_code in (400, 404)
+    owner = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver")
+    sign_in(owner, organizer)
+    assert owner.get(f"/events/{draft.id}/buy").status_code == 200  # to check it before publishing
