@@ -17,6 +17,7 @@ as ``dpkg-shlibdeps`` does for Debian's own packages; a library found nowhere st
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import logging
@@ -274,7 +275,12 @@ def reusable() -> Built | None:
 
 
 def ensure_built(reuse: bool = True) -> Built:
-    return (reusable() if reuse else None) or build()
+    """The package in dist/, built unless ``reuse`` and fresh. One build at a time: test
+    workers (pytest -n) and a bench started together wait for the first one, then reuse it."""
+    BUILD.mkdir(exist_ok=True)
+    with (BUILD / "package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return (reusable() if reuse else None) or build()
 
 
 def main(argv: list[str] | None = None) -> int:
