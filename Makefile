@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-
 	libfontconfig1 libdbus-1-3 libglib2.0-0 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium wrk
 
-.PHONY: test demo deps system-deps lint typecheck pytest bench lock clean
+.PHONY: test demo deps system-deps lint typecheck pytest bench lock clean package
 
 test: deps lint typecheck pytest
 
@@ -41,6 +41,13 @@ pytest: deps
 
 bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The door app as a .deb and a tarball in dist/, with their checksums (docs/packaging.md).
+# binutils: objdump reads the libraries the bundle needs, for the .deb's Depends.
+package: deps
+	@PYTHON="$(PYTHON)" bash scripts/system-deps.sh binutils
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[scanner,package]'
+	$(BIN)/python -m scripts.package
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock:

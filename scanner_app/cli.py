@@ -7,6 +7,7 @@ Commands use the same core as the window (``scanner_app.core``) and print JSON o
     scanner-app check --payload TEXT | --image FILE  [--door NAME] [--exit]
     scanner-app lookup TEXT [--limit N]
     scanner-app status
+    scanner-app --self-test
 
 ``--data-dir`` (before the command) picks the data folder; default: the window's data folder
 (``scanner_app.settings.Folders``), so the headless commands and the window share one database.
@@ -80,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="data folder (default: the user data folder)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installed copy (window offscreen, both decoders, an "
+                             "encrypted scratch database), print versions as JSON, exit 0 or 1")
     add_gui_arguments(parser)  # the window's options (--camera, --decoder, --kiosk, --home)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -227,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.excepthook = _log_uncaught  # first: nothing after this dies without a log line
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from scanner_app import self_test
+
+        return self_test.run()
     if args.command is None:
         if not has_display():
             print(NO_DISPLAY, file=sys.stderr)

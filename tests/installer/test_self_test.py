@@ -1,0 +1,44 @@
+"""``scanner-app --self-test`` from the source tree: every check passes here, and a broken part
+is named in words with exit status 1 (the installed copy is tested in test_package.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scanner_app import cli, self_test
+
+
+def run(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
+    code = cli.main(["--self-test"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_every_check_passes_and_versions_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run(capsys)
+    assert code == 0 and report["ok"] is True and report["frozen"] is False
+    versions = report["versions"]
+    assert isinstance(versions, dict)
+    assert set(versions) >= {"app", "qt", "pyside6", "opencv", "zxing_cpp", "zbar", "sqlcipher"}
+    assert versions["sqlcipher"].startswith("4.")
+
+
+def test_a_missing_sample_fails_with_its_name_and_the_rest_still_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(self_test, "resource_path", lambda *parts: tmp_path.joinpath(*parts))
+    code, report = run(capsys)
+    assert code == 1 and report["ok"] is False
+    decode = report["decode"]
+    assert isinstance(decode, dict) and decode["ok"] is False
+    assert self_test.SAMPLE_NAME in decode["reason"]
+    data = report["data"]
+    assert isinstance(data, dict) and data["ok"] is True
+
+
+def test_the_sample_holds_no_ticket() -> None:
+    from shared.ticket_token import Reason, read_claims
+
+    assert read_claims(self_test.SAMPLE_TEXT).reason is Reason.MALFORMED
