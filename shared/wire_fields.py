@@ -159,12 +159,6 @@ def paragraph(value: str) -> str:
     return value
 
 
-def clean_line(value: str) -> str:
-    """``value`` with every control character replaced by a space: for a sender that must send
-    a text it did not write (a QR code's payload) rather than refuse it."""
-    return CONTROL_CHARACTERS.sub(" ", value)
-
-
 def _canonical_uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
