@@ -19,15 +19,35 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 from pydantic.dataclasses import dataclass
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from shared.vocabulary import DEVICE_TOKEN_PREFIX as DEVICE_TOKEN_PREFIX
 from shared.vocabulary import ErrorCode as ErrorCode
 from shared.vocabulary import format_time as format_time
 from shared.vocabulary import parse_time as parse_time
-from shared.wire_fields import MAX_ID, Day, Flag, Time, Uuid, null_is, text, whole
+from shared.wire_fields import (
+    CONTROL_ERROR,
+    MAX_ID,
+    Day,
+    Flag,
+    Time,
+    Uuid,
+    adapter,
+    field_path,
+    null_is,
+    text,
+    whole,
+)
 from shared.wire_fields import ProtocolError as ProtocolError
 from shared.wire_fields import Shape as Shape
 
@@ -124,8 +144,8 @@ class PairResponse(Shape):
     """The token (``sld_...``) is shown once; the server keeps only its SHA-256."""
 
     device_id: Annotated[int, whole(1)]
-    device_name: Annotated[str, text(empty=True)]
-    token: Annotated[str, text(200)]
+    device_name: Annotated[str, text(empty=True, unchecked=True)]
+    token: Annotated[str, text(200, unchecked=True)]
     event_ids: Annotated[tuple[Annotated[int, whole(1)], ...], null_is(())] = ()
     server_time: Time | None = None
 
@@ -153,7 +173,7 @@ class EventSummary(Shape):
     """One event this device serves; ``revision`` moves whenever its door data changes."""
 
     event_id: Annotated[int, whole(1)]
-    name: Annotated[str, text(empty=True)]
+    name: Annotated[str, text(empty=True, unchecked=True)]
     revision: Annotated[int, whole()]
 
 
@@ -161,7 +181,7 @@ class EventSummary(Shape):
 class HeartbeatResponse(Shape):
     server_time: Time
     device_id: Annotated[int, whole(1)]
-    device_name: Annotated[str, text(empty=True)]
+    device_name: Annotated[str, text(empty=True, unchecked=True)]
     events: tuple[EventSummary, ...]
     protocol_version: Annotated[int, whole(1)] = PROTOCOL_VERSION
 
@@ -193,8 +213,8 @@ class EventDay(Shape):
 @dataclass(frozen=True, slots=True)
 class EventSettings(Shape):
     event_id: Annotated[int, whole(1)]
-    name: Annotated[str, text(empty=True)]
-    time_zone: Annotated[str, text(64)]  # IANA name, e.g. "America/Chicago"
+    name: Annotated[str, text(empty=True, unchecked=True)]
+    time_zone: Annotated[str, text(64, unchecked=True)]  # IANA name, e.g. "America/Chicago"
     days: Annotated[tuple[EventDay, ...], Field(max_length=366)]
     reentry_allowed: Flag = False
     uncached_policy: UncachedPolicy = UncachedPolicy.ADMIT_WITH_WARNING
@@ -208,7 +228,7 @@ class EventKey(Shape):
     """A verification key of one key version, base64 (standard alphabet, padded)."""
 
     key_version: Annotated[int, whole(1, 255)]
-    key: Annotated[str, text(200)]
+    key: Annotated[str, text(200, unchecked=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,18 +244,18 @@ class TicketRecord(Shape):
 
     ticket_id: Annotated[int, whole(1, MAX_ID)]
     event_id: Annotated[int, whole(1, MAX_ID)]
-    ticket_number: Annotated[str, text(64)]
-    order_number: Annotated[str, text(64, empty=True)]
-    holder_name: Annotated[str, text(200, empty=True)]
-    holder_email: Annotated[str, text(320, empty=True)]
-    ticket_type: Annotated[str, text(200, empty=True)]
+    ticket_number: Annotated[str, text(64, unchecked=True)]
+    order_number: Annotated[str, text(64, empty=True, unchecked=True)]
+    holder_name: Annotated[str, text(200, empty=True, unchecked=True)]
+    holder_email: Annotated[str, text(320, empty=True, unchecked=True)]
+    ticket_type: Annotated[str, text(200, empty=True, unchecked=True)]
     valid_dates: tuple[Day, ...] | None
     status: TicketStatus
     revision: Annotated[int, whole()]
     scanned_at: Time | None = None
-    scanned_door: Annotated[str, text(MAX_DOOR_CHARS, empty=True)] | None = None
+    scanned_door: Annotated[str, text(MAX_DOOR_CHARS, empty=True, unchecked=True)] | None = None
     last_entry_at: Time | None = None
-    last_entry_door: Annotated[str, text(MAX_DOOR_CHARS, empty=True)] | None = None
+    last_entry_door: Annotated[str, text(MAX_DOOR_CHARS, empty=True, unchecked=True)] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,17 +274,17 @@ class Conflict(Shape):
     scan_id: Uuid  # the flagged (later) scan
     ticket_id: Annotated[int, whole(1)]
     scanned_at: Time
-    door: Annotated[str, text(empty=True)]
+    door: Annotated[str, text(empty=True, unchecked=True)]
     winning_scan_id: Uuid
     winning_scanned_at: Time
-    winning_door: Annotated[str, text(empty=True)]
+    winning_door: Annotated[str, text(empty=True, unchecked=True)]
 
 
 @dataclass(frozen=True, slots=True)
 class DoorDataQuery(Shape):
     """The query of a door-data request: no ``cursor`` starts a full snapshot."""
 
-    cursor: Annotated[str, text(2_000, empty=True)] | None = None
+    cursor: Annotated[str, text(2_000, empty=True, unchecked=True)] | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE), null_is(DEFAULT_PAGE_SIZE)] = (
         DEFAULT_PAGE_SIZE)
 
@@ -293,7 +313,7 @@ class DoorDataPage(Shape):
     tickets: Annotated[tuple[TicketRecord, ...], Field(max_length=MAX_ITEMS)]
     revocations: Annotated[tuple[Revocation, ...], Field(max_length=MAX_ITEMS)]
     conflicts: Annotated[tuple[Conflict, ...], Field(max_length=MAX_ITEMS)]
-    cursor: Annotated[str, text(2_000)]
+    cursor: Annotated[str, text(2_000, unchecked=True)]
     has_more: Flag
     full: Flag
     server_time: Time
@@ -334,11 +354,44 @@ class ScanRecord(Shape):
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedScan(Shape):
+    """A scan of an upload that is refused on its own: a text of it holds control characters
+    (a QR code with a NUL byte). Made only when reading a batch, never sent: the server answers
+    it ``REJECTED`` with ``error`` ``control_characters`` and stores the batch's other scans."""
+
+    scan_id: Uuid
+    fields: tuple[str, ...]  # the refused fields, e.g. ("payload",)
+
+
+def _scan_or_refused(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """Read one uploaded scan; one whose only faults are control characters (and whose
+    ``scan_id`` reads) becomes a :class:`RefusedScan` instead of refusing the whole batch."""
+    if isinstance(value, ScanRecord | RefusedScan):
+        return value
+    try:
+        return adapter(ScanRecord).validate_python(value)
+    except ValidationError as error:
+        faults = error.errors(include_url=False)
+        if not isinstance(value, Mapping) or any(f["type"] != CONTROL_ERROR for f in faults):
+            raise
+        try:
+            scan_id = adapter(Uuid).validate_python(value.get("scan_id"))
+        except ValidationError:
+            raise error from None
+        return RefusedScan(scan_id, tuple(field_path(f["loc"]) for f in faults))
+
+
+ScanItem = Annotated[ScanRecord | SkipJsonSchema[RefusedScan], WrapValidator(_scan_or_refused)]
+
+
+@dataclass(frozen=True, slots=True)
 class ScanBatch(Shape):
     """Scans to upload. More than MAX_SCANS_PER_BATCH is refused before any scan is read, with
-    the error type ``payload_too_large`` (HTTP 413 on the server)."""
+    the error type ``payload_too_large`` (HTTP 413 on the server). A scan whose texts hold
+    control characters is read as a :class:`RefusedScan` (answered on its own); any other bad
+    field refuses the whole batch."""
 
-    scans: Annotated[tuple[ScanRecord, ...], Field(max_length=MAX_SCANS_PER_BATCH)]
+    scans: Annotated[tuple[ScanItem, ...], Field(max_length=MAX_SCANS_PER_BATCH)]
     device_time: Time  # when the batch was sent, by the device's clock (skew diagnosis)
 
     @field_validator("scans", mode="before")
@@ -357,7 +410,7 @@ class ScanResult(Shape):
     scan_id: Uuid
     outcome: ScanOutcome
     conflict: Conflict | None = None
-    error: Annotated[str, text(64)] | None = None  # an ErrorCode value when rejected
+    error: Annotated[str, text(64, unchecked=True)] | None = None  # an ErrorCode value if rejected
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ class ErrorCode:
     BAD_REQUEST: Final = "bad_request"  # 400
     MALFORMED_JSON: Final = "malformed_json"  # 400: the body is not JSON
     VALIDATION_FAILED: Final = "validation_failed"  # 422: see ``fields``
+    # a scan's rejection (ScanResult.error): a text of it holds control characters; fix the text
+    CONTROL_CHARACTERS: Final = "control_characters"
     AUTH_REQUIRED: Final = "auth_required"  # 401: no token
     INVALID_TOKEN: Final = "invalid_token"  # noqa: S105 - 401: unknown token (a code)
     DEVICE_REVOKED: Final = "device_revoked"  # 401: this device was revoked: wipe local data

@@ -28,11 +28,22 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.vocabulary import format_time, parse_time
+from shared.vocabulary import ErrorCode, format_time, parse_time
 
 MAX_INT = 2**63 - 1
 MAX_ID = 2**32 - 1  # ticket and event ids fit the ticket token's 4 bytes
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# What one line of text may not hold: C0 controls (NUL, tab, CR, LF, ...), DEL, C1 controls
+# (U+0085 NEL, ...), the Unicode line and paragraph separators, and lone surrogates (which no
+# UTF-8 database column can store). PostgreSQL refuses NUL outright; the others break the
+# single-line places a text ends up in (mail headers, a CSV, a log line, the door's status line).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# The same, less the breaks a paragraph may hold (tab, LF, CR, U+2028, U+2029).
+CONTROL_IN_PARAGRAPH = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The pydantic error type of a text that holds them: an uploaded scan refused for it alone is
+# answered per scan (``ScanOutcome.REJECTED``), not by refusing the whole batch.
+CONTROL_ERROR = ErrorCode.CONTROL_CHARACTERS
 
 
 class ProtocolError(ValueError):
@@ -132,6 +143,22 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def single_line(value: str) -> str:
+    """``value`` if it is one line of text without control characters; else a pydantic error of
+    type :data:`CONTROL_ERROR`. An ``AfterValidator`` of every single-line text field."""
+    if CONTROL_CHARACTERS.search(value):
+        raise PydanticCustomError(
+            CONTROL_ERROR, "must be one line of text without control characters")
+    return value
+
+
+def paragraph(value: str) -> str:
+    """Like :func:`single_line`, but line breaks and tabs are allowed (descriptions, notes)."""
+    if CONTROL_IN_PARAGRAPH.search(value):
+        raise PydanticCustomError(CONTROL_ERROR, "must be text without control characters")
+    return value
+
+
 def _canonical_uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
@@ -172,11 +199,22 @@ class _All(GroupedMetadata):
         return iter(self.items)
 
 
-def text(max_len: int = 10_000, *, empty: bool = False) -> _All:
-    """``Annotated[str, text(n)]``: at most ``n`` characters, blank only if ``empty``."""
-    if empty:
-        return _All(Strict(), MaxLen(max_len))
-    return _All(Strict(), MaxLen(max_len), AfterValidator(_not_blank))
+def text(max_len: int = 10_000, *, empty: bool = False, unchecked: bool = False) -> _All:
+    """``Annotated[str, text(n)]``: one line of at most ``n`` characters without control
+    characters (:func:`single_line`), blank only if ``empty``.
+
+    ``unchecked``: not checked for control characters. For the fields of answers, which the
+    server fills from its database: a text stored before this rule existed can never make the
+    server fail to answer, or a door refuse its answer, so data never stops a door's sync. And
+    for the door-data cursor, which the server reads itself (a cursor it cannot have issued is
+    410 ``cursor_expired``, so the door starts over instead of failing forever).
+    """
+    items: list[object] = [Strict(), MaxLen(max_len)]
+    if not unchecked:
+        items.append(AfterValidator(single_line))
+    if not empty:
+        items.append(AfterValidator(_not_blank))
+    return _All(*items)
 
 
 def whole(minimum: int = 0, maximum: int = MAX_INT) -> _All:

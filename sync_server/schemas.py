@@ -1,7 +1,9 @@
 """Building blocks for request schemas (pydantic v2): bounded text, ids, money, e-mail.
 
-Every field is bounded so that no input can overflow a column or a PostgreSQL integer, and NUL
-characters (which PostgreSQL text refuses) are rejected with a field message rather than a 500.
+Every field is bounded so that no input can overflow a column or a PostgreSQL integer. Text
+fields refuse control characters (NUL, which PostgreSQL text refuses; C1; lone surrogates) with a
+field message rather than a 500; single-line fields (:func:`line`: names, titles, phone, e-mail)
+refuse line breaks too, multi-line ones (:func:`paragraphs`: descriptions, reasons) keep them.
 """
 
 from __future__ import annotations
@@ -13,17 +15,12 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.wire_fields import paragraph, single_line
 from sync_server.errors import validation_error
 
 MAX_ID = 2**31 - 1
 MAX_CENTS = 100_000_000_00  # one hundred million dollars
 MAX_QUANTITY = 1_000_000
-
-
-def _no_control_chars(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _utc(value: datetime) -> datetime:
@@ -39,39 +36,31 @@ def _zone(value: str) -> str:
 
 _ZONES = frozenset(available_timezones())
 
-_CLEAN = AfterValidator(_no_control_chars)
 
-# Text fields: "NameN" must have at least one character, "TextN" may be empty.
-Name40 = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), _CLEAN
-]
-Name100 = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _CLEAN
-]
-Name120 = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), _CLEAN
-]
-Name200 = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _CLEAN
-]
-Text20 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=20), _CLEAN
-]
-Text120 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=120), _CLEAN
-]
-Text200 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200), _CLEAN
-]
-Text300 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=300), _CLEAN
-]
-Text500 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=500), _CLEAN
-]
-Text10k = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), _CLEAN
-]
+
+# Every text field of a request ends in one of these two checks. ``SINGLE_LINE``: no control
+# characters and no line breaks (a line break in an event name breaks the mail headers it ends
+# up in): names, titles, phone, e-mail. ``PARAGRAPHS``: line breaks and tabs are kept:
+# descriptions, reasons. "NameN" must have at least one character, "TextN" may be empty.
+SINGLE_LINE = AfterValidator(single_line)
+PARAGRAPHS = AfterValidator(paragraph)
+
+
+def _text(min_length: int, max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+Name40 = Annotated[str, _text(1, 40), SINGLE_LINE]
+Name100 = Annotated[str, _text(1, 100), SINGLE_LINE]
+Name120 = Annotated[str, _text(1, 120), SINGLE_LINE]
+Name200 = Annotated[str, _text(1, 200), SINGLE_LINE]
+Text20 = Annotated[str, _text(0, 20), SINGLE_LINE]
+Text120 = Annotated[str, _text(0, 120), SINGLE_LINE]
+Text200 = Annotated[str, _text(0, 200), SINGLE_LINE]
+Text300 = Annotated[str, _text(0, 300), SINGLE_LINE]
+Text500 = Annotated[str, _text(0, 500), PARAGRAPHS]
+Text10k = Annotated[str, _text(0, 10_000), PARAGRAPHS]
+Reason = Annotated[str, _text(1, 500), PARAGRAPHS]
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Cents = Annotated[int, Field(ge=0, le=MAX_CENTS)]
@@ -85,6 +74,7 @@ Email = Annotated[
         strip_whitespace=True, to_lower=True, max_length=254,
         pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$",
     ),
+    SINGLE_LINE,
 ]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from sync_server.devices.models import DeviceKind
-from sync_server.schemas import Body, Id, Name100
+from sync_server.schemas import SINGLE_LINE, Body, Id, Name100
 
 
 class PairingCodeCreate(Body):
@@ -18,7 +18,8 @@ class PairingCodeCreate(Body):
 
 
 class PairBody(Body):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+                    SINGLE_LINE]
 
 
 class DeviceRename(Body):

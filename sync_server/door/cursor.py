@@ -2,8 +2,10 @@
 
 A cursor is URL-safe base64 of a small JSON object. The door stores it verbatim and sends it
 back; the server decodes it and refuses anything it does not understand (another event, another
-format version, a change number from the future after a database restore) with 410
-``cursor_expired``, so the door restarts a full snapshot instead of silently missing rows.
+format version, a change number from the future after a database restore, anything it cannot
+have issued: a character outside base64, nesting, an id beyond its column) with 410
+``cursor_expired``, so the door restarts a full snapshot instead of silently missing rows or
+failing at every round.
 
 - snapshot in progress: ``{"v": 1, "e": event, "k": "s", "h": H, "t": last ticket id}``;
 - deltas: ``{"v": 1, "e": event, "k": "d", "c": C}`` (everything up to change C is held), and
@@ -58,8 +60,12 @@ def expired(message: str = "this cursor is not understood here: start a full dow
     return ApiError(410, Code.CURSOR_EXPIRED, message)
 
 
-def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+MAX_CHANGE = 2**63 - 1  # change numbers are BIGINT
+MAX_TICKET_ID = 2**31 - 1  # ticket ids are INTEGER
+
+
+def _count(value: object, maximum: int = MAX_CHANGE) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise ValueError(value)
     return value
 
@@ -70,10 +76,10 @@ def decode(text: str, event_id: int, revision: int) -> Cursor:
     ``revision`` is the event's current change number: a cursor beyond it comes from another
     database (a restore, a reset) and is refused.
     """
-    if not text or len(text) > MAX_CURSOR_CHARS:
+    if not text or len(text) > MAX_CURSOR_CHARS or not text.isascii():
         raise expired()
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("v") != VERSION:
             raise ValueError("version")
@@ -81,7 +87,8 @@ def decode(text: str, event_id: int, revision: int) -> Cursor:
             raise expired("this cursor belongs to another event: start a full download")
         cursor: Cursor
         if data.get("k") == "s":
-            cursor = Snapshot(event_id, _count(data.get("h")), _count(data.get("t")))
+            cursor = Snapshot(event_id, _count(data.get("h")),
+                              _count(data.get("t"), MAX_TICKET_ID))
             mark = cursor.horizon
         elif data.get("k") == "d":
             after = data.get("a")
@@ -92,12 +99,14 @@ def decode(text: str, event_id: int, revision: int) -> Cursor:
                 if not isinstance(after, list) or len(after) != 2:
                     raise ValueError("after")
                 cursor = Delta(event_id, _count(data.get("c")), _count(data.get("h")),
-                               (_count(after[0]), _count(after[1])))
+                               (_count(after[0]), _count(after[1], MAX_TICKET_ID)))
                 assert cursor.upto is not None
+                if not cursor.since <= after[0] <= cursor.upto:
+                    raise ValueError("after")
                 mark = cursor.upto
         else:
             raise ValueError("kind")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: nested arrays
         raise expired() from None
     if mark > revision:
         raise expired("this cursor is newer than the server's data: start a full download")

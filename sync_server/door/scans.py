@@ -3,6 +3,8 @@
 Rules (``docs/door-sync-server.md``):
 
 - A scan naming an event the device does not serve is refused (``event_not_served``), not stored.
+- A scan whose texts hold control characters (``p.RefusedScan``) is refused on its own
+  (``control_characters``), not stored; the batch's other scans are.
 - Dedupe is the unique index on ``door_scans.scan_id``: one ``INSERT ... ON CONFLICT DO NOTHING
   RETURNING`` per batch says which scans are new (``accepted``) and which were stored before
   (``duplicate``). No read-then-write, so two concurrent re-sends cannot both insert.
@@ -255,7 +257,10 @@ def upload(session: Session, device: Device, batch: p.ScanBatch,
     fresh: list[p.ScanRecord] = []
     seen: set[str] = set()
     for scan in batch.scans:
-        if (scan.event_id is None or scan.event_id in served) and scan.scan_id not in seen:
+        if isinstance(scan, p.RefusedScan):
+            logger.warning("device %s: scan %s refused, control characters in %s", device.id,
+                           scan.scan_id, ", ".join(scan.fields))
+        elif (scan.event_id is None or scan.event_id in served) and scan.scan_id not in seen:
             seen.add(scan.scan_id)
             fresh.append(scan)
     stored, admitted = _store(session, device, fresh, now)
@@ -266,6 +271,10 @@ def upload(session: Session, device: Device, batch: p.ScanBatch,
         flagged.update((c.scan_id, c) for c in conflicts(session, scan_ids=chunk))
     results = []
     for scan in batch.scans:
+        if isinstance(scan, p.RefusedScan):
+            results.append(p.ScanResult(scan.scan_id, p.ScanOutcome.REJECTED,
+                                        error=Code.CONTROL_CHARACTERS))
+            continue
         if scan.event_id is not None and scan.event_id not in served:
             results.append(p.ScanResult(scan.scan_id, p.ScanOutcome.REJECTED,
                                         error=Code.EVENT_NOT_SERVED))

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from sync_server.orders.models import DiscountType
 from sync_server.schemas import (
+    SINGLE_LINE,
     Body,
     Cents,
     Email,
@@ -15,6 +16,7 @@ from sync_server.schemas import (
     Name200,
     PerOrder,
     Query,
+    Reason,
     Text20,
     Text500,
     UtcDatetime,
@@ -22,7 +24,7 @@ from sync_server.schemas import (
 
 CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
                                             pattern=r"^[A-Za-z0-9_-]+$")]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), SINGLE_LINE]
 Uses = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
@@ -63,13 +65,11 @@ class OrderRef(Body):
 
 class CancelOrderBody(Body):
     order_id: Id
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=500)]
+    reason: Reason
 
 
 class CancelSalesBody(Body):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=500)]
+    reason: Reason
 
 
 class ResendBody(Body):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from sync_server.schemas import Body, Id, Out, Query
+from sync_server.schemas import Body, Id, Out, Query, Reason
 
 
 class LinkQuery(Query):
@@ -47,8 +47,7 @@ class WebhookOut(Out):
 class RefundTicketsBody(Body):
     order_id: Id
     ticket_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=500)]
+    reason: Reason
 
 
 class RefundOut(Out):
