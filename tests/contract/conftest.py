@@ -45,7 +45,6 @@ class DoorClient:
     def open(self) -> Door:
         if self.door is None:
             self.door = Door.open(self.data_dir, clock=self.now)
-            self.door.set_door_name(self.name)
         return self.door
 
     def sync(self) -> SyncReport:
