@@ -260,7 +260,8 @@ class DoorStore:
             row = s.get(m.SyncState, 1) or m.SyncState(id=1, online=False)
             row.last_attempt_at = at
             row.online = ok
-            row.last_error = None if ok else (error or "")[:200]
+            # a round can succeed with an error: its upload failed, its download went on
+            row.last_error = (error or "")[:200] if error or not ok else None
             if ok:
                 row.last_success_at = at
             if clock_skew_seconds is not None:

@@ -120,6 +120,8 @@ def test_a_batch_answered_500_never_blocks_the_download_and_its_scan_is_set_asid
         queue = [s.scan_id for s in door.store.pending_scans(10)]
         assert queue[-1] == poison and len(queue) == 3  # retried behind the newer scans
         assert door.status().set_aside == 0
+        info = door.store.sync_info()
+        assert info.online and info.last_error is not None and "internal_error" in info.last_error
 
         for _ in range(MAX_REFUSALS - 1):
             north.sync()
