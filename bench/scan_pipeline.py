@@ -154,6 +154,25 @@ def glare_pass_section(n: int) -> None:
             print(row)
 
 
+def interleaved(
+    options: dict[str, Callable[[GrayFrame], list[str]]],
+    frames: Sequence[tuple[GrayFrame, str | None]],
+) -> dict[str, Figures]:
+    """``timed`` for several ways at once, taking turns frame by frame, so that a busy machine
+    slows each of them alike and their ratios hold."""
+    runs: dict[str, list[Figures]] = {label: [] for label in options}
+    for frame in frames:
+        for label, fn in options.items():
+            runs[label].append(timed(fn, [frame]))
+    out = {}
+    for label, figures in runs.items():
+        ms = sorted(f.median_ms for f in figures)
+        out[label] = Figures(statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+                             statistics.mean(f.read_rate for f in figures),
+                             1000 / statistics.mean(ms))
+    return out
+
+
 def inverted_section(n: int) -> None:
     """Light-on-dark codes (a phone in dark mode): what reading them costs, most of all on the
     empty frames a door sees most of the time. zxing-cpp: its ``try_invert`` in the first pass
@@ -185,8 +204,10 @@ def inverted_section(n: int) -> None:
     for width, height in RESOLUTIONS:
         sets = {kind: frames_for(width, height, kind, n, seed=41)
                 for kind in (Degradation.INVERTED, None, "empty")}
-        figures = {label: {str(kind): timed(fn, frames) for kind, frames in sets.items()}
-                   for label, fn in options.items()}
+        figures: dict[str, dict[str, Figures]] = {label: {} for label in options}
+        for kind, frames in sets.items():
+            for label, f in interleaved(options, frames).items():
+                figures[label][str(kind)] = f
         print(f"-- {width}x{height}")
         for label, row in figures.items():
             base = figures[label.split(" ")[0] + " plain"]["empty"].median_ms

@@ -107,10 +107,10 @@ class ZxingDecoder:
 
     Light-on-dark codes (a phone in dark mode) are read by zxing-cpp's ``try_invert`` in the
     first pass: zxing-cpp looks again in an inverted copy of the bitmap it has already
-    binarized. That lifts inverted codes from 0% to the clean read rate for about a quarter
-    more time on an empty frame, where a separate read of the inverted frame after the other
-    passes (the pyzbar way) costs twice to four times as much (bench/scan_pipeline.py prints
-    both; docs/benchmarks.md).
+    binarized. That lifts inverted codes from 0% to the clean read rate, and an empty frame
+    costs 1.0-1.3x the plain decode, where a separate read of the inverted frame after the
+    other passes (the pyzbar way) costs 1.35-3x (bench/scan_pipeline.py prints both;
+    docs/benchmarks.md).
 
     ``try_rotate`` is off: QR detection is rotation-invariant already, rotation only helps 1-D
     codes. ``try_downscale`` stays on: it finds codes held close to the lens, and blurred ones.
