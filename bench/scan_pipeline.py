@@ -6,7 +6,8 @@ GUI-thread stall while scanning at 30 fps, and start-up with 100,000 tickets cac
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/scan_pipeline.py [--quick]``.
 Frames are synthetic but real: real signed tokens rendered by ``shared.qr`` into camera-like
-scenes (``tests.support.synthetic``), decoded by the real backends. Targets (issue #6):
+scenes (``tests.support.synthetic``; light-on-dark codes are one of its degradations),
+decoded by the real backends. Targets (issue #6):
 verdict <= 10 ms median at 720p with the default backend, >= 97% read on degraded frames,
 GUI stall <= 16 ms, start-up <= 2 s, <= 300 MB. The door database is encrypted (issue #13): the
 last section (``bench/door_storage.py``) prints verdict + journal (<= 1 ms), lookup (<= 50 ms),
@@ -147,6 +148,69 @@ def glare_pass_section(n: int) -> None:
                     f" {f.read_rate:6.1%} ({decoder.glare_passes} passes)"
                 )
             print(row)
+
+
+def interleaved(
+    options: dict[str, Callable[[GrayFrame], list[str]]],
+    frames: Sequence[tuple[GrayFrame, str | None]],
+) -> dict[str, Figures]:
+    """``timed`` for several ways at once, taking turns frame by frame, so that a busy machine
+    slows each of them alike and their ratios hold."""
+    runs: dict[str, list[Figures]] = {label: [] for label in options}
+    for frame in frames:
+        for label, fn in options.items():
+            runs[label].append(timed(fn, [frame]))
+    out = {}
+    for label, figures in runs.items():
+        ms = sorted(f.median_ms for f in figures)
+        out[label] = Figures(statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+                             statistics.mean(f.read_rate for f in figures),
+                             1000 / statistics.mean(ms))
+    return out
+
+
+def inverted_section(n: int) -> None:
+    """Light-on-dark codes (a phone in dark mode): what reading them costs, most of all on the
+    empty frames a door sees most of the time. zxing-cpp: its ``try_invert`` in the first pass
+    (the product's way) or a separate read of the inverted frame when nothing was read;
+    pyzbar: that separate read (it has no switch)."""
+    import zxingcpp
+
+    from scanner_app.hardware.decoders import PyzbarDecoder, ZxingDecoder
+
+    def zxing_then_inverted(frame: GrayFrame) -> list[str]:
+        texts = plain.decode(frame)
+        if texts:
+            return texts
+        found = zxingcpp.read_barcodes(
+            cv2.bitwise_not(frame), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+            try_rotate=False, try_invert=False, binarizer=zxingcpp.Binarizer.LocalAverage)
+        return [b.text for b in found if b.valid]
+
+    plain = ZxingDecoder(try_invert=False)
+    options: dict[str, Callable[[GrayFrame], list[str]]] = {
+        "zxing-cpp plain": plain.decode,
+        "zxing-cpp try_invert (product)": ZxingDecoder().decode,
+        "zxing-cpp + inverted pass": zxing_then_inverted,
+    }
+    if "pyzbar" in available_decoders():
+        options["pyzbar plain"] = PyzbarDecoder(invert_pass=False).decode
+        options["pyzbar + inverted pass (product)"] = PyzbarDecoder().decode
+    print("\n== Light-on-dark codes (median ms; read rate; empty-frame cost against plain)")
+    for width, height in RESOLUTIONS:
+        sets = {kind: frames_for(width, height, kind, n, seed=41)
+                for kind in (Degradation.INVERTED, None, "empty")}
+        figures: dict[str, dict[str, Figures]] = {label: {} for label in options}
+        for kind, frames in sets.items():
+            for label, f in interleaved(options, frames).items():
+                figures[label][str(kind)] = f
+        print(f"-- {width}x{height}")
+        for label, row in figures.items():
+            base = figures[label.split(" ")[0] + " plain"]["empty"].median_ms
+            print(f"  {label:<33} inverted {row['inverted'].median_ms:6.2f} ms "
+                  f"{row['inverted'].read_rate:6.1%} | clean {row['None'].median_ms:6.2f} ms "
+                  f"{row['None'].read_rate:6.1%} | empty {row['empty'].median_ms:6.2f} ms "
+                  f"({row['empty'].median_ms / base:4.2f}x plain)")
 
 
 def per_ticket_section(decoder: Decoder, n: int) -> None:
@@ -465,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "holds" if best == default else f"does NOT hold: {best} read more"
     print(f"-- the product's preference order ({default} first) {verdict}")
     glare_pass_section(n * 2)
+    inverted_section(n * 2)
     per_ticket_section(decoders[default], max(10, n // 2))
     preprocessing_section(decoders[default], n)
     with tempfile.TemporaryDirectory(prefix="scan-bench-") as folder:

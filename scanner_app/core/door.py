@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from scanner_app.core import rules
 from scanner_app.core.debounce import COUNTED_S, Recent
+from scanner_app.core.payload import read_payload, without_controls
 from scanner_app.core.ports import DoorService, DoorStatus, TicketRow
 from scanner_app.core.verdict import Verdict, VerdictCode
 from scanner_app.storage import cache, journal
@@ -39,17 +40,6 @@ DEFAULT_DEBOUNCE = timedelta(seconds=COUNTED_S)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _clean_payload(payload: object) -> str:
-    if isinstance(payload, bytes | bytearray | memoryview):
-        text = bytes(payload)[: p.MAX_PAYLOAD_CHARS * 4].decode("utf-8", "replace")
-    elif isinstance(payload, str):
-        text = payload[: p.MAX_PAYLOAD_CHARS]
-    else:
-        text = repr(payload)
-    # lone surrogates cannot be stored as UTF-8
-    return text.encode("utf-8", "replace").decode("utf-8")[: p.MAX_PAYLOAD_CHARS]
 
 
 class Door:
@@ -129,7 +119,8 @@ class Door:
 
     def _check(self, payload: object, *, door: str, source: str,
                direction: p.Direction) -> Verdict:
-        text = _clean_payload(payload)
+        read = read_payload(payload)
+        text, door = read.text, without_controls(door)
         now = self._clock()
         key = f"{direction.value}:{text.strip().upper()}"
         with self.store.transaction() as s:
@@ -146,7 +137,8 @@ class Door:
                 )
             else:
                 self._reload(s)
-                verification = verify(payload, self._keyring, self._events.keys())
+                verification = (verify(text, self._keyring, self._events.keys()) if read.clean
+                                else Verification(Reason.MALFORMED))
                 answer = rules.decide(self._facts(s, verification), now, direction)
             scan_id = str(uuid.uuid4())
             claims = verification_claims(text)
@@ -205,7 +197,7 @@ class Door:
         self, ticket_id: int, *, reason: str, door: str, direction: p.Direction | None = None
     ) -> Verdict:
         """Check a cached ticket in by hand (no code). A reason is required (ValueError)."""
-        reason = reason.strip()
+        reason, door = without_controls(reason).strip(), without_controls(door)
         if not reason:
             raise ValueError("a manual check-in needs a reason")
         direction = direction or p.Direction.ENTRY
@@ -243,7 +235,7 @@ class Door:
             tickets_cached=counts["tickets_cached"], scans_queued=counts["scans_queued"],
             last_sync_at=info.last_success_at, online=info.online,
             conflicts=counts["conflicts"], admitted=counts["admitted"],
-            refused=counts["refused"],
+            refused=counts["refused"], set_aside=counts["scans_set_aside"],
         )
 
     def conflicts(self) -> list[p.Conflict]:

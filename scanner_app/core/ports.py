@@ -63,6 +63,7 @@ class DoorStatus:
     conflicts: int
     admitted: int
     refused: int
+    set_aside: int = 0  # scans the server kept refusing: journaled, no longer sent
 
 
 class DoorService(Protocol):

@@ -1,9 +1,15 @@
 """The sync engine: upload the journal, then download door data. Loses nothing, doubles nothing.
 
-Rules (see docs/sync-protocol.md):
+Rules (see docs/sync-protocol.md and docs/door-core.md):
 
 - journal first, then send: the scan path has committed a scan before the engine can see it;
 - upload before download: the server holds this door's admissions before we read states back;
+- a failed upload never blocks the download: upload, heartbeat and download are steps of a
+  round, and an upload the server refuses is recorded while the round goes on (only "offline",
+  "wait" and "not authorised" answers end the round, since every later step would get them too);
+- a scan the server refuses when sent alone is retried behind the rest, and set aside (a
+  journal state, ``set_aside``) after ``MAX_REFUSALS`` rounds in which the server otherwise
+  answered: one bad scan can never stop a door from learning of refunds and transfers;
 - a scan leaves the outbound queue only once the server's answer for it is stored, so killing
   the process at any instant re-sends at most one batch, which the server dedupes by scan id;
 - a page and its cursor are stored together; the cursor is the server's, never our clock;
@@ -38,6 +44,11 @@ logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 3600.0  # a server asking for more than an hour is asking for an hour
 CLOCK_SKEW_WARNING = 120.0  # seconds: scan times (and "which day is today") depend on this clock
+MAX_REFUSALS = 3  # rounds in which the server refused a scan sent alone before it is set aside
+MAX_REFUSED_PER_ROUND = 3  # lone refusals before a round stops uploading (a broken server)
+# Answers that say the server is away, asks us to wait, or will not hear this device: every
+# later step of the round would get them too, so the round ends (and backs off).
+ROUND_ENDING_STATUSES = frozenset({401, 403, 408, 429, 502, 503, 504})
 
 
 class SyncError(Exception):
@@ -71,9 +82,17 @@ class SyncReport:
     pages: int = 0
     requests: int = 0
     events: int = 0
+    set_aside: int = 0
+    upload_error: str | None = None  # the upload step failed (the round went on)
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | str | None]:
         return dict(self.__dict__)
+
+
+def ends_round(exc: SyncError) -> bool:
+    """Whether an upload failure ends the round instead of being recorded."""
+    return (isinstance(exc, DeviceRevoked) or exc.code == "offline"
+            or exc.status in ROUND_ENDING_STATUSES)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -193,9 +212,11 @@ class SyncEngine:
         report = SyncReport()
         skew: float | None = None
         try:
-            self._upload(http, report)
+            refused = self._upload_step(http, report)
             sent_at = self.clock()
             beat = self._heartbeat(http)
+            if refused:  # the server answers, so those scans are at fault, not an outage
+                report.set_aside = self.store.note_refusals(refused, MAX_REFUSALS)
             skew = (beat.server_time - sent_at).total_seconds()
             if abs(skew) > CLOCK_SKEW_WARNING:
                 logger.warning("this device's clock is %+.0f s off the server's: fix it", -skew)
@@ -208,7 +229,8 @@ class SyncEngine:
             raise
         finally:
             report.requests = http.requests
-        self.store.note_sync(ok=True, error=None, at=self.clock(), clock_skew_seconds=skew)
+        self.store.note_sync(ok=True, error=report.upload_error, at=self.clock(),
+                             clock_skew_seconds=skew)
         self.store.checkpoint()  # after a round, while the door is likely idle
         return report
 
@@ -229,37 +251,49 @@ class SyncEngine:
                                retry_after_s=delay)
         self.backoff.success()
         message = f"sent {report.uploaded} scans, received {report.tickets} tickets"
+        if report.upload_error:
+            message += f"; upload failed: {report.upload_error}"
         return SyncOutcome(online=True, message=message, finished_at=self.clock())
 
-    def _upload(self, http: _Http, report: SyncReport) -> None:
+    def _upload_step(self, http: _Http, report: SyncReport) -> dict[str, str]:
+        """Upload; a failure that does not end the round is recorded in ``report``. Returns the
+        scans the server refused when sent alone (scan id -> its error code)."""
+        refused: dict[str, str] = {}
+        try:
+            self._upload(http, report, refused)
+        except SyncError as exc:
+            if ends_round(exc):
+                raise
+            report.upload_error = str(exc)
+        if refused and report.upload_error is None:
+            report.upload_error = (f"the server refused {len(refused)} scan(s): "
+                                   + ", ".join(sorted(set(refused.values()))))
+        if report.upload_error:
+            logger.warning("upload failed, the round goes on: %s", report.upload_error)
+        return refused
+
+    def _upload(self, http: _Http, report: SyncReport, refused: dict[str, str]) -> None:
         size = self.batch_size
-        # A scan the server refuses as invalid (a bug on one side) must not block the ones
-        # behind it: it is isolated by halving, then left queued for the next round.
-        skipped: set[str] = set()
-        while True:
-            batch = self.store.pending_scans(size, skipped)
+        # A batch the server refuses is halved until the scan at fault is alone; that scan is
+        # left queued (behind the rest from the next round on) and the rest goes on.
+        while len(refused) < MAX_REFUSED_PER_ROUND:
+            batch = self.store.pending_scans(size, refused.keys())
             if not batch:
-                if skipped:
-                    raise SyncError(p.ErrorCode.VALIDATION_FAILED,
-                                    f"{len(skipped)} scan(s) refused as invalid; kept queued")
                 return
-            self.store.note_attempt([s.scan_id for s in batch])
             body = p.ScanBatch(tuple(batch), self.clock()).to_json()
             try:
                 data = http.call("POST", p.SCANS_PATH, body=body)
             except SyncError as exc:
-                if exc.status == 413 and size > 1:
-                    size = max(1, size // 2)
+                if ends_round(exc) or exc.status is None:
+                    raise
+                if len(batch) > 1:
+                    size = max(1, len(batch) // 2)
                     continue
-                if exc.code == p.ErrorCode.VALIDATION_FAILED:
-                    if size > 1:
-                        size = max(1, size // 2)
-                    else:
-                        logger.error("server refused scan %s as invalid: %s",
-                                     batch[0].scan_id, exc.message)
-                        skipped.add(batch[0].scan_id)
-                    continue
-                raise
+                logger.error("server refused scan %s sent alone: %s %s",
+                             batch[0].scan_id, exc.status, exc.message)
+                refused[batch[0].scan_id] = exc.code
+                size = self.batch_size
+                continue
             try:
                 answer = p.ScanBatchResult.from_json(data)
             except p.ProtocolError as exc:

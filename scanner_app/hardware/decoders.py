@@ -2,6 +2,8 @@
 
 Both backends look for QR codes only (our tickets are QR; scanning every symbology costs pyzbar
 about 50% more) and never raise, whatever the frame: empty, 1x1, colour, wrong dtype, huge.
+Both read codes shown light-on-dark too (a phone in dark mode); docs/benchmarks.md has what it
+costs on empty frames.
 The default backend is the first of ``DECODERS`` that loads (:func:`make_decoder`): zxing-cpp,
 which ``bench/scan_pipeline.py`` measures as the better one on every kind of frame.
 """
@@ -61,23 +63,31 @@ def _unique(texts: Sequence[str]) -> list[str]:
 
 
 class PyzbarDecoder:
-    """ZBar through pyzbar, QR only."""
+    """ZBar through pyzbar, QR only; the frame inverted when nothing was read (``invert_pass``:
+    pyzbar offers no switch for light-on-dark codes)."""
 
     name = "pyzbar"
 
-    def __init__(self) -> None:
+    def __init__(self, *, invert_pass: bool = True) -> None:
         from pyzbar import pyzbar  # the import fails without libzbar: let the registry see it
 
         self._pyzbar = pyzbar
         self._symbols = [pyzbar.ZBarSymbol.QRCODE]
+        self._invert_pass = invert_pass
+
+    def _read(self, gray: GrayFrame) -> list[str]:
+        found = self._pyzbar.decode(gray, symbols=self._symbols)
+        return [r.data.decode("utf-8", "replace") for r in found]
 
     def decode(self, frame: GrayFrame) -> list[str]:
         gray = as_gray(frame)
         if gray is None:
             return []
         try:
-            found = self._pyzbar.decode(gray, symbols=self._symbols)
-            return _unique([r.data.decode("utf-8", "replace") for r in found])
+            texts = self._read(gray)
+            if not texts and self._invert_pass:
+                texts = self._read(np.invert(gray))
+            return _unique(texts)
         except Exception:  # a decoder bug must never stop the door
             logger.exception("pyzbar failed on a %sx%s frame", *gray.shape[::-1])
             return []
@@ -95,6 +105,13 @@ class ZxingDecoder:
        was decoded. Lifts low-contrast reads (FACTS.md: 35% -> 72% at 640x480) for a fraction
        of a millisecond.
 
+    Light-on-dark codes (a phone in dark mode) are read by zxing-cpp's ``try_invert`` in the
+    first pass: zxing-cpp looks again in an inverted copy of the bitmap it has already
+    binarized. That lifts inverted codes from 0% to the clean read rate, and an empty frame
+    costs 1.0-1.3x the plain decode, where a separate read of the inverted frame after the
+    other passes (the pyzbar way) costs 1.35-3x (bench/scan_pipeline.py prints both;
+    docs/benchmarks.md).
+
     ``try_rotate`` is off: QR detection is rotation-invariant already, rotation only helps 1-D
     codes. ``try_downscale`` stays on: it finds codes held close to the lens, and blurred ones.
     The QR family (Model 2, Micro QR, rMQR) is searched, not Model 2 alone: a glare-spoiled
@@ -105,7 +122,7 @@ class ZxingDecoder:
     name = "zxing-cpp"
 
     def __init__(
-        self, *, second_pass: bool = True, glare_pass: bool = True, try_invert: bool = False
+        self, *, second_pass: bool = True, glare_pass: bool = True, try_invert: bool = True
     ) -> None:
         import zxingcpp
 
@@ -119,14 +136,15 @@ class ZxingDecoder:
         self.glare_passes = 0  # how often the glare pass ran (the bench reports it)
 
     def _read(
-        self, gray: GrayFrame, binarizer: zxingcpp.Binarizer, *, errors: bool = False
+        self, gray: GrayFrame, binarizer: zxingcpp.Binarizer, *, errors: bool = False,
+        invert: bool = False,
     ) -> list[zxingcpp.Barcode]:
         found: list[zxingcpp.Barcode] = self._zx.read_barcodes(
             gray,
             formats=self._zx.BarcodeFormats(self._format),
             try_rotate=False,
             try_downscale=True,
-            try_invert=self._try_invert,
+            try_invert=invert,
             binarizer=binarizer,
             return_errors=errors,
         )
@@ -146,7 +164,8 @@ class ZxingDecoder:
             return []
         try:
             binarizer = self._zx.Binarizer
-            found = self._read(gray, binarizer.LocalAverage, errors=self._glare_pass)
+            found = self._read(gray, binarizer.LocalAverage, errors=self._glare_pass,
+                               invert=self._try_invert)
             texts = [b.text for b in found if b.valid]
             failed = [b for b in found if not b.valid]
             if not texts and failed:

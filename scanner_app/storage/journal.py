@@ -4,12 +4,16 @@ A decision is one journal row plus one outbound row, written in the caller's tra
 the verdict is shown. A scan leaves the outbound queue only in the transaction that stores the
 server's answer for it, so a door killed at any instant re-sends (harmless: the server dedupes
 by ``scan_id``) but never loses a scan.
+
+The one other way out of the queue: a scan the server keeps refusing (``MAX_REFUSALS`` rounds
+in which it was refused when sent alone) is set aside, its journal row kept with the state
+``set_aside`` and the server's error, so it can never hold back the scans behind it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +27,8 @@ from shared import protocol as p
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
+SET_ASIDE = "set_aside"  # the server kept refusing it: kept in the journal, no longer sent
+NOT_ON_SERVER = (SET_ASIDE, p.ScanOutcome.REJECTED.value)  # "set aside" in the door's status
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +105,12 @@ def counted_scans(s: Session, ticket_id: int, limit: int = 20) -> list[PastScan]
 
 
 def pending(s: Session, limit: int, skip: Collection[str] = ()) -> list[p.ScanRecord]:
-    """The oldest ``limit`` scans the server has not acknowledged yet (but those in ``skip``)."""
+    """The oldest ``limit`` scans the server has not acknowledged yet (but those in ``skip``);
+    scans the server refused before come after the rest."""
     query = sa.select(m.Scan).join(m.Outbound, m.Outbound.seq == m.Scan.seq)
     if skip:
         query = query.where(m.Scan.scan_id.not_in(list(skip)))
-    rows = s.scalars(query.order_by(m.Scan.seq).limit(limit))
+    rows = s.scalars(query.order_by(m.Outbound.attempts, m.Scan.seq).limit(limit))
     return [
         p.ScanRecord(
             scan_id=r.scan_id, scanned_at=r.scanned_at, door=r.door, payload=r.payload,
@@ -119,12 +126,33 @@ def count_pending(s: Session) -> int:
     return int(s.scalar(sa.select(sa.func.count()).select_from(m.Outbound)) or 0)
 
 
-def note_attempt(s: Session, scan_ids: Sequence[str]) -> None:
-    seqs = sa.select(m.Scan.seq).where(m.Scan.scan_id.in_(list(scan_ids)))
-    s.execute(
-        sa.update(m.Outbound).where(m.Outbound.seq.in_(seqs))
-        .values(attempts=m.Outbound.attempts + 1)
-    )
+def count_set_aside(s: Session) -> int:
+    """Scans that will not reach the server: set aside here, or refused for good by it."""
+    query = sa.select(sa.func.count()).where(m.Scan.upload_state.in_(NOT_ON_SERVER))
+    return int(s.scalar(query) or 0)
+
+
+def note_refusals(s: Session, refused: Mapping[str, str], max_refusals: int,
+                  now: datetime) -> int:
+    """Count one more refusal for each scan in ``refused`` (scan id -> the server's error);
+    set aside those refused ``max_refusals`` times. Returns how many were set aside."""
+    set_aside = 0
+    for scan_id, error in refused.items():
+        row = s.scalar(sa.select(m.Scan).where(m.Scan.scan_id == scan_id))
+        queued = None if row is None else s.get(m.Outbound, row.seq)
+        if row is None or queued is None:
+            continue
+        queued.attempts += 1
+        if queued.attempts < max_refusals:
+            continue
+        row.upload_state = SET_ASIDE
+        row.upload_error = error[:64]
+        row.acknowledged_at = now
+        s.delete(queued)
+        set_aside += 1
+        logger.error("scan %s set aside after %d refusals by the server (%s)",
+                     scan_id, queued.attempts, error)
+    return set_aside
 
 
 def acknowledge(s: Session, results: Sequence[p.ScanResult], now: datetime) -> int:

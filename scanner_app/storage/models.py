@@ -161,6 +161,8 @@ class Outbound(Base):
     seq: Mapped[int] = mapped_column(
         sa.ForeignKey("scan_journal.seq"), primary_key=True, autoincrement=False
     )
+    # rounds in which the server refused this scan sent alone; at sync.MAX_REFUSALS it is set
+    # aside (a journal state) and leaves this queue
     attempts: Mapped[int] = mapped_column(default=0)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -244,9 +244,10 @@ class DoorStore:
         with self.transaction() as s:
             return journal.pending(s, limit, skip)
 
-    def note_attempt(self, scan_ids: Sequence[str]) -> None:
+    def note_refusals(self, refused: Mapping[str, str], max_refusals: int) -> int:
+        """See ``journal.note_refusals``: returns how many scans were set aside."""
         with self.transaction() as s:
-            journal.note_attempt(s, scan_ids)
+            return journal.note_refusals(s, refused, max_refusals, datetime.now(UTC))
 
     def acknowledge(self, results: Sequence[p.ScanResult]) -> int:
         with self.transaction() as s:
@@ -270,7 +271,8 @@ class DoorStore:
             row = s.get(m.SyncState, 1) or m.SyncState(id=1, online=False)
             row.last_attempt_at = at
             row.online = ok
-            row.last_error = None if ok else (error or "")[:200]
+            # a round can succeed with an error: its upload failed, its download went on
+            row.last_error = (error or "")[:200] if error or not ok else None
             if ok:
                 row.last_success_at = at
             if clock_skew_seconds is not None:
@@ -288,6 +290,7 @@ class DoorStore:
             return {
                 "tickets_cached": count(total.select_from(m.Ticket)),
                 "scans_queued": journal.count_pending(s),
+                "scans_set_aside": journal.count_set_aside(s),
                 "scans": count(total.select_from(m.Scan)),
                 "admitted": count(total.select_from(m.Scan).where(admitted)),
                 "refused": count(total.select_from(m.Scan).where(refused)),

@@ -1,6 +1,7 @@
 # mypy: allow-subclassing-any, allow-untyped-decorators
 # (this PySide6 ships no type stubs, so mypy sees every Qt class as Any)
-"""Counters (admitted, refused, waiting to sync, last sync) and the online/offline badge."""
+"""Counters (admitted, refused, waiting to sync, last sync), scans set aside, and the
+online/offline badge."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from datetime import UTC, datetime
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from scanner_app.core.ports import DoorStatus
+
+
+def set_aside_text(count: int) -> str:
+    """'1 scan set aside': scans the server kept refusing (journaled, no longer sent)."""
+    return f"{count:,} scan set aside" if count == 1 else f"{count:,} scans set aside"
 
 
 def last_sync_text(at: datetime | None, now: datetime | None = None) -> str:
@@ -60,6 +66,12 @@ class StatusStrip(QWidget):
             row.addWidget(name)
             row.addWidget(value)
             row.addSpacing(18)
+        self.set_aside = QLabel()
+        self.set_aside.setObjectName("setAside")
+        self.set_aside.setToolTip("Scans the server kept refusing: kept in this door's journal, "
+                                  "no longer sent. See the log, or `scanner-app status`.")
+        self.set_aside.hide()
+        row.addWidget(self.set_aside)
         row.addStretch(1)
 
     def show_status(self, status: DoorStatus) -> None:
@@ -68,3 +80,5 @@ class StatusStrip(QWidget):
         self.values["waiting"].setText(f"{status.scans_queued:,}")
         self.values["last_sync"].setText(last_sync_text(status.last_sync_at))
         self.values["cached"].setText(f"{status.tickets_cached:,}")
+        self.set_aside.setText(set_aside_text(status.set_aside))
+        self.set_aside.setVisible(status.set_aside > 0)

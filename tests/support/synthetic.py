@@ -3,8 +3,9 @@
 Each frame is a real QR image (``shared.qr.render_png``) of a real signed token
 (``shared.ticket_token.sign``) placed on a textured background, then spoiled the way a door
 spoils it: motion/focus blur, sensor noise, low contrast (dim hall), perspective (a phone held
-at an angle), a small code (far from the lens, ~3.5 px per module) and glare (a bright spot on a
-phone screen). Deterministic for a given ``numpy.random.Generator``.
+at an angle), a small code (far from the lens, ~3.5 px per module), glare (a bright spot on a
+phone screen) and inversion (a phone in dark mode: light modules on a dark screen).
+Deterministic for a given ``numpy.random.Generator``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Degradation(StrEnum):
     PERSPECTIVE = "perspective"
     SMALL = "small"
     GLARE = "glare"
+    INVERTED = "inverted"
 
 
 def sample_keyring(event_id: int = SAMPLE_EVENT_ID) -> Keyring:
@@ -78,6 +80,8 @@ def scene(
     if kind is Degradation.SMALL:
         module_px = SMALL_MODULE_PX
     code = qr_image(token, module_px).astype(np.float32)
+    if kind is Degradation.INVERTED:
+        code = 255 - code  # light-on-dark, quiet zone included: the screen around it is dark
     # Paper/screen white is never 255 through a camera, nor black 0.
     code = 35 + code * (200 / 255)
     frame = _background(width, height, rng)
