@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # libzbar0: pyzbar; libpulse0: QtMultimedia (sounds); GL/EGL/xkb/fontconfig/dbus/glib: Qt offscreen;
 # libxcb-*: Qt on an X11 desktop (make demo); chromium: the browser tests (never a
-# downloaded browser); wrk: the flash-sale benchmark's load generator; python3-venv: venv.
+# downloaded browser); wrk: the flash-sale benchmark's load generator; python3-venv: venv;
+# binutils: objdump, which the door-app package build reads its libraries' needs with.
 DEBIAN_PACKAGES := libzbar0 libpulse0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 libglib2.0-0 \
-	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium wrk
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 chromium wrk binutils
 
 .PHONY: test demo deps system-deps lint typecheck pytest bench lock clean package
 
@@ -36,6 +37,9 @@ lint: deps
 typecheck: deps
 	$(BIN)/mypy
 
+# Two workers, one per core: the suite has grown past ten minutes run serially (the door-app
+# package build alone takes minutes). PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n 2
 pytest: deps
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -45,7 +49,6 @@ bench: deps
 # The door app as a .deb and a tarball in dist/, with their checksums (docs/packaging.md).
 # binutils: objdump reads the libraries the bundle needs, for the .deb's Depends.
 package: deps
-	@PYTHON="$(PYTHON)" bash scripts/system-deps.sh binutils
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[scanner,package]'
 	$(BIN)/python -m scripts.package
 
