@@ -24,7 +24,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 # Load pydantic's lazily imported parts now, at package import: imported later, inside a test
 # process that has PySide6's import hook active (pytest-qt), pydantic.types can fail with a
 # circular ImportError (the hook probes module __getattr__ while pydantic is half imported).
-from sync_server import api, db, errors, ops, schemas  # noqa: F401
+from sync_server import api, db, errors, headers, ops, schemas  # noqa: F401
 from sync_server.accounts.passwords import make_hasher
 from sync_server.api import ApiRoute, Routes
 from sync_server.auth import access as auth
@@ -62,6 +62,9 @@ class WebOnlySessions(SecureCookieSessionInterface):
         if request.path.startswith(self.api_prefix):
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return headers.secure_cookies(app)
 
 
 def api_domains() -> tuple[Routes, ...]:
@@ -120,6 +123,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sync_hasher"] = make_hasher(config)
     db.init_app(app, config.database_url)
     errors.init_app(app)
+    headers.init_app(app)  # security headers on every response
     ops.init_app(app)  # probes, metrics, the production start-up check
     auth.init_app(app, _principals())
     from sync_server import mail, orders, payments

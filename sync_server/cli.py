@@ -81,11 +81,13 @@ def run(info: ScriptInfo, host: str, port: int) -> None:
     production)."""
     from werkzeug.serving import run_simple
 
+    from sync_server.headers import QuietRequestHandler
+
     app = info.load_app()
     config: Config = app.extensions["sync_config"]
     upgrade(config.database_url)
     click.echo(f"sync-server on http://{host}:{port}/ (instance {config.instance_path})")
-    run_simple(host, port, app, threaded=True)
+    run_simple(host, port, app, threaded=True, request_handler=QuietRequestHandler)
 
 
 @cli.group("db")

@@ -81,7 +81,8 @@ class Config(BaseSettings):
                                    "then read from their X-Forwarded-For/-Proto headers (rate "
                                    "limits count per client, not per proxy).")
     secure_cookies: bool = Field(
-        False, description="Behind HTTPS: the session cookie gets `Secure`.")
+        False, description="Cookies always get `Secure` (they get it anyway on a request that "
+        "came over HTTPS).")
     testing: bool = Field(False, description="Flask's TESTING; mail is sent in the request.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="Log level of the `sync-server` commands.")

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
+from sync_server.accounts.passwords import is_common_password
 from sync_server.errors import ApiError, Code
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,12 @@ def create_user(
     session: Session, *, email: str, password: str | None, name: str, hasher: PasswordHasher,
     is_admin: bool = False,
 ) -> User:
-    """A new user; ``email_taken`` (409) if the address already has an account."""
+    """A new user; ``email_taken`` (409) if the address already has an account,
+    ``validation_failed`` (422) for a common password."""
     email = normalise_email(email)
+    if password is not None and is_common_password(password):
+        raise ApiError(422, Code.VALIDATION_FAILED, "this password is too common; choose another",
+                       {"password": ["too common: it is on a list of passwords people often use"]})
     if find_user_by_email(session, email) is not None:
         raise ApiError(409, Code.EMAIL_TAKEN, "an account with this e-mail already exists",
                        {"email": ["already registered"]})

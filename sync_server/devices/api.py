@@ -13,8 +13,7 @@ from shared.vocabulary import format_optional_time as iso
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_device, require_user
 from sync_server.config import Config
-from sync_server.db import engine
-from sync_server.devices import services
+from sync_server.devices import limits, services
 from sync_server.devices.models import Device
 from sync_server.devices.responses import (
     DeviceEnvelope,
@@ -28,7 +27,6 @@ from sync_server.devices.schemas import DeviceRename, PairBody, PairingCodeCreat
 from sync_server.errors import not_found
 from sync_server.events.models import Event
 from sync_server.events.serialize import event_json
-from sync_server.ratelimit.services import hit
 
 routes = Routes("devices")  # endpoints "devices_<view>"
 api_route = routes.route
@@ -85,10 +83,7 @@ def create_pairing_code(req: ApiRequest) -> dict[str, Any]:
            response=PairedOut)
 def pair(req: ApiRequest) -> dict[str, Any]:
     body: PairBody = req.body
-    config = _config()
-    hit(engine(), action="PAIR_DEVICE", subject=f"ip:{request.remote_addr}",
-        limit=config.pairing_limit, window_seconds=config.pairing_window_seconds)
-    token, device = services.pair_device(req.session, code=body.code)
+    token, device = limits.pair_device(req.session, code=body.code)
     req.session.commit()
     return {"device_token": token, "device": device_json(device),
             "events": [served_event_json(e) for e in device.events]}

@@ -20,7 +20,8 @@ from shared import protocol as p
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_device, require_user
 from sync_server.config import Config
-from sync_server.db import engine, utcnow
+from sync_server.db import utcnow
+from sync_server.devices import limits
 from sync_server.devices import services as devices
 from sync_server.door import changes, data, scans
 from sync_server.door.settings import (
@@ -30,7 +31,6 @@ from sync_server.door.settings import (
     update_door_settings,
 )
 from sync_server.errors import ApiError, Code
-from sync_server.ratelimit.services import hit
 
 routes = Routes("door")  # endpoints "door_<view>"
 api_route = routes.route
@@ -62,10 +62,7 @@ def _answer(shape: p.Shape, status: int = 200) -> Response:
            summary="Door protocol pairing: PairRequest -> PairResponse (rate limited)")
 def pair(req: ApiRequest) -> Response:
     body: p.PairRequest = req.body
-    config = _config()
-    hit(engine(), action="PAIR_DEVICE", subject=f"ip:{request.remote_addr}",
-        limit=config.pairing_limit, window_seconds=config.pairing_window_seconds)
-    token, device = devices.pair_device(req.session, code=body.code)
+    token, device = limits.pair_device(req.session, code=body.code)
     if body.device_name.strip():
         device.name = body.device_name.strip()[:100]
     req.session.commit()

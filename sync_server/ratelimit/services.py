@@ -77,6 +77,25 @@ def count(
     return counts
 
 
+def refuse_if_over(
+    engine: Engine, *, action: str, limits: Mapping[str, int], window_seconds: int,
+    now: datetime | None = None,
+) -> None:
+    """Raise ``rate_limited`` (429) if a subject of ``limits`` already reached its limit in the
+    current window, counting nothing: for limits that count failures (:func:`count` after a
+    failure), checked before the attempt."""
+    now = now or utcnow()
+    start = window_start(now, window_seconds)
+    subjects = {subject[:100]: limit for subject, limit in limits.items()}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(RateLimit.subject, RateLimit.count).where(
+            RateLimit.action == action, RateLimit.window_start == start,
+            RateLimit.subject.in_(subjects)))
+        for subject, seen in rows:
+            if seen >= subjects[subject]:
+                raise _refusal(action, subject, seen, start, window_seconds, now)
+
+
 def _forget_stale(conn: Connection, action: str, start: datetime, window_seconds: int) -> None:
     stale = start - max(timedelta(seconds=window_seconds), KEEP_WINDOWS_FOR)
     conn.execute(sa.delete(RateLimit).where(RateLimit.action == action,

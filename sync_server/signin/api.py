@@ -16,7 +16,8 @@ from sync_server.auth.access import Access, require_user
 from sync_server.auth.tokens import issue_api_token, revoke_api_token
 from sync_server.config import Config
 from sync_server.db import engine
-from sync_server.ratelimit.services import hit, subject_for_email
+from sync_server.ratelimit.services import hit
+from sync_server.signin import limits
 from sync_server.signin.responses import AuthOut, MeOut, SignedOutOut
 from sync_server.signin.schemas import SignInBody, SignUpBody
 
@@ -62,13 +63,7 @@ def sign_up(req: ApiRequest) -> dict[str, Any]:
 def sign_in(req: ApiRequest) -> dict[str, Any]:
     body: SignInBody = req.body
     config = _config()
-    window = config.sign_in_window_seconds
-    hit(engine(), action="SIGN_IN", subject=subject_for_email(body.email),
-        limit=config.sign_in_limit, window_seconds=window)
-    hit(engine(), action="SIGN_IN", subject=f"ip:{request.remote_addr}",
-        limit=config.sign_in_limit_per_address, window_seconds=window)
-    user = services.check_password(req.session, email=body.email, password=body.password,
-                                   hasher=current_app.extensions["sync_hasher"])
+    user = limits.check_password(req.session, email=body.email, password=body.password)
     token, row = issue_api_token(req.session, user, days=config.user_token_days,
                                           label="sign-in")
     req.session.commit()

@@ -13,7 +13,8 @@ from sync_server.auth.sessions import current_web_user, sign_in_web, sign_out_we
 from sync_server.config import Config
 from sync_server.db import db_session, engine
 from sync_server.errors import ApiError
-from sync_server.ratelimit.services import hit, subject_for_email
+from sync_server.ratelimit.services import hit
+from sync_server.signin import limits
 from sync_server.signin.forms import SignInForm, SignUpForm
 
 logger = logging.getLogger(__name__)
@@ -65,18 +66,10 @@ def sign_up() -> str | Response:
 def sign_in() -> str | Response | tuple[str, int]:
     form = SignInForm()
     if form.validate_on_submit():
-        config: Config = current_app.extensions["sync_config"]
         session = db_session()
         try:
-            window = config.sign_in_window_seconds
-            hit(engine(), action="SIGN_IN", subject=subject_for_email(form.email.data or ""),
-                limit=config.sign_in_limit, window_seconds=window)
-            hit(engine(), action="SIGN_IN", subject=f"ip:{request.remote_addr}",
-                limit=config.sign_in_limit_per_address, window_seconds=window)
-            user = services.check_password(
-                session, email=form.email.data or "", password=form.password.data or "",
-                hasher=current_app.extensions["sync_hasher"],
-            )
+            user = limits.check_password(session, email=form.email.data or "",
+                                         password=form.password.data or "")
         except ApiError as error:
             flash(error.message, "error")
             return render_template("sign_in.html", form=form), error.status
