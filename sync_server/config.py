@@ -111,10 +111,10 @@ class Config(BaseSettings):
     hold_minutes: float = Field(
         10.0, gt=0, description="An unpaid order holds its tickets this long.")
     max_held_units_per_buyer: int = Field(
-        10, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
+        20, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
         "0: no limit.")
     max_held_units_per_address: int = Field(
-        40, ge=0, description="Units one client address may hold at once across unpaid orders; "
+        100, ge=0, description="Units one client address may hold at once across unpaid orders; "
         "0: no limit.")
     # --- password hashing (argon2id; defaults: RFC 9106's "low memory" profile) ----------------
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes over memory.")

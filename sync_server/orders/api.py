@@ -124,6 +124,7 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    count_checkout(user.id)  # (its own transaction: before this one writes the key)
     now = utcnow()
     claimed: IdempotencyKey | None = None
     if key is not None:
@@ -132,7 +133,6 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
         if isinstance(found, Order):
             return _reply(req, services.Outcome(order=found))
         claimed = found
-    count_checkout(user.id)
     event, key_version = load_event_for_checkout(req.session, body.event_id)
     outcome = services.checkout(
         req.session, event=event, buyer=user, wanted=_wanted(body.items),
