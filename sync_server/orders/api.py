@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,13 +144,19 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
     )
     if claimed is not None:
         claimed.order_id = outcome.order.id
-    if not outcome.completed_now:  # a hold was placed: within the caps?
-        config: Config = current_app.extensions["sync_config"]
-        outcome.order.client_address = request.remote_addr
-        hold_limits.check_held(req.session, outcome.order,
-                               per_buyer=config.max_held_units_per_buyer,
-                               per_address=config.max_held_units_per_address, now=now)
+    check_hold_caps(req.session, outcome, now)
     return _reply(req, outcome)
+
+
+def check_hold_caps(session: Session, outcome: services.Outcome, now: datetime) -> None:
+    """A checkout that placed a hold records the client's address and stays within the
+    buyer's and the address's caps (409 ``too_many_held``; the caller rolls back)."""
+    if outcome.completed_now:
+        return
+    config: Config = current_app.extensions["sync_config"]
+    outcome.order.client_address = request.remote_addr
+    hold_limits.check_held(session, outcome.order, per_buyer=config.max_held_units_per_buyer,
+                           per_address=config.max_held_units_per_address, now=now)
 
 
 def _reply(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
@@ -164,22 +171,23 @@ def _reply(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
             for _receiver, url in card_order_placed.send(order, session=req.session):
                 reply["payment_url"] = url
         except ApiError:
-            req.session.rollback()
-            _release_unpaid(req, order)
+            release_unpaid(req.session, order)
             raise
         if "payment_url" not in reply:  # no payments domain: no payment step, no hold
-            _release_unpaid(req, order)
+            release_unpaid(req.session, order)
             raise ApiError(503, "payments_not_configured",
                            "card payments are not available on this server")
     return reply
 
 
-def _release_unpaid(req: ApiRequest, order: Order) -> None:
-    req.session.refresh(order)
+def release_unpaid(session: Session, order: Order) -> None:
+    """Fail a card order whose payment page could not be opened: its hold goes back on sale."""
+    session.rollback()
+    session.refresh(order)
     if order.payment_status is PaymentStatus.PENDING:
-        cancellation.cancel_order(req.session, order, by_user=None,
+        cancellation.cancel_order(session, order, by_user=None,
                                   reason="payment page unavailable")
-        req.session.commit()
+        session.commit()
 
 
 @api_route(E + "/availability", method="GET", access=Access.EVENT_READ, tag=TAG,
