@@ -111,6 +111,12 @@ class Config(BaseSettings):
     user_token_days: int = Field(30, ge=1, description="Lifetime of a user's API token.")
     hold_minutes: float = Field(
         10.0, gt=0, description="An unpaid order holds its tickets this long.")
+    max_held_units_per_buyer: int = Field(
+        20, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
+        "0: no limit.")
+    max_held_units_per_address: int = Field(
+        100, ge=0, description="Units one client address may hold at once across unpaid orders; "
+        "0: no limit.")
     # --- password hashing (argon2id; defaults: RFC 9106's "low memory" profile) ----------------
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes over memory.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory, KiB.")

@@ -36,6 +36,9 @@ class Code(ErrorCode):
     # Purchase engine
     SOLD_OUT: Final = "sold_out"  # 409: too few tickets left for the request
     DISCOUNT_CODE_USED_UP: Final = "discount_code_used_up"  # 409: the code reached its maximum uses
+    TOO_MANY_HELD: Final = "too_many_held"  # 409: this buyer or address holds its maximum already
+    # 422: this Idempotency-Key was used for a different checkout
+    IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"
 
 
 _HTTP_CODES = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,9 +23,23 @@ from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event, EventDay, TicketType
 from sync_server.events.services import cancel_event
 from sync_server.keys.models import EventKeyVersion
-from sync_server.orders import cancellation, discounts, holds, schemas, services
+from sync_server.orders import (
+    cancellation,
+    discounts,
+    hold_limits,
+    holds,
+    idempotency,
+    schemas,
+    services,
+)
 from sync_server.orders import responses as r
-from sync_server.orders.models import DiscountCode, Order, PaymentMethod, PaymentStatus
+from sync_server.orders.models import (
+    DiscountCode,
+    IdempotencyKey,
+    Order,
+    PaymentMethod,
+    PaymentStatus,
+)
 from sync_server.orders.serialize import order_json
 from sync_server.ratelimit.services import count as count_hits
 from sync_server.signals import card_order_placed
@@ -104,9 +119,21 @@ def _finish(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
            status=201, summary="Hold tickets and place a PENDING order (free orders complete)",
            response=r.OrderEnvelopeOut)
 def checkout(req: ApiRequest) -> dict[str, Any]:
+    """An ``Idempotency-Key`` header makes a retry return the first order (orders.idempotency);
+    a paid order's holds count against the buyer's and the address's caps (orders.hold_limits);
+    a card order keeps its hold only if its payment page opens."""
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
-    count_checkout(user.id)
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    count_checkout(user.id)  # (its own transaction: before this one writes the key)
+    now = utcnow()
+    claimed: IdempotencyKey | None = None
+    if key is not None:
+        found = idempotency.claim(req.session, user.id, key,
+                                  idempotency.request_hash(body.model_dump(mode="json")), now)
+        if isinstance(found, Order):
+            return _reply(req, services.Outcome(order=found))
+        claimed = found
     event, key_version = load_event_for_checkout(req.session, body.event_id)
     outcome = services.checkout(
         req.session, event=event, buyer=user, wanted=_wanted(body.items),
@@ -115,13 +142,52 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
         payment_method=PaymentMethod(body.payment_method), settings=purchase_settings(),
         signing_key_version=key_version,
     )
+    if claimed is not None:
+        claimed.order_id = outcome.order.id
+    check_hold_caps(req.session, outcome, now)
+    return _reply(req, outcome)
+
+
+def check_hold_caps(session: Session, outcome: services.Outcome, now: datetime) -> None:
+    """A checkout that placed a hold records the client's address and stays within the
+    buyer's and the address's caps (409 ``too_many_held``; the caller rolls back)."""
+    if outcome.completed_now:
+        return
+    config: Config = current_app.extensions["sync_config"]
+    outcome.order.client_address = request.remote_addr
+    hold_limits.check_held(session, outcome.order, per_buyer=config.max_held_units_per_buyer,
+                           per_address=config.max_held_units_per_address, now=now)
+
+
+def _reply(req: ApiRequest, outcome: services.Outcome) -> dict[str, Any]:
+    """Commit and answer; a PENDING card order also gets its payment page. If the page cannot
+    be opened the order fails at once and its hold goes back on sale: nothing is held without
+    a payment under way (the buyer checks out again)."""
     reply = _finish(req, outcome)
-    if outcome.order.payment_method is PaymentMethod.STRIPE and not outcome.completed_now:
-        # The card payments domain opens the hosted payment page (after the commit: an
-        # outage there keeps the hold, and the buyer retries with POST /payments/orders/pay).
-        for _receiver, url in card_order_placed.send(outcome.order, session=req.session):
-            reply["payment_url"] = url
+    order = outcome.order
+    if order.payment_method is PaymentMethod.STRIPE and order.payment_status is \
+            PaymentStatus.PENDING:
+        try:
+            for _receiver, url in card_order_placed.send(order, session=req.session):
+                reply["payment_url"] = url
+        except ApiError:
+            release_unpaid(req.session, order)
+            raise
+        if "payment_url" not in reply:  # no payments domain: no payment step, no hold
+            release_unpaid(req.session, order)
+            raise ApiError(503, "payments_not_configured",
+                           "card payments are not available on this server")
     return reply
+
+
+def release_unpaid(session: Session, order: Order) -> None:
+    """Fail a card order whose payment page could not be opened: its hold goes back on sale."""
+    session.rollback()
+    session.refresh(order)
+    if order.payment_status is PaymentStatus.PENDING:
+        cancellation.cancel_order(session, order, by_user=None,
+                                  reason="payment page unavailable")
+        session.commit()
 
 
 @api_route(E + "/availability", method="GET", access=Access.EVENT_READ, tag=TAG,

@@ -18,7 +18,7 @@ from sync_server.audit.services import record
 from sync_server.db import utcnow
 from sync_server.events.models import Event
 from sync_server.keys.services import revoke_ticket
-from sync_server.orders import holds
+from sync_server.orders import holds, idempotency
 from sync_server.orders.models import DiscountCode, InventoryHold, Order, PaymentStatus
 from sync_server.orders.refunds import refund
 from sync_server.orders.services import Outcome, wanted_stock
@@ -92,9 +92,11 @@ def cancel_event_orders(
 
 
 def tidy_expired_orders(session: Session, *, now: datetime | None = None) -> int:
-    """Release expired holds and mark PENDING orders with no live hold FAILED (housekeeping)."""
+    """Release expired holds, mark PENDING orders with no live hold FAILED and forget expired
+    checkout idempotency keys (housekeeping)."""
     now = now or utcnow()
     holds.tidy_expired(session, now=now)
+    idempotency.tidy(session, now)
     live = sa.select(InventoryHold.id).where(
         InventoryHold.order_id == Order.id, InventoryHold.released_at.is_(None)).exists()
     lapsed = holds.rowcount(session.execute(

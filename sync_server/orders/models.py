@@ -89,6 +89,8 @@ class Order(Base):
     buyer_name: Mapped[str] = mapped_column(sa.String(200))
     buyer_email: Mapped[str] = mapped_column(sa.String(254))
     buyer_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # The client address that placed it (as the rate limits see it): the per-address hold cap.
+    client_address: Mapped[str | None] = mapped_column(sa.String(64))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -238,3 +240,19 @@ class EventFees(Base):
     percent_bp: Mapped[int]  # basis points of the discounted subtotal (250 = 2.5 %)
     fixed_cents: Mapped[int]  # per paid ticket
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IdempotencyKey(Base):
+    """A checkout's ``Idempotency-Key``: the order it placed, for 24 hours (docs/purchase.md)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -21,7 +21,13 @@ from sync_server.db import db_session, utcnow
 from sync_server.errors import ApiError, validation_error
 from sync_server.events.models import Event
 from sync_server.orders import holds, services
-from sync_server.orders.api import count_checkout, load_event_for_checkout, purchase_settings
+from sync_server.orders.api import (
+    check_hold_caps,
+    count_checkout,
+    load_event_for_checkout,
+    purchase_settings,
+    release_unpaid,
+)
 from sync_server.orders.models import Order, PaymentMethod
 from sync_server.signals import card_order_placed
 from sync_server.tickets.models import TicketInstance, TicketStatus
@@ -82,6 +88,7 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
                 discount_code=request.form.get("discount_code", "").strip()[:40] or None,
                 settings=purchase_settings(), signing_key_version=key_version,
             )
+            check_hold_caps(session, outcome, utcnow())
             session.commit()  # the mail domain sends the tickets e-mail once committed
         except ApiError as error:
             session.rollback()
@@ -93,7 +100,8 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
             try:  # the card payments domain opens Stripe's hosted payment page
                 for _receiver, url in card_order_placed.send(outcome.order, session=session):
                     return redirect(url)
-            except ApiError as error:
+            except ApiError as error:  # no payment page, no hold
+                release_unpaid(session, outcome.order)
                 flash(error.message, "error")
         return redirect(url_for("orders.order_page", order_id=outcome.order.id))
     return render_template("orders/buy.html", event=event, offer=offer, user=user)

@@ -116,9 +116,11 @@ def start_card_payment(session: Session, order: Order) -> str:
         raise ApiError(409, Code.INVALID_STATE, "this order is not paid by card")
     now = utcnow()
     payment = payment_of(session, order.id)
+    if order.payment_status is not PaymentStatus.PENDING and (
+            payment is None or payment.status in (CardStatus.STARTING, CardStatus.OPEN)):
+        # (e.g. failed when its page could not be opened: the buyer checks out again)
+        raise ApiError(409, Code.INVALID_STATE, "this order is not waiting for a payment")
     if payment is None:
-        if order.payment_status is not PaymentStatus.PENDING:
-            raise ApiError(409, Code.INVALID_STATE, "this order is not waiting for a payment")
         payment = _begin(session, order, now)
     if payment.status not in (CardStatus.STARTING, CardStatus.OPEN):
         raise ApiError(409, Code.INVALID_STATE,

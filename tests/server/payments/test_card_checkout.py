@@ -71,7 +71,7 @@ def test_a_paid_order_end_to_end(api: httpx.Client, world: World, shop: Shop,
         assert len(mine.json()["order"]["tickets"]) == 2
 
 
-def test_stripe_failing_during_checkout_keeps_the_hold_and_charges_once(
+def test_stripe_failing_during_checkout_releases_the_hold_and_charges_once(
     api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
 ) -> None:
     buyer = world.person()
@@ -79,19 +79,23 @@ def test_stripe_failing_during_checkout_keeps_the_hold_and_charges_once(
     refused = card_checkout(api, buyer, shop, quantity=3)
     assert (refused.status_code, error_code(refused)) == (503, "payment_provider_unavailable")
     assert refused.headers["Retry-After"] == "5"
-    order_id = session.scalars(sa.select(InventoryHold.order_id)).one()
-    assert order_state(session, order_id) == ("PENDING", 0)
+    failed_id = session.scalars(sa.select(InventoryHold.order_id)).one()
+    # No payment page, no hold: the order failed and its units are back on sale at once.
+    assert order_state(session, failed_id) == ("FAILED", 0)
     left = api.get(f"/events/{shop.event.id}/availability").json()["ticket_types"][0]
-    assert left["held"] == 3  # the hold stays
+    assert left["held"] == 0
+    late = api.post("/payments/orders/pay", headers=buyer.headers, json={"order_id": failed_id})
+    assert (late.status_code, error_code(late)) == (409, "invalid_state")
 
-    # The answer of the next try is lost after Stripe made the session: the library retries
-    # with the same key and gets the same session.
+    # The answer of the next checkout is lost after Stripe made the session: the library
+    # retries with the same key and gets the same session.
     fake_stripe.fail_next(1, "drop_after", path="/v1/checkout/sessions")
-    again = api.post("/payments/orders/pay", headers=buyer.headers, json={"order_id": order_id})
-    assert again.status_code == 200, again.text
+    placed = card_checkout(api, buyer, shop, quantity=3)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order"]["id"]
     once_more = api.post("/payments/orders/pay", headers=buyer.headers,
                          json={"order_id": order_id})
-    assert once_more.json()["payment_url"] == again.json()["payment_url"]
+    assert once_more.json()["payment_url"] == placed.json()["payment_url"]
     listed = client_for(fake_stripe).v1.checkout.sessions.list()
     assert len(listed.data) == 1
     # (an injected fault is recorded before the key is read: None)
