@@ -36,6 +36,8 @@ class Code(ErrorCode):
     # Purchase engine
     SOLD_OUT: Final = "sold_out"  # 409: too few tickets left for the request
     DISCOUNT_CODE_USED_UP: Final = "discount_code_used_up"  # 409: the code reached its maximum uses
+    TRANSFER_CLOSED: Final = "transfer_closed"  # 409: the event's first day has started
+    SCAN_TIME_OUT_OF_RANGE: Final = "scan_time_out_of_range"  # per scan: outside the event/device
 
 
 _HTTP_CODES = {
