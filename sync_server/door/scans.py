@@ -167,6 +167,51 @@ def _conflict(loser: _Admission, winner: _Admission) -> p.Conflict:
                       winning_door=winner.door)
 
 
+_State = tuple[TicketStatus, datetime | None, int | None, str | None, int | None]
+
+
+def _lock_with_successors(session: Session, ticket_ids: set[int]) -> dict[int, _State]:
+    """Lock the tickets and every ticket they were transferred to, in id order (so concurrent
+    uploads queue and never deadlock). FOR NO KEY UPDATE (key_share): it does not conflict with
+    the KEY SHARE locks that the foreign keys of other uploads' freshly inserted scans hold on
+    these tickets (FOR UPDATE would: deadlock). Successors are read before locking; one created
+    in between (a transfer racing this upload) is locked in a second round."""
+    ti = table_of(TicketInstance)
+    wanted = set(ticket_ids)
+    frontier = sorted(wanted)
+    while frontier:  # the transfer chains, unlocked
+        found: set[int] = set()
+        for chunk in _chunks(frontier):
+            found.update(int(t) for t in session.scalars(
+                sa.select(ti.c.transferred_to_id).where(ids_in(session, ti.c.id, chunk),
+                                                        ti.c.transferred_to_id.is_not(None))))
+        frontier = sorted(found - wanted)
+        wanted |= found
+    state: dict[int, _State] = {}
+    while missing := sorted(wanted - set(state)):
+        for chunk in _chunks(missing):
+            for ticket_id, status, scanned_at, device_id, door, successor in session.execute(
+                    sa.select(ti.c.id, ti.c.status, ti.c.scanned_at, ti.c.scanned_by_device_id,
+                              ti.c.scan_location, ti.c.transferred_to_id)
+                    .where(ids_in(session, ti.c.id, chunk))
+                    .order_by(ti.c.id).with_for_update(key_share=True)):
+                state[ticket_id] = (status, scanned_at, device_id, door, successor)
+                if successor is not None:
+                    wanted.add(successor)
+    return state
+
+
+def _holder_ticket(ticket_id: int, state: dict[int, _State]) -> int | None:
+    """The ticket an admission of ``ticket_id`` counts against: the ticket itself, or the one
+    it was transferred to (followed to the end of the chain). None when that one is cancelled:
+    the scans are kept, the state is not revived."""
+    status, *_, successor = state[ticket_id]
+    while status is TicketStatus.TRANSFERRED and successor is not None:
+        ticket_id = successor
+        status, *_, successor = state[ticket_id]
+    return ticket_id if status in (TicketStatus.VALID, TicketStatus.SCANNED) else None
+
+
 def _apply_admissions(session: Session, ticket_ids: set[int],
                       now: datetime) -> dict[str, p.Conflict]:
     """Re-evaluate the winner of each ticket (row-locked) and flag every later admission.
@@ -175,19 +220,8 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     """
     if not ticket_ids:
         return {}
+    state = _lock_with_successors(session, ticket_ids)
     ordered = sorted(ticket_ids)
-    ti = table_of(TicketInstance)
-    state: dict[int, tuple[TicketStatus, datetime | None, int | None, str | None]] = {}
-    # Lock in id order, so concurrent uploads queue and never deadlock. FOR NO KEY UPDATE
-    # (key_share): it does not conflict with the KEY SHARE locks that the foreign keys of
-    # other uploads' freshly inserted scans hold on these tickets (FOR UPDATE would: deadlock).
-    for chunk in _chunks(ordered):
-        for ticket_id, status, scanned_at, device_id, door in session.execute(
-                sa.select(ti.c.id, ti.c.status, ti.c.scanned_at, ti.c.scanned_by_device_id,
-                          ti.c.scan_location)
-                .where(ids_in(session, ti.c.id, chunk))
-                .order_by(ti.c.id).with_for_update(key_share=True)):
-            state[ticket_id] = (status, scanned_at, device_id, door)
     by_ticket = _admissions(session, ordered)
     reentry = _reentry_events(session, {a[0].event_id for a in by_ticket.values() if a})
     moves: dict[tuple[int, int | None], list[int]] = defaultdict(list)
@@ -195,6 +229,7 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     winners: list[dict[str, Any]] = []  # the ticket takes the winner's time, device and door
     scanned: list[dict[str, Any]] = []  # VALID -> SCANNED, an earlier check-in is kept
     touched: dict[int, list[int]] = defaultdict(list)
+    best: dict[int, _Admission] = {}  # the ticket that counts as used -> its earliest admission
     for ticket_id, items in by_ticket.items():
         winner = items[0]
         for item in items:
@@ -203,9 +238,12 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
                 flagged[item.scan_id] = _conflict(item, winner)
             if item.lost_to_id != want:
                 moves[(item.event_id, want)].append(item.id)
-        status, scanned_at, device_id, door = state[ticket_id]
-        if status not in (TicketStatus.VALID, TicketStatus.SCANNED):
-            continue  # transferred or cancelled: the scans are kept, the state is not revived
+        target = _holder_ticket(ticket_id, state)
+        if target is not None and (target not in best or (winner.scanned_at, winner.scan_id)
+                                   < (best[target].scanned_at, best[target].scan_id)):
+            best[target] = winner
+    for ticket_id, winner in best.items():
+        status, scanned_at, device_id, door, _ = state[ticket_id]
         location = winner.door[:100] or None
         if scanned_at is None or winner.scanned_at < scanned_at or (
                 winner.scanned_at == scanned_at and (device_id, door) != (winner.device_id,
@@ -234,6 +272,7 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     event_of = {t: e for e, ids in touched.items() for t in ids}
     for row in (*winners, *scanned):
         row["door_change"] = numbers[event_of[row["id"]]]
+    ti = table_of(TicketInstance)
     update_rows(session, ti, "id", winners)  # one statement each (unnest.py)
     update_rows(session, ti, "id", scanned)
     _expire(session, list(event_of))

@@ -166,6 +166,8 @@ def transfer_ticket_instance(
     to the new one (``door/scans.py``), which would refuse its holder."""
     if utcnow() >= first_day_start(event):
         raise ApiError(409, Code.TRANSFER_CLOSED, "transfers closed when the event started")
+    # Under the row lock a door upload takes too: an admission applied meanwhile is seen here.
+    session.refresh(instance, ["status"], with_for_update={"key_share": True})
     if instance.status is not TicketStatus.VALID:
         raise ValueError(f"only a VALID ticket can be transferred (this one is {instance.status})")
     new = issue_ticket_instance(
