@@ -41,6 +41,11 @@ from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
 
+# A scan time outside these bounds is refused (``scan_time_out_of_range``), never stored: a
+# stolen door's forged early admissions would otherwise win as the "earliest" and refuse the
+# real holders. Doors open early and events run late: 12 hours either side of the event's days.
+EVENT_MARGIN = timedelta(hours=12)
+CLOCK_SKEW = timedelta(minutes=10)  # a door's clock may run this far behind the server's
 SCAN_LOG_PAYLOAD_CHARS = 256  # scans.raw_payload; door_scans keeps the whole payload
 _IN_LIMIT = 900
 _T = TypeVar("_T")
@@ -212,7 +217,7 @@ def _holder_ticket(ticket_id: int, state: dict[int, _State]) -> int | None:
     return ticket_id if status in (TicketStatus.VALID, TicketStatus.SCANNED) else None
 
 
-def _apply_admissions(session: Session, ticket_ids: set[int],
+def apply_admissions(session: Session, ticket_ids: set[int],
                       now: datetime) -> dict[str, p.Conflict]:
     """Re-evaluate the winner of each ticket (row-locked) and flag every later admission.
 
@@ -287,27 +292,56 @@ def _expire(session: Session, ticket_ids: Sequence[int]) -> None:
             session.expire(obj)
 
 
+def _windows(device: Device) -> dict[int, tuple[datetime, datetime]]:
+    """event id -> the scan times the device may upload for it: the event's days (or its own
+    start and end) with :data:`EVENT_MARGIN`, and never before the device was paired."""
+    paired = device.paired_at - CLOCK_SKEW
+    windows = {}
+    for event in device.events:
+        starts = [d.starts_at for d in event.days] or [event.starts_at]
+        ends = [d.ends_at for d in event.days] or [event.ends_at or event.starts_at]
+        windows[event.id] = (max(min(starts) - EVENT_MARGIN, paired), max(ends) + EVENT_MARGIN)
+    return windows
+
+
+def _refusal(scan: p.ScanRecord, served: dict[int, tuple[datetime, datetime]],
+             paired: datetime) -> str | None:
+    """Why the scan is refused, or None."""
+    if scan.event_id is not None and scan.event_id not in served:
+        return Code.EVENT_NOT_SERVED
+    low, high = served[scan.event_id] if scan.event_id is not None else (paired, scan.scanned_at)
+    if not low <= scan.scanned_at <= high:
+        return Code.SCAN_TIME_OUT_OF_RANGE
+    return None
+
+
 def upload(session: Session, device: Device, batch: p.ScanBatch,
            now: datetime) -> list[p.ScanResult]:
     """Apply one batch from ``device``; one result per scan, in the order sent. Flushes."""
-    served = {e.id for e in device.events}
+    served = _windows(device)
+    paired = device.paired_at - CLOCK_SKEW
+    refused = {s.scan_id: why for s in batch.scans
+               if (why := _refusal(s, served, paired)) is not None}
+    if refused:
+        logger.warning("device %s: %d scans refused (%s)", device.id, len(refused),
+                       ", ".join(sorted(set(refused.values()))))
     fresh: list[p.ScanRecord] = []
     seen: set[str] = set()
     for scan in batch.scans:
-        if (scan.event_id is None or scan.event_id in served) and scan.scan_id not in seen:
+        if scan.scan_id not in refused and scan.scan_id not in seen:
             seen.add(scan.scan_id)
             fresh.append(scan)
     stored, admitted = _store(session, device, fresh, now)
-    flagged = _apply_admissions(session, admitted, now)
+    flagged = apply_admissions(session, admitted, now)
     # scans stored before (a re-sent batch): their conflicts as they stand now
     earlier = sorted(sid for sid in seen if sid not in stored and sid not in flagged)
     for chunk in _chunks(earlier):
         flagged.update((c.scan_id, c) for c in conflicts(session, scan_ids=chunk))
     results = []
     for scan in batch.scans:
-        if scan.event_id is not None and scan.event_id not in served:
+        if scan.scan_id in refused:
             results.append(p.ScanResult(scan.scan_id, p.ScanOutcome.REJECTED,
-                                        error=Code.EVENT_NOT_SERVED))
+                                        error=refused[scan.scan_id]))
             continue
         outcome = p.ScanOutcome.ACCEPTED if stored.pop(scan.scan_id, None) is not None \
             else p.ScanOutcome.DUPLICATE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -143,6 +144,32 @@ def test_a_transfer_after_an_admission_was_applied_is_refused(
         transfer_ticket_instance(session, stale, event=setup.event, order=order,  # type: ignore[arg-type]
                                  holder_name="Pal", holder_email="pal@example.com",
                                  master_secret=MASTER_SECRET)
+
+
+def test_scan_times_outside_the_event_or_before_the_device_was_paired_are_refused(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    forged = [dataclasses.replace(scan(setup.event, setup.tickets[0]),
+                                  scanned_at=datetime(2001, 1, 1, tzinfo=UTC)),
+              scan(setup.event, setup.tickets[1], minutes=-14 * 60)]  # 14 h before day 1
+    late = scan(setup.event, setup.tickets[2], minutes=3 * 24 * 60)  # two days after the end
+    fine = scan(setup.event, setup.tickets[3], minutes=-60)  # doors open early
+    result = upload(api, setup.north, [*forged, late, fine])
+    assert [(r.outcome, r.error) for r in result.results] == [
+        (p.ScanOutcome.REJECTED, "scan_time_out_of_range")] * 3 + [
+        (p.ScanOutcome.ACCEPTED, None)]
+    assert session.scalar(sa.select(sa.func.count()).select_from(DoorScan)) == 1
+    assert _ticket(session, setup.tickets[0].id).status is TicketStatus.VALID
+    # inside the event, but before this device was paired
+    device = session.get(type(setup.south.device), setup.south.device.id)
+    assert device is not None
+    device.paired_at = T0
+    session.commit()
+    before = upload(api, setup.south, [scan(setup.event, setup.tickets[0], minutes=-30),
+                                       scan(None, None, verdict="malformed", minutes=-30)])
+    assert {r.error for r in before.results} == {"scan_time_out_of_range"}
+    assert _ticket(session, setup.tickets[0].id).status is TicketStatus.VALID
 
 
 def _snapshot_cursor(api: httpx.Client, setup: Setup) -> tuple[p.DoorDataPage, str]:
