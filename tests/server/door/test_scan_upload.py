@@ -20,13 +20,7 @@ from sync_server.tickets.models import TicketInstance, TicketStatus
 from sync_server.tickets.services import transfer_ticket_instance
 from tests.server.conftest import MASTER_SECRET, World, error_code
 from tests.server.door.conftest import T0, Door, Setup, download, scan, sell, upload
-
-
-def _ticket(session: Session, ticket_id: int) -> TicketInstance:
-    session.expire_all()
-    ticket = session.get(TicketInstance, ticket_id)
-    assert ticket is not None
-    return ticket
+from tests.server.door.conftest import reload_ticket as _ticket
 
 
 def test_a_resent_batch_changes_nothing(

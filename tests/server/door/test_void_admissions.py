@@ -12,16 +12,10 @@ from shared import protocol as p
 from shared.vocabulary import format_time
 from sync_server.audit.models import AuditEntry
 from sync_server.door.models import DoorScan
-from sync_server.tickets.models import TicketInstance, TicketStatus
+from sync_server.tickets.models import TicketStatus
 from tests.server.conftest import World, error_code
 from tests.server.door.conftest import T0, Setup, download, scan, upload
-
-
-def _ticket(session: Session, ticket_id: int) -> TicketInstance:
-    session.expire_all()
-    ticket = session.get(TicketInstance, ticket_id)
-    assert ticket is not None
-    return ticket
+from tests.server.door.conftest import reload_ticket as _ticket
 
 
 def test_voiding_a_stolen_doors_admissions_lets_the_real_entries_win(
