@@ -157,6 +157,7 @@ def transfer_ticket_instance(
     master_secret: bytes,
     new_owner_id: int | None = None,
     by_user_id: int | None = None,
+    now: datetime | None = None,
 ) -> TicketInstance:
     """Issue a NEW instance to the new holder; the old one becomes TRANSFERRED and revoked.
     Sends ``ticket_transferred`` (the mail domain queues the new holder's e-mail).
@@ -164,7 +165,8 @@ def transfer_ticket_instance(
     Transfers close when the event's first day starts (409 ``transfer_closed``): from then on
     doors admit, and an admission a door uploads late for the old ticket follows the transfer
     to the new one (``door/scans.py``), which would refuse its holder."""
-    if utcnow() >= first_day_start(event):
+    now = now or utcnow()  # when the transfer is made
+    if now >= first_day_start(event):
         raise ApiError(409, Code.TRANSFER_CLOSED, "transfers closed when the event started")
     # Under the row lock a door upload takes too: an admission applied meanwhile is seen here.
     session.refresh(instance, ["status"], with_for_update={"key_share": True})
@@ -177,7 +179,7 @@ def transfer_ticket_instance(
         owner_id=new_owner_id, days=list(instance.valid_days),
     )
     instance.status = TicketStatus.TRANSFERRED
-    instance.transferred_at = utcnow()
+    instance.transferred_at = now
     instance.transferred_to_id = new.id
     revoke_ticket(session, event_id=event.id, ticket_instance_id=instance.id,
                   reason="transferred", user_id=by_user_id)
