@@ -72,6 +72,7 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server import openapi
     from sync_server.devices import api as devices
     from sync_server.door import api as door
+    from sync_server.door import voids as door_voids
     from sync_server.events import api as events
     from sync_server.mail import api as mail
     from sync_server.orders import api as orders
@@ -80,7 +81,8 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server.signin import api as signin
     from sync_server.staff import api as staff
 
-    return (signin.routes, devices.routes, door.routes, events.routes, orders.routes,
+    return (signin.routes, devices.routes, door.routes, door_voids.routes,
+            events.routes, orders.routes,
             tickets.routes, mail.routes, staff.routes, payments.routes, openapi.routes)
 
 

@@ -39,6 +39,8 @@ class Code(ErrorCode):
     TOO_MANY_HELD: Final = "too_many_held"  # 409: this buyer or address holds its maximum already
     # 422: this Idempotency-Key was used for a different checkout
     IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"
+    TRANSFER_CLOSED: Final = "transfer_closed"  # 409: the event's first day has started
+    SCAN_TIME_OUT_OF_RANGE: Final = "scan_time_out_of_range"  # per scan: outside the event/device
 
 
 _HTTP_CODES = {

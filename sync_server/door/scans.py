@@ -43,6 +43,11 @@ from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
 
+# A scan time outside these bounds is refused (``scan_time_out_of_range``), never stored: a
+# stolen door's forged early admissions would otherwise win as the "earliest" and refuse the
+# real holders. Doors open early and events run late: 12 hours either side of the event's days.
+EVENT_MARGIN = timedelta(hours=12)
+CLOCK_SKEW = timedelta(minutes=10)  # a door's clock may run this far behind the server's
 SCAN_LOG_PAYLOAD_CHARS = 256  # scans.raw_payload; door_scans keeps the whole payload
 _IN_LIMIT = 900
 _T = TypeVar("_T")
@@ -169,7 +174,52 @@ def _conflict(loser: _Admission, winner: _Admission) -> p.Conflict:
                       winning_door=winner.door)
 
 
-def _apply_admissions(session: Session, ticket_ids: set[int],
+_State = tuple[TicketStatus, datetime | None, int | None, str | None, int | None]
+
+
+def _lock_with_successors(session: Session, ticket_ids: set[int]) -> dict[int, _State]:
+    """Lock the tickets and every ticket they were transferred to, in id order (so concurrent
+    uploads queue and never deadlock). FOR NO KEY UPDATE (key_share): it does not conflict with
+    the KEY SHARE locks that the foreign keys of other uploads' freshly inserted scans hold on
+    these tickets (FOR UPDATE would: deadlock). Successors are read before locking; one created
+    in between (a transfer racing this upload) is locked in a second round."""
+    ti = table_of(TicketInstance)
+    wanted = set(ticket_ids)
+    frontier = sorted(wanted)
+    while frontier:  # the transfer chains, unlocked
+        found: set[int] = set()
+        for chunk in _chunks(frontier):
+            found.update(int(t) for t in session.scalars(
+                sa.select(ti.c.transferred_to_id).where(ids_in(session, ti.c.id, chunk),
+                                                        ti.c.transferred_to_id.is_not(None))))
+        frontier = sorted(found - wanted)
+        wanted |= found
+    state: dict[int, _State] = {}
+    while missing := sorted(wanted - set(state)):
+        for chunk in _chunks(missing):
+            for ticket_id, status, scanned_at, device_id, door, successor in session.execute(
+                    sa.select(ti.c.id, ti.c.status, ti.c.scanned_at, ti.c.scanned_by_device_id,
+                              ti.c.scan_location, ti.c.transferred_to_id)
+                    .where(ids_in(session, ti.c.id, chunk))
+                    .order_by(ti.c.id).with_for_update(key_share=True)):
+                state[ticket_id] = (status, scanned_at, device_id, door, successor)
+                if successor is not None:
+                    wanted.add(successor)
+    return state
+
+
+def _holder_ticket(ticket_id: int, state: dict[int, _State]) -> int | None:
+    """The ticket an admission of ``ticket_id`` counts against: the ticket itself, or the one
+    it was transferred to (followed to the end of the chain). None when that one is cancelled:
+    the scans are kept, the state is not revived."""
+    status, *_, successor = state[ticket_id]
+    while status is TicketStatus.TRANSFERRED and successor is not None:
+        ticket_id = successor
+        status, *_, successor = state[ticket_id]
+    return ticket_id if status in (TicketStatus.VALID, TicketStatus.SCANNED) else None
+
+
+def apply_admissions(session: Session, ticket_ids: set[int],
                       now: datetime) -> dict[str, p.Conflict]:
     """Re-evaluate the winner of each ticket (row-locked) and flag every later admission.
 
@@ -177,19 +227,8 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     """
     if not ticket_ids:
         return {}
+    state = _lock_with_successors(session, ticket_ids)
     ordered = sorted(ticket_ids)
-    ti = table_of(TicketInstance)
-    state: dict[int, tuple[TicketStatus, datetime | None, int | None, str | None]] = {}
-    # Lock in id order, so concurrent uploads queue and never deadlock. FOR NO KEY UPDATE
-    # (key_share): it does not conflict with the KEY SHARE locks that the foreign keys of
-    # other uploads' freshly inserted scans hold on these tickets (FOR UPDATE would: deadlock).
-    for chunk in _chunks(ordered):
-        for ticket_id, status, scanned_at, device_id, door in session.execute(
-                sa.select(ti.c.id, ti.c.status, ti.c.scanned_at, ti.c.scanned_by_device_id,
-                          ti.c.scan_location)
-                .where(ids_in(session, ti.c.id, chunk))
-                .order_by(ti.c.id).with_for_update(key_share=True)):
-            state[ticket_id] = (status, scanned_at, device_id, door)
     by_ticket = _admissions(session, ordered)
     reentry = _reentry_events(session, {a[0].event_id for a in by_ticket.values() if a})
     moves: dict[tuple[int, int | None], list[int]] = defaultdict(list)
@@ -197,6 +236,7 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     winners: list[dict[str, Any]] = []  # the ticket takes the winner's time, device and door
     scanned: list[dict[str, Any]] = []  # VALID -> SCANNED, an earlier check-in is kept
     touched: dict[int, list[int]] = defaultdict(list)
+    best: dict[int, _Admission] = {}  # the ticket that counts as used -> its earliest admission
     for ticket_id, items in by_ticket.items():
         winner = items[0]
         for item in items:
@@ -205,9 +245,12 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
                 flagged[item.scan_id] = _conflict(item, winner)
             if item.lost_to_id != want:
                 moves[(item.event_id, want)].append(item.id)
-        status, scanned_at, device_id, door = state[ticket_id]
-        if status not in (TicketStatus.VALID, TicketStatus.SCANNED):
-            continue  # transferred or cancelled: the scans are kept, the state is not revived
+        target = _holder_ticket(ticket_id, state)
+        if target is not None and (target not in best or (winner.scanned_at, winner.scan_id)
+                                   < (best[target].scanned_at, best[target].scan_id)):
+            best[target] = winner
+    for ticket_id, winner in best.items():
+        status, scanned_at, device_id, door, _ = state[ticket_id]
         location = winner.door[:100] or None
         if scanned_at is None or winner.scanned_at < scanned_at or (
                 winner.scanned_at == scanned_at and (device_id, door) != (winner.device_id,
@@ -236,6 +279,7 @@ def _apply_admissions(session: Session, ticket_ids: set[int],
     event_of = {t: e for e, ids in touched.items() for t in ids}
     for row in (*winners, *scanned):
         row["door_change"] = numbers[event_of[row["id"]]]
+    ti = table_of(TicketInstance)
     update_rows(session, ti, "id", winners)  # one statement each (unnest.py)
     update_rows(session, ti, "id", scanned)
     _expire(session, list(event_of))
@@ -250,34 +294,61 @@ def _expire(session: Session, ticket_ids: Sequence[int]) -> None:
             session.expire(obj)
 
 
+def _windows(device: Device) -> dict[int, tuple[datetime, datetime]]:
+    """event id -> the scan times the device may upload for it: the event's days (or its own
+    start and end) with :data:`EVENT_MARGIN`, and never before the device was paired."""
+    paired = device.paired_at - CLOCK_SKEW
+    windows = {}
+    for event in device.events:
+        starts = [d.starts_at for d in event.days] or [event.starts_at]
+        ends = [d.ends_at for d in event.days] or [event.ends_at or event.starts_at]
+        windows[event.id] = (max(min(starts) - EVENT_MARGIN, paired), max(ends) + EVENT_MARGIN)
+    return windows
+
+
+def _refusal(scan: p.ScanRecord | p.RefusedScan,
+             served: dict[int, tuple[datetime, datetime]], paired: datetime) -> str | None:
+    """Why the scan is refused, or None."""
+    if isinstance(scan, p.RefusedScan):  # its texts hold control characters
+        logger.warning("scan %s refused, control characters in %s", scan.scan_id,
+                       ", ".join(scan.fields))
+        return Code.CONTROL_CHARACTERS
+    if scan.event_id is not None and scan.event_id not in served:
+        return Code.EVENT_NOT_SERVED
+    low, high = served[scan.event_id] if scan.event_id is not None else (paired, scan.scanned_at)
+    if not low <= scan.scanned_at <= high:
+        return Code.SCAN_TIME_OUT_OF_RANGE
+    return None
+
+
 def upload(session: Session, device: Device, batch: p.ScanBatch,
            now: datetime) -> list[p.ScanResult]:
     """Apply one batch from ``device``; one result per scan, in the order sent. Flushes."""
-    served = {e.id for e in device.events}
+    served = _windows(device)
+    paired = device.paired_at - CLOCK_SKEW
+    refused = {s.scan_id: why for s in batch.scans
+               if (why := _refusal(s, served, paired)) is not None}
+    if refused:
+        logger.warning("device %s: %d scans refused (%s)", device.id, len(refused),
+                       ", ".join(sorted(set(refused.values()))))
     fresh: list[p.ScanRecord] = []
     seen: set[str] = set()
     for scan in batch.scans:
-        if isinstance(scan, p.RefusedScan):
-            logger.warning("device %s: scan %s refused, control characters in %s", device.id,
-                           scan.scan_id, ", ".join(scan.fields))
-        elif (scan.event_id is None or scan.event_id in served) and scan.scan_id not in seen:
+        if (isinstance(scan, p.ScanRecord) and scan.scan_id not in refused
+                and scan.scan_id not in seen):
             seen.add(scan.scan_id)
             fresh.append(scan)
     stored, admitted = _store(session, device, fresh, now)
-    flagged = _apply_admissions(session, admitted, now)
+    flagged = apply_admissions(session, admitted, now)
     # scans stored before (a re-sent batch): their conflicts as they stand now
     earlier = sorted(sid for sid in seen if sid not in stored and sid not in flagged)
     for chunk in _chunks(earlier):
         flagged.update((c.scan_id, c) for c in conflicts(session, scan_ids=chunk))
     results = []
     for scan in batch.scans:
-        if isinstance(scan, p.RefusedScan):
+        if scan.scan_id in refused:
             results.append(p.ScanResult(scan.scan_id, p.ScanOutcome.REJECTED,
-                                        error=Code.CONTROL_CHARACTERS))
-            continue
-        if scan.event_id is not None and scan.event_id not in served:
-            results.append(p.ScanResult(scan.scan_id, p.ScanOutcome.REJECTED,
-                                        error=Code.EVENT_NOT_SERVED))
+                                        error=refused[scan.scan_id]))
             continue
         outcome = p.ScanOutcome.ACCEPTED if stored.pop(scan.scan_id, None) is not None \
             else p.ScanOutcome.DUPLICATE

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from shared.ticket_token import TicketClaims, sign
 from sync_server.db import utcnow
+from sync_server.errors import ApiError, Code
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
 from sync_server.keys.services import active_key_number, event_key, revoke_ticket
 from sync_server.signals import ticket_transferred
@@ -140,6 +141,11 @@ def issue_ticket_instance(
     return ticket
 
 
+def first_day_start(event: Event) -> datetime:
+    """When the event's doors first let anyone in: its first day's start (or its own start)."""
+    return min((day.starts_at for day in event.days), default=event.starts_at)
+
+
 def transfer_ticket_instance(
     session: Session,
     instance: TicketInstance,
@@ -151,9 +157,19 @@ def transfer_ticket_instance(
     master_secret: bytes,
     new_owner_id: int | None = None,
     by_user_id: int | None = None,
+    now: datetime | None = None,
 ) -> TicketInstance:
     """Issue a NEW instance to the new holder; the old one becomes TRANSFERRED and revoked.
-    Sends ``ticket_transferred`` (the mail domain queues the new holder's e-mail)."""
+    Sends ``ticket_transferred`` (the mail domain queues the new holder's e-mail).
+
+    Transfers close when the event's first day starts (409 ``transfer_closed``): from then on
+    doors admit, and an admission a door uploads late for the old ticket follows the transfer
+    to the new one (``door/scans.py``), which would refuse its holder."""
+    now = now or utcnow()  # when the transfer is made
+    if now >= first_day_start(event):
+        raise ApiError(409, Code.TRANSFER_CLOSED, "transfers closed when the event started")
+    # Under the row lock a door upload takes too: an admission applied meanwhile is seen here.
+    session.refresh(instance, ["status"], with_for_update={"key_share": True})
     if instance.status is not TicketStatus.VALID:
         raise ValueError(f"only a VALID ticket can be transferred (this one is {instance.status})")
     new = issue_ticket_instance(
@@ -163,7 +179,7 @@ def transfer_ticket_instance(
         owner_id=new_owner_id, days=list(instance.valid_days),
     )
     instance.status = TicketStatus.TRANSFERRED
-    instance.transferred_at = utcnow()
+    instance.transferred_at = now
     instance.transferred_to_id = new.id
     revoke_ticket(session, event_id=event.id, ticket_instance_id=instance.id,
                   reason="transferred", user_id=by_user_id)

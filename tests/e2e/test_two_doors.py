@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from sync_server.door.models import DoorScan
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance
-from sync_server.tickets.services import transfer_ticket_instance
+from sync_server.tickets.services import first_day_start, transfer_ticket_instance
 from tests.e2e.conftest import DoorProcess, Stage
 from tests.server.conftest import MASTER_SECRET
 
@@ -60,7 +61,8 @@ def test_a_ticket_transferred_while_a_door_was_offline_is_refused_after_the_next
     assert order is not None
     new = transfer_ticket_instance(stage.session, ticket, event=stage.event, order=order,
                                    holder_name="New Holder", holder_email="new@example.com",
-                                   master_secret=MASTER_SECRET)
+                                   master_secret=MASTER_SECRET,
+                                   now=first_day_start(stage.event) - timedelta(minutes=5))
     stage.session.commit()
     stage.server.start()
     north.run("sync")

@@ -29,7 +29,7 @@ from shared.ticket_token import TicketClaims, sign
 from sync_server.events.models import Event
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus
-from sync_server.tickets.services import transfer_ticket_instance
+from sync_server.tickets.services import first_day_start, transfer_ticket_instance
 from tests.e2e.conftest import free_port
 from tests.scanner_core.conftest import FakeClock
 from tests.scanner_core.real_server import (
@@ -144,7 +144,8 @@ def test_full_download_in_pages_then_deltas(paired: Door, setup: Setup) -> None:
     assert order is not None
     new = transfer_ticket_instance(server.session, old, event=setup.event, order=order,
                                    holder_name="New Holder", holder_email="new@example.com",
-                                   master_secret=MASTER_SECRET)
+                                   master_secret=MASTER_SECRET,
+                                   now=first_day_start(setup.event) - timedelta(minutes=5))
     server.session.commit()
     tier = server.ticket(setup.tickets[0].id).ticket_type
     assert tier is not None

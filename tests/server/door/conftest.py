@@ -37,6 +37,14 @@ def sell(session: Session, event: Event, ticket_type: TicketType, count: int,
     return tickets
 
 
+def reload_ticket(session: Session, ticket_id: int) -> TicketInstance:
+    """The ticket as the database holds it now (uploads write behind the test's session)."""
+    session.expire_all()
+    ticket = session.get(TicketInstance, ticket_id)
+    assert ticket is not None
+    return ticket
+
+
 T0 = datetime(2030, 6, 7, 0, 30, tzinfo=UTC)
 
 

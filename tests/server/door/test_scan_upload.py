@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared import protocol as p
 from sync_server.door.models import DoorScan
+from sync_server.orders.models import Order
 from sync_server.scanning.models import Scan
 from sync_server.tickets.models import TicketInstance, TicketStatus
-from tests.server.conftest import World, error_code
+from sync_server.tickets.services import transfer_ticket_instance
+from tests.server.conftest import MASTER_SECRET, World, error_code
 from tests.server.door.conftest import T0, Door, Setup, download, scan, sell, upload
-
-
-def _ticket(session: Session, ticket_id: int) -> TicketInstance:
-    session.expire_all()
-    ticket = session.get(TicketInstance, ticket_id)
-    assert ticket is not None
-    return ticket
+from tests.server.door.conftest import reload_ticket as _ticket
 
 
 def test_a_resent_batch_changes_nothing(
@@ -94,6 +92,78 @@ def test_a_late_upload_of_an_earlier_scan_takes_over_and_flags_the_former_winner
     changed = {t.ticket_id: t for t in delta.tickets}
     assert changed[ticket.id].scanned_door == "North"
     assert changed[ticket.id].scanned_at == T0 + timedelta(minutes=1)
+
+
+def _transfer(session: Session, setup: Setup, ticket: TicketInstance) -> TicketInstance:
+    old = _ticket(session, ticket.id)
+    new = transfer_ticket_instance(session, old, event=setup.event,
+                                   order=session.get(Order, old.order_id),  # type: ignore[arg-type]
+                                   holder_name="New Holder", holder_email="new@example.com",
+                                   master_secret=MASTER_SECRET)
+    session.commit()
+    return new
+
+
+def test_an_admission_uploaded_after_a_transfer_uses_up_the_new_ticket(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    old = setup.tickets[0]
+    _, cursor = _snapshot_cursor(api, setup)
+    new = _transfer(session, setup, old)
+    newer = _transfer(session, setup, new)  # followed to the end of the chain
+    entered = scan(setup.event, old, minutes=3, door="South")  # a door that had not synced
+    assert upload(api, setup.south, [entered]).results[0].outcome is p.ScanOutcome.ACCEPTED
+    used = _ticket(session, newer.id)
+    assert (used.status, used.scanned_at, used.scan_location) == (
+        TicketStatus.SCANNED, T0 + timedelta(minutes=3), "South")
+    assert _ticket(session, old.id).status is TicketStatus.TRANSFERRED
+    assert _ticket(session, new.id).status is TicketStatus.TRANSFERRED
+    # every door hears of it: the successor comes in the next delta as used
+    changed = {t.ticket_id: t for t in download(api, setup.north, setup.event.id, cursor).tickets}
+    assert changed[newer.id].status is p.TicketStatus.SCANNED
+    # the new holder's own later entry does not move the time; an earlier one would
+    upload(api, setup.north, [scan(setup.event, newer, minutes=9)])
+    assert _ticket(session, newer.id).scanned_at == T0 + timedelta(minutes=3)
+
+
+def test_a_transfer_after_an_admission_was_applied_is_refused(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    stale = _ticket(session, setup.tickets[1].id)  # loaded while VALID, as a transfer would be
+    order = session.get(Order, stale.order_id)
+    upload(api, setup.north, [scan(setup.event, stale)])  # another session sets it SCANNED
+    with pytest.raises(ValueError, match="only a VALID ticket"):
+        transfer_ticket_instance(session, stale, event=setup.event, order=order,  # type: ignore[arg-type]
+                                 holder_name="Pal", holder_email="pal@example.com",
+                                 master_secret=MASTER_SECRET)
+
+
+def test_scan_times_outside_the_event_or_before_the_device_was_paired_are_refused(
+    api: httpx.Client, door_setup: Setup, session: Session
+) -> None:
+    setup = door_setup
+    forged = [dataclasses.replace(scan(setup.event, setup.tickets[0]),
+                                  scanned_at=datetime(2001, 1, 1, tzinfo=UTC)),
+              scan(setup.event, setup.tickets[1], minutes=-14 * 60)]  # 14 h before day 1
+    late = scan(setup.event, setup.tickets[2], minutes=3 * 24 * 60)  # two days after the end
+    fine = scan(setup.event, setup.tickets[3], minutes=-60)  # doors open early
+    result = upload(api, setup.north, [*forged, late, fine])
+    assert [(r.outcome, r.error) for r in result.results] == [
+        (p.ScanOutcome.REJECTED, "scan_time_out_of_range")] * 3 + [
+        (p.ScanOutcome.ACCEPTED, None)]
+    assert session.scalar(sa.select(sa.func.count()).select_from(DoorScan)) == 1
+    assert _ticket(session, setup.tickets[0].id).status is TicketStatus.VALID
+    # inside the event, but before this device was paired
+    device = session.get(type(setup.south.device), setup.south.device.id)
+    assert device is not None
+    device.paired_at = T0
+    session.commit()
+    before = upload(api, setup.south, [scan(setup.event, setup.tickets[0], minutes=-30),
+                                       scan(None, None, verdict="malformed", minutes=-30)])
+    assert {r.error for r in before.results} == {"scan_time_out_of_range"}
+    assert _ticket(session, setup.tickets[0].id).status is TicketStatus.VALID
 
 
 def _snapshot_cursor(api: httpx.Client, setup: Setup) -> tuple[p.DoorDataPage, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from PIL import Image
 from pyzbar import pyzbar
 from sqlalchemy.orm import Session
 
+from sync_server.db import utcnow
 from sync_server.events.models import Bundle, EventStatus, TicketType
 from sync_server.keys.models import RevokedToken
 from sync_server.keys.services import revoked_ticket_ids
@@ -154,6 +156,22 @@ def test_transfer_is_refused_when_the_event_does_not_allow_it(
         "ticket_id": order["tickets"][0]["id"], "to_email": "pal@example.test", "to_name": "Pal"})
     assert (refused.status_code, error_code(refused)) == (409, "invalid_state")
     assert revoked_ticket_ids(session, shop.event.id) == []
+
+
+def test_transfers_close_when_the_events_first_day_starts(
+    api: httpx.Client, world: World, shop: Shop, session: Session
+) -> None:
+    giver = world.person()
+    order = completed_order(api, session, shop, giver, ("ticket_type", shop.day1.id, 1))
+    started = utcnow() - timedelta(minutes=1)
+    first = min(shop.event.days, key=lambda day: day.starts_at)
+    first.starts_at, first.ends_at = started, started + timedelta(hours=6)
+    session.commit()
+    refused = api.post("/me/tickets/transfer", headers=giver.headers, json={
+        "ticket_id": order["tickets"][0]["id"], "to_email": "pal@example.test", "to_name": "Pal"})
+    assert (refused.status_code, error_code(refused)) == (409, "transfer_closed")
+    assert revoked_ticket_ids(session, shop.event.id) == []
+    assert session.get(TicketInstance, order["tickets"][0]["id"]).status is TicketStatus.VALID
 
 
 def test_tickets_sent_to_an_address_are_claimed_only_by_its_verified_owner(
