@@ -285,10 +285,11 @@ def complete_order(
     """Complete ``order`` paid by ``method``: the ONE way an order completes (free and comps
     from :func:`checkout`, cash at the box office, card from the payment webhook).
 
-    The order moves from PENDING to COMPLETED; its tickets are issued and signed; its units are
-    counted as sold (its own holds converted, even lapsed ones nobody released yet; otherwise
-    the units must still be free); its discount code counts a use; ``order_completed`` is sent
-    (the mail domain queues the tickets e-mail in this transaction). The doors hear of the
+    The order moves from PENDING to COMPLETED; its tickets are issued and signed;
+    ``order_completed`` is sent (the mail domain queues the tickets e-mail in this transaction,
+    inserted with the tickets); its units are counted as sold (its own holds converted, even
+    lapsed ones nobody released yet; otherwise the units must still be free); its discount code
+    counts a use. The doors hear of the
     tickets at commit (``door.changes``); the e-mail goes after it. ``by_user``: the seller or
     organizer who confirmed it (audited).
 
@@ -323,16 +324,17 @@ def complete_order(
         holder_email=order.buyer_email, master_secret=settings.master_secret, now=now,
         owner_id=order.user_id, original_owner_id=order.user_id,
         key_version=signing_key_version)
+    if by_user is not None:
+        record(session, action="order.confirm", entity_type="order", entity_id=order.id,
+               user=by_user, event_id=order.event_id, details={"method": method.value})
+    # Receivers add their rows now (the mail domain's e-mail), so ONE flush inserts them with
+    # the tickets, before any inventory lock; a sold-out below rolls them all back.
+    order_completed.send(order, session=session, tickets=tickets, now=now)
     session.flush()
     # The locks, in order, as late as possible: inventory rows, then the discount code.
     holds.sell(session, order=order, wanted=wanted_stock(order), now=now, held=placed)
     if order.discount_code_id is not None:
         use_discount_code(session, code_id=order.discount_code_id, order=order)
-    if by_user is not None:
-        record(session, action="order.confirm", entity_type="order", entity_id=order.id,
-               user=by_user, event_id=order.event_id, details={"method": method.value})
-    order_completed.send(order, session=session, tickets=tickets, now=now)
-    session.flush()
     logger.info("order %s completed (%s, %d tickets)", order.order_number, method.value,
                 len(tickets))
     return Outcome(order=order, issued=tickets, completed_now=True)

@@ -1,13 +1,15 @@
 """Fixed-window rate limits kept in the database, so several app servers share the counts.
 
 Each attempt is one atomic ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING``
-for every subject it counts against (a checkout: its user and its address) in its own short
-transaction, committed even when the request that made it fails, so failed attempts count.
+for every subject it counts against (a checkout: its user and its address), committed on its
+own even when the request that made it fails, so failed attempts count. PostgreSQL: in
+autocommit mode (``db.standalone``: the statement is its own transaction, no BEGIN and no
+COMMIT round trip); SQLite: a short transaction of its own.
 
-On PostgreSQL the hit's commit does not wait for the WAL flush (``SET LOCAL synchronous_commit TO
-off``, this transaction only): a crash can forget the last few hundred milliseconds of counts,
-which only lets a few attempts more through; the database stays consistent, and no other
-transaction (an order, a sale) is affected.
+On PostgreSQL the hit's commit does not wait for the WAL flush (``set_config('synchronous_commit',
+'off', true)``, this statement's transaction only): a crash can forget the last few hundred
+milliseconds of counts, which only lets a few attempts more through; the database stays
+consistent, and no other transaction (an order, a sale) is affected.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from sync_server.db import UTCDateTime, utcnow
+from sync_server.db import UTCDateTime, standalone, utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.ratelimit.models import RateLimit
 
@@ -116,13 +118,14 @@ def _upsert(subjects: int, async_commit: bool = False) -> sa.TextClause:
     returning (subject, count). Text, built once per size: SQLAlchemy never caches the compiled
     form of a multi-row ``INSERT ... VALUES``, and compiling it cost more than running it.
     ``async_commit`` (PostgreSQL): ``set_config(..., is_local => true)`` is ``SET LOCAL``, so this
-    transaction alone does not wait for the WAL flush."""
+    statement's transaction alone does not wait for the WAL flush. Standalone: it runs in
+    autocommit mode when no transaction is open (``db.standalone``)."""
     rows = ", ".join(f"(:action, :s{i}, :start, 1)" for i in range(subjects))
     extra = ", set_config('synchronous_commit', 'off', true)" if async_commit else ""
-    return sa.text(
+    return standalone(sa.text(
         # Only placeholders are joined in; every value is a bound parameter.
         "INSERT INTO rate_limits (action, subject, window_start, count) VALUES " + rows  # noqa: S608
         + " ON CONFLICT (action, subject, window_start)"
         " DO UPDATE SET count = rate_limits.count + 1 RETURNING subject, count" + extra
-    ).bindparams(sa.bindparam("start", type_=UTCDateTime()))
+    ).bindparams(sa.bindparam("start", type_=UTCDateTime())))
 
