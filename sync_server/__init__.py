@@ -24,7 +24,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 # Load pydantic's lazily imported parts now, at package import: imported later, inside a test
 # process that has PySide6's import hook active (pytest-qt), pydantic.types can fail with a
 # circular ImportError (the hook probes module __getattr__ while pydantic is half imported).
-from sync_server import api, db, errors, headers, ops, schemas  # noqa: F401
+from sync_server import api, db, errors, headers, ops, schemas, site  # noqa: F401
 from sync_server.accounts.passwords import make_hasher
 from sync_server.api import ApiRoute, Routes
 from sync_server.auth import access as auth
@@ -126,6 +126,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, config.database_url)
     errors.init_app(app)
     headers.init_app(app)  # security headers on every response
+    site.init_app(app)  # what every HTML page shares: navigation, filters
     ops.init_app(app)  # probes, metrics, the production start-up check
     auth.init_app(app, _principals())
     from sync_server import mail, orders, payments

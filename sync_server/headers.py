@@ -1,8 +1,8 @@
 """Security headers on every response (pages and API), Secure cookies over HTTPS, and a
 development server that does not announce its framework and Python versions.
 
-Pages get a content security policy of "self only"; ``style-src`` also allows inline styles
-because ``templates/base.html`` carries its small stylesheet inline (no template has a script).
+Pages get a content security policy of "self only": one stylesheet (``static/site.css``) and
+scripts only from ``static/`` (no inline style or script in any template).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from sync_server.config import Config
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+
 
 
 @pytest.fixture(scope="session")
@@ -61,5 +61,27 @@ def phone(browser: Browser) -> Iterator[Page]:
     """A phone-sized page: organizers use the site between sets."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def laptop(browser: Browser) -> Iterator[Page]:
+    """A laptop-sized page: the organizer's desk, the box office."""
+    context = browser.new_context(viewport={"width": 1366, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(params=["phone", "laptop"])
+def screen(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """Each page test that takes ``screen`` runs on a phone and on a laptop."""
+    if request.param == "phone":
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    else:
+        context = browser.new_context(viewport={"width": 1366, "height": 800})
+    page = context.new_page()
+    page.screen_name = request.param  # type: ignore[attr-defined]
     yield page
     context.close()

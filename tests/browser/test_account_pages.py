@@ -7,7 +7,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from sync_server.accounts.models import User
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.look import look
 
 PASSWORD = "step-in-time-2026"
 
@@ -27,8 +27,7 @@ def test_sign_up_sign_out_and_sign_in(live_app: tuple[Flask, str], phone: Page) 
     expect(phone.get_by_text("Signed in as")).to_be_visible()
     expect(phone.locator("strong")).to_have_text("Dee Organizer")
     assert _users(app) == ["dee@example.com"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(ARTIFACTS / "web-signed-in-phone.png"))
+    look(phone, "web-signed-in-phone")
 
     phone.get_by_role("button", name="Sign out").click()
     expect(phone.get_by_role("button", name="Sign in")).to_be_visible()
@@ -36,6 +35,7 @@ def test_sign_up_sign_out_and_sign_in(live_app: tuple[Flask, str], phone: Page) 
     phone.get_by_label("E-mail").fill("dee@example.com")
     phone.get_by_label("Password").fill("not the password")
     phone.get_by_role("button", name="Sign in").click()
+    look(phone, "web-sign-in-refused-phone")
     expect(phone.get_by_text("Signed in as")).to_have_count(0)
     expect(phone.get_by_label("E-mail")).to_have_value("dee@example.com")
 
@@ -57,6 +57,7 @@ def test_bad_fields_are_shown_and_nothing_is_written(
     phone.get_by_role("button", name="Sign up").click()
     expect(phone.get_by_text("Enter an e-mail address.")).to_be_visible()
     expect(phone.locator(".error")).to_have_count(2)
+    look(phone, "web-sign-up-errors-phone")
     assert _users(app) == []
 
 

@@ -1,0 +1,62 @@
+"""What every HTML page shares: the site navigation, the signed-in user in the header and the
+money/time filters. Pages live in their domains (``signin/pages.py``, ``orders/routes.py``, ...);
+this module only feeds ``templates/base.html``.
+
+The navigation names endpoints, not URLs: an entry whose endpoint no domain registered is left
+out, so a domain's pages appear in the header by adding one line to ``NAV`` and nothing breaks
+while they do not exist yet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+
+from sync_server.auth.sessions import current_web_user
+from sync_server.db import db_session
+
+# (words in the header, endpoint): in the order shown.
+NAV: tuple[tuple[str, str], ...] = (
+    ("Events", "buyers.events"),
+    ("My tickets", "buyers.my_tickets"),
+    ("Organize", "organizer.dashboard"),
+    ("Account", "accounts.home"),
+)
+
+
+def money(cents: int | None, currency: str = "USD") -> str:
+    """``1250`` -> ``$12.50`` (whole cents; a negative amount keeps its sign in front)."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    symbol = "$" if currency.upper() == "USD" else f"{currency.upper()} "
+    return f"{sign}{symbol}{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def when(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    return value.strftime(fmt) if value is not None else ""
+
+
+def _nav() -> list[dict[str, Any]]:
+    links = []
+    for words, endpoint in NAV:
+        if endpoint not in current_app.view_functions:
+            continue
+        href = url_for(endpoint)
+        links.append({"words": words, "href": href,
+                      "current": request.path == href or
+                      (href != "/" and request.path.startswith(href + "/"))})
+    return links
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["when"] = when
+
+    @app.context_processor
+    def _site() -> dict[str, Any]:
+        if request.blueprint is None and request.endpoint is None:
+            return {"site_nav": [], "signed_in": None}
+        return {"site_nav": _nav(), "signed_in": current_web_user(db_session())}
