@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from shared.protocol import error_body
@@ -99,6 +99,26 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _error_page(error: HTTPException) -> Response | HTTPException:
+    """A page's 4xx in the site's own look (a redirect or a 5xx is passed on as it is)."""
+    status = error.code or 500
+    if not 400 <= status < 500:
+        return error
+    body = render_template("error.html", status=status, title=error.name,
+                           words=_PAGE_WORDS.get(status, error.description or error.name))
+    response = make_response(body, status)
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
+
+
+_PAGE_WORDS = {
+    403: "You are signed in, but this page is not yours to see. Ask the event's organizer.",
+    404: "There is no such page. Check the address, or start again from the home page.",
+}
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
@@ -107,7 +127,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | HTTPException:
         if not _wants_json():
-            return error
+            return _error_page(error)
         status = error.code or 500
         code = _HTTP_CODES.get(status, Code.BAD_REQUEST if status < 500 else Code.INTERNAL_ERROR)
         api_error = ApiError(status, code, error.description or error.name)

@@ -58,5 +58,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _site() -> dict[str, Any]:
         if request.blueprint is None and request.endpoint is None:
-            return {"site_nav": [], "signed_in": None}
-        return {"site_nav": _nav(), "signed_in": current_web_user(db_session())}
+            return {"site_nav": [], "signed_in": None, "config_view_functions": ()}
+        return {"site_nav": _nav(), "signed_in": current_web_user(db_session()),
+                "config_view_functions": current_app.view_functions}

@@ -6,12 +6,14 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
+from sync_server.auth.access import Access, Actor, authorize, event_in_url
 from sync_server.auth.tokens import token_hash
 from sync_server.db import db_session
+from sync_server.errors import ApiError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,3 +53,37 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def page_access(access: Access) -> Callable[[F], F]:
+    """For HTML pages: the API's rule for routes with this ``access``, answered as a page.
+
+    Signed out (where a user is needed): the sign-in page, coming back here after. An
+    ``<event_id>`` in the URL that names no event: 404. Not allowed: 403, exactly where the API
+    answers 403. The view finds the user in ``g.user`` and the event in ``g.event``.
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            db = db_session()
+            user = current_web_user(db)
+            event = None
+            if "event_id" in kwargs:
+                event = event_in_url(db, kwargs["event_id"])
+                if event is None:
+                    abort(404)
+            if user is None and access is not Access.PUBLIC and not (
+                access is Access.EVENT_READ and event is not None and event.published
+            ):
+                return redirect(url_for("accounts.sign_in", next=request.path))
+            try:
+                authorize(db, Actor(user=user), access, event)
+            except ApiError as error:
+                abort(error.status)
+            g.user, g.event = user, event
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
