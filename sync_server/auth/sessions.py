@@ -60,7 +60,8 @@ def page_access(access: Access) -> Callable[[F], F]:
 
     Signed out (where a user is needed): the sign-in page, coming back here after. An
     ``<event_id>`` in the URL that names no event: 404. Not allowed: 403, exactly where the API
-    answers 403. The view finds the user in ``g.user`` and the event in ``g.event``.
+    answers 403, except for ``EVENT_READ`` (a draft event): 404 to anyone who may not see it.
+    The view finds the user in ``g.user`` and the event in ``g.event``.
     """
 
     def decorate(view: F) -> F:
@@ -73,14 +74,15 @@ def page_access(access: Access) -> Callable[[F], F]:
                 event = event_in_url(db, kwargs["event_id"])
                 if event is None:
                     abort(404)
-            if user is None and access is not Access.PUBLIC and not (
-                access is Access.EVENT_READ and event is not None and event.published
-            ):
+            readable = access is Access.EVENT_READ
+            if user is None and access is not Access.PUBLIC and not readable:
                 return redirect(url_for("accounts.sign_in", next=request.path))
             try:
                 authorize(db, Actor(user=user), access, event)
             except ApiError as error:
-                abort(error.status)
+                # A draft is "no such page" to whoever may not read it, signed in or not: a
+                # stranger learns nothing, not even that it exists (as the buy page does).
+                abort(404 if readable else error.status)
             g.user, g.event = user, event
             return view(*args, **kwargs)
 

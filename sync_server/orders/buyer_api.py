@@ -1,8 +1,7 @@
 """A buyer's own orders and tickets: list them, download a ticket's QR, transfer, abandon.
 
-Ownership: an order is the caller's if ``orders.user_id`` is theirs; a ticket if its
-``current_owner_id`` is theirs, or it was issued to their VERIFIED e-mail address with no owner
-account (a comp, or a transfer to someone who had no account yet).
+Ownership: an order is the caller's if ``orders.user_id`` is theirs; a ticket as
+``my_tickets.mine`` says.
 Anything else is "not found", never "forbidden" (no probing other people's ids).
 """
 
@@ -15,21 +14,17 @@ import sqlalchemy as sa
 from flask import Response, current_app
 
 from shared.qr import render_png
-from sync_server.accounts.models import User
-from sync_server.accounts.services import find_user_by_email
 from sync_server.api import ApiRequest, Routes
-from sync_server.audit.services import record
 from sync_server.auth.access import Access, require_user
 from sync_server.errors import ApiError, Code, not_found
-from sync_server.events.models import Event, EventStatus
 from sync_server.orders import responses as r
 from sync_server.orders import schemas
 from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import Order, PaymentStatus
+from sync_server.orders.my_tickets import mine, transfer_my_ticket
 from sync_server.orders.serialize import order_json, ticket_json
 from sync_server.orders.services import hold_expires_at
 from sync_server.tickets.models import TicketInstance, TicketStatus
-from sync_server.tickets.services import transfer_ticket_instance
 
 routes = Routes("tickets")  # endpoints "tickets_<view>"
 api_route = routes.route
@@ -38,18 +33,10 @@ logger = logging.getLogger(__name__)
 TAG = "my tickets"
 
 
-def _mine(user: User) -> sa.ColumnElement[bool]:
-    owned = TicketInstance.current_owner_id == user.id
-    if not user.email_verified:
-        return owned  # anyone can sign up with an address: only a verified one claims by e-mail
-    return sa.or_(owned, sa.and_(TicketInstance.current_owner_id.is_(None),
-                                 TicketInstance.holder_email == user.email))
-
-
 def _my_ticket(req: ApiRequest, ticket_id: int) -> TicketInstance:
     user = require_user(req.actor)
     ticket = req.session.scalars(
-        sa.select(TicketInstance).where(TicketInstance.id == ticket_id, _mine(user))
+        sa.select(TicketInstance).where(TicketInstance.id == ticket_id, mine(user))
     ).one_or_none()
     if ticket is None:
         raise not_found("ticket")
@@ -80,14 +67,14 @@ def my_orders(req: ApiRequest) -> dict[str, Any]:
            response=r.MyTicketsOut)
 def my_tickets(req: ApiRequest) -> dict[str, Any]:
     user = require_user(req.actor)
-    mine = _mine(user)
+    my_clause = mine(user)
     history = TicketInstance.original_owner_id == user.id
-    rows = req.session.scalars(sa.select(TicketInstance).where(sa.or_(mine, history))
+    rows = req.session.scalars(sa.select(TicketInstance).where(sa.or_(my_clause, history))
                                .order_by(TicketInstance.created_at, TicketInstance.id).limit(500))
     out = []
     for ticket in rows:
         owned = req.session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
-                                   .where(TicketInstance.id == ticket.id, mine))
+                                   .where(TicketInstance.id == ticket.id, my_clause))
         out.append(ticket_json(ticket, with_token=bool(owned)))
     return {"tickets": out}
 
@@ -113,27 +100,9 @@ def transfer(req: ApiRequest) -> dict[str, Any]:
     body: schemas.TransferBody = req.body
     user = require_user(req.actor)
     ticket = _my_ticket(req, body.ticket_id)
-    event = req.session.get(Event, ticket.event_id)
-    order = req.session.get(Order, ticket.order_id)
-    assert event is not None and order is not None
-    if not event.allow_transfers:
-        raise ApiError(409, Code.INVALID_STATE, "this event does not allow transfers")
-    if event.status is EventStatus.CANCELLED:
-        raise ApiError(409, Code.INVALID_STATE, "this event is cancelled")
-    if ticket.status is not TicketStatus.VALID:
-        raise ApiError(409, Code.INVALID_STATE,
-                       f"a {ticket.status.value} ticket cannot be transferred")
-    if body.to_email == user.email:
-        raise ApiError(422, Code.VALIDATION_FAILED, "that is you",
-                       fields={"to_email": ["give another person's address"]})
-    receiver = find_user_by_email(req.session, body.to_email)
-    new = transfer_ticket_instance(
-        req.session, ticket, event=event, order=order, holder_name=body.to_name,
-        holder_email=body.to_email, new_owner_id=receiver.id if receiver else None,
-        by_user_id=user.id, master_secret=current_app.extensions["sync_config"].master_secret,
-    )
-    record(req.session, action="ticket.transfer", entity_type="ticket", entity_id=ticket.id,
-           user=user, event_id=event.id, details={"to_ticket": new.id})
+    new = transfer_my_ticket(req.session, user, ticket, to_name=body.to_name,
+                             to_email=body.to_email,
+                             master_secret=current_app.extensions["sync_config"].master_secret)
     req.session.commit()  # the mail domain sends the new holder's e-mail once committed
     return {"from": ticket_json(ticket, with_token=False),
             "to": ticket_json(new, with_token=False)}
