@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app, request, url_for
 
@@ -39,6 +40,17 @@ def when(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     return value.strftime(fmt) if value is not None else ""
 
 
+def local(value: datetime | None, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A UTC time as the event's local wall-clock time (the time printed on its posters)."""
+    if value is None:
+        return ""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return value.astimezone(zone).strftime(fmt)
+
+
 def _nav() -> list[dict[str, Any]]:
     links = []
     for words, endpoint in NAV:
@@ -54,6 +66,7 @@ def _nav() -> list[dict[str, Any]]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["local"] = local
 
     @app.context_processor
     def _site() -> dict[str, Any]:
