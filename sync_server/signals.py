@@ -20,3 +20,5 @@ event_publishing = signals.signal("event-publishing")  # Event; session
 # Sent by the order flow once a PENDING card order is committed; the receiver (payments)
 # returns the URL of the hosted payment page the buyer is sent to.
 card_order_placed = signals.signal("card-order-placed")  # Order; session
+# A guest revoked their order's private link: the tickets e-mail goes again with the new one.
+guest_link_replaced = signals.signal("guest-link-replaced")  # Order; session, now

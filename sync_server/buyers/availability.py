@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from sync_server.events.models import Event, TicketType
+from sync_server.orders import holds
 from sync_server.orders.models import InventoryHold
 
 
@@ -53,9 +54,10 @@ def _on_sale(row: TicketType, now: datetime) -> bool:
 def event_stock(session: Session, event: Event, now: datetime) -> list[OnSale]:
     """Every active ticket type and bundle of the event, in the organizer's order.
 
-    ``left`` counts lapsed-but-unreleased holds as taken, exactly as checkout's first try does
-    (the next buyer releases them), so the page never promises more than checkout will give."""
+    ``left`` is what the checkout page offers (``holds.availability``: sold and unexpired holds
+    taken; a lapsed hold is free again, as checkout itself finds)."""
     busy = _buying_now(session, event, now)
+    left = holds.availability(session, event.id, now)
     lines = []
     for row in sorted(event.ticket_types, key=lambda t: (t.sort_order, t.id)):
         if not row.active:
@@ -63,13 +65,13 @@ def event_stock(session: Session, event: Event, now: datetime) -> list[OnSale]:
         day = row.event_day.date.strftime("%a %d %b") if row.event_day is not None else ""
         lines.append(OnSale(
             name=row.name, description=row.description, price_cents=row.price_cents,
-            left=max(row.quantity_total - row.quantity_sold - row.quantity_reserved, 0),
+            left=left[holds.Stock("ticket_type", row.id)].available,
             buying_now=busy.get(("type", row.id), 0), on_sale=_on_sale(row, now), day=day))
     for bundle in sorted(event.bundles, key=lambda b: b.id):
         if not bundle.active:
             continue
         lines.append(OnSale(
             name=bundle.name, description=bundle.description, price_cents=bundle.price_cents,
-            left=max(bundle.quantity_total - bundle.quantity_sold - bundle.quantity_reserved, 0),
+            left=left[holds.Stock("bundle", bundle.id)].available,
             buying_now=busy.get(("bundle", bundle.id), 0), on_sale=True, day="every night"))
     return lines

@@ -24,6 +24,7 @@ from sync_server.events.models import Event
 from sync_server.mail import smtp
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.mail.render import ticket_message
+from sync_server.orders.guest_links import guest_link_path
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
@@ -88,8 +89,10 @@ def _render(session: Session, row: OutboxMessage, settings: smtp.SmtpSettings) -
         raise NothingToSend("no valid ticket to send")
     intro = ("Here are your tickets." if row.kind is MailKind.ORDER_TICKETS
              else "A ticket was transferred to you.")
+    path = guest_link_path(order) if row.kind is MailKind.ORDER_TICKETS else None
+    link = settings.public_url.rstrip("/") + path if path and settings.public_url else None
     return ticket_message(sender=settings.sender, to=row.to_email, event=event, order=order,
-                          tickets=tickets, intro=intro)
+                          tickets=tickets, intro=intro, order_link=link)
 
 
 def _claim(factory: sessionmaker[Session], row_id: int, now: datetime) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sync_server.mail.after_commit import send_queued
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.orders.models import Order
-from sync_server.signals import order_completed, ticket_transferred
+from sync_server.signals import guest_link_replaced, order_completed, ticket_transferred
 from sync_server.tickets.models import TicketInstance
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def _queue(session: Session, row: OutboxMessage) -> None:
 
 def queue_order_tickets(order: Order, *, session: Session, now: datetime,
                         **_: Any) -> None:
-    """``order_completed``: the buyer's tickets e-mail."""
+    """``order_completed`` (and ``guest_link_replaced``): the buyer's tickets e-mail."""
     _queue(session, OutboxMessage(kind=MailKind.ORDER_TICKETS, order_id=order.id,
                                   to_email=order.buyer_email, status=MailStatus.PENDING,
                                   attempts=0, next_attempt_at=now, created_at=now))
@@ -59,6 +59,7 @@ def _forget(session: Session, previous: SessionTransaction) -> None:
 def connect() -> None:
     """Connect the receivers and the after-commit send (idempotent)."""
     order_completed.connect(queue_order_tickets)
+    guest_link_replaced.connect(queue_order_tickets)  # the same e-mail, with the new link
     ticket_transferred.connect(queue_transferred_ticket)
     for name, listener in (("after_commit", _send_after_commit),
                            ("after_soft_rollback", _forget)):

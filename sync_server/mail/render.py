@@ -39,7 +39,7 @@ def face_of(event: Event, ticket: TicketInstance) -> TicketFace:
 
 def ticket_message(
     *, sender: str, to: str, event: Event, order: Order, tickets: Sequence[TicketInstance],
-    intro: str,
+    intro: str, order_link: str | None = None,
 ) -> EmailMessage:
     if not tickets:
         raise ValueError("no ticket to send")
@@ -50,6 +50,8 @@ def ticket_message(
     lines = [intro, "", f"{event.name}", _when(event), _where(event), ""]
     lines += [f"- {t.ticket_number}: {_admits(t)} for {t.holder_name}" for t in tickets]
     lines += ["", "Show the QR code of each ticket at the door (the PDF has them too)."]
+    if order_link:
+        lines += ["", f"Your order, any time (keep this link private): {order_link}"]
     message.set_content("\n".join(lines))
 
     cids = [make_msgid(domain="tickets.stepperslife") for _ in tickets]
@@ -62,7 +64,10 @@ def ticket_message(
     )
     body = (f"<html><body><p>{html.escape(intro)}</p><h2>{html.escape(event.name)}</h2>"
             f"<p>{html.escape(_when(event))}<br>{html.escape(_where(event))}</p>{blocks}"
-            "<p>Show the QR code of each ticket at the door.</p></body></html>")
+            "<p>Show the QR code of each ticket at the door.</p>"
+            + (f'<p><a href="{html.escape(order_link)}">Your order, any time</a> '
+               "(keep this link private).</p>" if order_link else "")
+            + "</body></html>")
     message.add_alternative(body, subtype="html")
     html_part = list(message.iter_parts())[1]
     assert isinstance(html_part, EmailMessage)

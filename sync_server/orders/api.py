@@ -61,13 +61,14 @@ def _settings_of(config: Config) -> services.PurchaseSettings:
     return services.PurchaseSettings.from_config(config)
 
 
-def count_checkout(user_id: int) -> None:
+def count_checkout(user_id: int | None, *, guest_email: str = "") -> None:
     """Count a checkout attempt per user and per client address (``ratelimit``: its own short
     transaction, committed whatever the checkout does next); raises ``rate_limited`` (429)
     past a limit, before anything is read or held."""
     config = current_app.extensions["sync_config"]
     limits = {subject: limit for subject, limit in (
-        (f"user:{user_id}", config.checkout_limit_per_user),
+        (f"user:{user_id}" if user_id is not None else f"guest:{guest_email.lower()}",
+         config.checkout_limit_per_user),
         (f"addr:{request.remote_addr or '-'}", config.checkout_limit_per_address)) if limit}
     if limits:
         count_hits(engine(), action="checkout", limits=limits,

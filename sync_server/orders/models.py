@@ -64,6 +64,9 @@ class Order(Base):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="RESTRICT"))
+    # A guest's order (no account): the secret half of its private link (orders/guest_links.py);
+    # replaced when the guest revokes the link. NULL for an order with an account.
+    guest_token: Mapped[str | None] = mapped_column(sa.String(64))
     subtotal_cents: Mapped[int] = mapped_column(default=0)
     fees_cents: Mapped[int] = mapped_column(default=0)
     discount_cents: Mapped[int] = mapped_column(default=0)

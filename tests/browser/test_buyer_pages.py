@@ -160,3 +160,25 @@ def test_my_tickets_need_a_sign_in_and_others_tickets_are_not_found(
     _sign_in(phone, base, world.person("Nosy"))
     response = phone.goto(f"{base}/my/tickets/1")
     assert response is not None and response.status == 404
+
+
+def test_a_stranger_checks_out_as_a_guest(
+    live_app: tuple[Flask, str], world: World, phone: Page
+) -> None:
+    _, base = live_app
+    organizer = world.person("Org")
+    event = world.event(organizer, name="Guest Night")
+    world.ticket_type(event, organizer, quantity=5, price_cents=0)
+    phone.goto(f"{base}/events/{event.id}/buy")
+    phone.locator("input[type=number]").first.fill("2")
+    # The browser's own checks would stop the form; the server must check too.
+    phone.locator("form").last.evaluate("form => { form.noValidate = true; }")
+    phone.get_by_role("button", name="Check out as a guest").click()
+    expect(phone.get_by_text("Give your name")).to_be_visible()
+    look(phone, "buyer-guest-checkout-errors-phone")
+    phone.get_by_label("Name on the tickets").fill("Gwen Guest")
+    phone.get_by_label("E-mail").fill("gwen@example.test")
+    phone.get_by_role("button", name="Check out as a guest").click()
+    expect(phone.get_by_role("img", name="QR code of ticket")).to_have_count(2)
+    expect(phone.get_by_text("private link")).to_be_visible()
+    look(phone, "buyer-guest-order-phone")
