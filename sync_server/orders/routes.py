@@ -28,7 +28,7 @@ from sync_server.orders.api import (
     purchase_settings,
     release_unpaid,
 )
-from sync_server.orders.models import Order, PaymentMethod
+from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.signals import card_order_placed
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
@@ -123,5 +123,8 @@ def order_page(order_id: int) -> str:
     shown = [{"number": t.ticket_number, "status": t.status.value, "holder": t.holder_name,
               "qr": base64.b64encode(render_png(t.token, box_size=6)).decode()
               if t.status is TicketStatus.VALID and t.token else None} for t in tickets]
+    # Back from the card payment page (?session=…): the webhook may not have arrived yet.
+    confirming = order.payment_status is PaymentStatus.PENDING and "session" in request.args
     return render_template("orders/order.html", order=order, event=event, tickets=shown,
-                           expires=services.hold_expires_at(session, order), money=money)
+                           expires=services.hold_expires_at(session, order), money=money,
+                           confirming=confirming)

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from sync_server import signals
+from sync_server.headers import FORM_TARGETS
 
 
 def _on_publishing(event: Any, *, session: Session, **_: Any) -> None:
@@ -35,7 +36,10 @@ def init_app(app: Flask, environ: Mapping[str, str] = os.environ) -> None:
     from sync_server.payments.refund_jobs import refund_hook
     from sync_server.payments.settings import PaymentSettings
 
-    app.extensions["payments"] = PaymentSettings.from_env(environ)
+    found = PaymentSettings.from_env(environ)
+    app.extensions["payments"] = found
+    if found.configured:  # the buy form's answer redirects to Stripe's hosted payment page
+        app.extensions.setdefault(FORM_TARGETS, set()).add(found.checkout_origin)
     signals.event_publishing.connect(_on_publishing, weak=False)
     signals.card_order_placed.connect(_on_card_order, weak=False)
     register_refund_handler(PaymentMethod.STRIPE, refund_hook)
