@@ -7,6 +7,9 @@
    tickets, the one used at the side door, and a forged one.
 4. With a display, the door window opens on those frames; without one, the same pictures go
    through the headless ``scanner-app check --image`` and each verdict is printed.
+5. Card payments with a local stand-in for Stripe (``tests/fake_stripe`` as a subprocess, no
+   Stripe account needed): the organizer connects, a buyer pays for a ticket by card on the
+   stand-in Checkout page, the signed webhook completes the order (scripts/demo_card.py).
 Each run starts from nothing, so the demo always shows the same thing.
 ``STEPPERSLIFE_DEMO_DIR`` moves the demo's folder (the tests use a temporary one).
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 
+from scripts.demo_card import buy_paid_ticket, start_fake_stripe
 from shared.qr import render_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,11 +129,16 @@ def main() -> int:
     samples = [s for s in summary["sample_tokens"] if 1 in s["valid_day_numbers"]]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    stripe, stripe_env = start_fake_stripe(sys.executable, ROOT, free_port(), url,
+                                           DEMO / "stripe.log")
     log = (DEMO / "server.log").open("wb")
     process = subprocess.Popen(
         [str(BIN / "sync-server"), "--instance", str(DEMO / "server"), "run", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # a platform fee of 5 % + $1.00 a ticket on new sales: the card payment shows the split
+        env={**os.environ, **stripe_env, "SYNC_PLATFORM_FEE_BP": "500",
+             "SYNC_PLATFORM_FEE_FIXED_CENTS": "100"},
     )
     try:
         wait_for(f"{url}/api/v1/openapi.json", process)
@@ -172,10 +181,16 @@ def main() -> int:
                 colour, title = verdict.get("colour", "?"), verdict.get("title", "")
                 print(f"  {caption:<32} -> {colour:>6}  {title}  {verdict.get('detail', '')}")
             print("demo: on a machine with a display, `make demo` opens the door window instead.")
+        paid = next(t for t in summary["ticket_types"] if t["price_cents"] > 0)
+        for line in buy_paid_ticket(url, stripe_env["STRIPE_API_BASE"], summary["organizer"],
+                                    event_id, paid):
+            print(line)
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+        stripe.terminate()
+        stripe.wait(timeout=10)
     return 0
 
 

@@ -23,6 +23,7 @@ from sync_server.config import Config
 from sync_server.mail.cli import send_mail
 from sync_server.migrate import upgrade, upgraded_sessions
 from sync_server.ops.commands import backup_command, config_command, doctor_command, restore_command
+from sync_server.payments.cli import payments_group
 
 logger = logging.getLogger(__name__)
 MIN_PASSWORD = 10
@@ -70,6 +71,7 @@ cli.add_command(config_command)
 cli.add_command(doctor_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(payments_group)
 
 
 @cli.command("run", with_appcontext=False)

@@ -111,6 +111,9 @@ class Config(BaseSettings):
     user_token_days: int = Field(30, ge=1, description="Lifetime of a user's API token.")
     hold_minutes: float = Field(
         10.0, gt=0, description="An unpaid order holds its tickets this long.")
+    split_payment_hours: float = Field(
+        24.0, gt=0, le=24 * 30, description="A split-payment order waits this long for every "
+        "payer's share; then its paid shares are refunded and its tickets released.")
     max_held_units_per_buyer: int = Field(
         20, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
         "0: no limit.")

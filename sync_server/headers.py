@@ -7,7 +7,7 @@ scripts only from ``static/`` (no inline style or script in any template).
 
 from __future__ import annotations
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Response
 
@@ -32,9 +32,18 @@ def is_https(req: Request) -> bool:
     return req.is_secure
 
 
+FORM_TARGETS = "csp_form_action"  # app.extensions key: other origins a form may lead to
+
+
 def _add_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    targets = current_app.extensions.get(FORM_TARGETS)
+    if targets and response.headers.get("Content-Security-Policy") == CONTENT_SECURITY_POLICY:
+        # A form whose answer redirects elsewhere (checkout -> Stripe's hosted payment page):
+        # browsers check form-action on every redirect of a form submission.
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(sorted(targets)))
     if is_https(request):
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -30,7 +30,15 @@ from sync_server.orders.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from sync_server.payments.models import CardPayment, ConnectedAccount, StripeEvent
+from sync_server.payments.models import (
+    CardPayment,
+    ConnectedAccount,
+    RefundJob,
+    RefundJobItem,
+    SplitPayment,
+    SplitShare,
+    StripeEvent,
+)
 from sync_server.queue.models import WaitingListEntry, WaitingStatus
 from sync_server.ratelimit.models import RateLimit
 from sync_server.scanning.models import Scan, ScanType
@@ -47,4 +55,5 @@ __all__ = [
 ]
 __all__ += ["EventFees", "InventoryHold", "OutboxMessage"]  # purchase engine (issue 4)
 __all__ += ["DoorEventChange", "DoorEventSettings", "DoorScan"]  # door sync (issue 5)
-__all__ += ["CardPayment", "ConnectedAccount", "StripeEvent"]  # card payments (issue 14)
+__all__ += ["CardPayment", "ConnectedAccount", "RefundJob", "RefundJobItem",  # card payments
+            "SplitPayment", "SplitShare", "StripeEvent"]  # (issue 14)

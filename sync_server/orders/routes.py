@@ -33,7 +33,7 @@ from sync_server.orders.api import (
     release_unpaid,
 )
 from sync_server.orders.guest_links import find_guest_order, new_guest_token, replace_guest_token
-from sync_server.orders.models import Order, PaymentMethod
+from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.signals import card_order_placed, guest_link_replaced
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
@@ -155,9 +155,11 @@ def _order_view(order: Order, mine: sa.ColumnElement[bool], guest_link: str | No
     shown = [{"number": t.ticket_number, "status": t.status.value, "holder": t.holder_name,
               "qr": base64.b64encode(render_png(t.token, box_size=6)).decode()
               if t.status is TicketStatus.VALID and t.token else None} for t in tickets]
+    # Back from the card payment page (?session=…): the webhook may not have arrived yet.
+    confirming = order.payment_status is PaymentStatus.PENDING and "session" in request.args
     return render_template("orders/order.html", order=order, event=event, tickets=shown,
                            expires=services.hold_expires_at(session, order), money=money,
-                           guest_link=guest_link)
+                           guest_link=guest_link, confirming=confirming)
 
 
 @bp.get("/my/orders/<id:order_id>")
@@ -183,7 +185,7 @@ def guest_order_page(order_number: str, token: str) -> str:
     order = _guest_order(order_number, token)
     held_by_buyer = sa.and_(TicketInstance.current_owner_id.is_(None),
                             TicketInstance.holder_email == order.buyer_email)
-    return _order_view(order, held_by_buyer, guest_link=request.url)
+    return _order_view(order, held_by_buyer, guest_link=request.path)
 
 
 @bp.post("/orders/<order_number>/<token>/revoke")

@@ -50,7 +50,7 @@ class CheckoutBody(Body):
     buyer_name: Name200 | None = None  # default: the account's name
     buyer_email: Email | None = None  # default: the account's e-mail
     buyer_phone: Phone | None = None
-    payment_method: Literal["STRIPE", "CASH"] = "STRIPE"
+    payment_method: Literal["STRIPE", "CASH", "SPLIT"] = "STRIPE"
 
 
 class ComplimentaryBody(Body):

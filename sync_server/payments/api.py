@@ -7,21 +7,30 @@
     POST /payments/orders/pay          the buyer's payment page for a PENDING card order (again)
     POST /payments/stripe/webhook      Stripe's events, verified by signature
     POST /events/<id>/orders/refund-tickets  the organizer refunds some tickets of a card order
+    POST /payments/splits              split a held SPLIT order among named payers (the buyer)
+    GET  /payments/splits?order_id=    the buyer's split: each share and its link
+    GET  /payments/shares?token=       a payer's share (public, by the link's token)
+    GET  /payments/shares/pay?token=   a payer's link: 302 to their share's payment page
+    GET  /events/<id>/refunds          progress of a cancelled event's refunds (organizer)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, request
+from flask import current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from shared.vocabulary import format_time
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
+from sync_server.config import Config
 from sync_server.errors import not_found, validation_error
+from sync_server.events.models import Event
 from sync_server.orders.models import Order
-from sync_server.payments import onboarding, refunds, schemas, webhooks
+from sync_server.payments import onboarding, refund_jobs, refunds, schemas, splits, webhooks
 from sync_server.payments.checkout import start_card_payment
+from sync_server.payments.models import SplitStatus
 
 routes = Routes("payments")  # endpoints "payments_<view>"
 api_route = routes.route
@@ -99,3 +108,64 @@ def refund_tickets(req: ApiRequest) -> dict[str, Any]:
     req.session.commit()
     return {"order_id": order.id, "refunded_cents": amount,
             "payment_status": order.payment_status.value}
+
+
+@api_route("/payments/splits", method="POST", access=Access.USER, tag=TAG, status=201,
+           body=schemas.SplitBody, response=schemas.SplitEnvelopeOut,
+           summary="Split the caller's held SPLIT order among named payers: a link each")
+def create_split(req: ApiRequest) -> dict[str, Any]:
+    body: schemas.SplitBody = req.body
+    order = req.session.get(Order, body.order_id)
+    if order is None or order.user_id != require_user(req.actor).id:
+        raise not_found("order")
+    config: Config = current_app.extensions["sync_config"]
+    split = splits.create_split(
+        req.session, order,
+        [splits.ShareRequest(s.payer_name, s.payer_email, s.amount_cents) for s in body.shares],
+        hours=config.split_payment_hours)
+    req.session.commit()
+    return {"split": splits.split_json(split, with_links=True)}
+
+
+@api_route("/payments/splits", method="GET", access=Access.USER, tag=TAG,
+           query=schemas.SplitQuery, response=schemas.SplitEnvelopeOut,
+           summary="The caller's split order: each share, paid or not, and its link")
+def get_split(req: ApiRequest) -> dict[str, Any]:
+    order = req.session.get(Order, req.query.order_id)
+    split = splits.split_of(req.session, req.query.order_id)
+    if order is None or split is None or order.user_id != require_user(req.actor).id:
+        raise not_found("split payment")
+    return {"split": splits.split_json(split, with_links=True)}
+
+
+@api_route("/payments/shares", method="GET", access=Access.PUBLIC, tag=TAG,
+           query=schemas.LinkQuery, response=schemas.SharePageOut,
+           summary="A payer's share, by the unguessable token of their link")
+def share(req: ApiRequest) -> dict[str, Any]:
+    found = splits.share_by_token(req.session, req.query.token)
+    split = found.split
+    order = req.session.get(Order, split.order_id)
+    event = req.session.get(Event, order.event_id) if order else None
+    assert order is not None and event is not None
+    payable = split.status is SplitStatus.OPEN and found.status in splits.UNPAID_STATES
+    return {"share": splits.share_json(found, with_link=False),
+            "order_number": order.order_number, "event_name": event.name,
+            "order_total_cents": order.total_cents, "split_status": split.status.value,
+            "deadline": format_time(split.deadline), "currency": split.currency,
+            "pay_url": url_for("api_v1.payments_share_pay", token=found.token, _external=True)
+            if payable else None}
+
+
+@api_route("/payments/shares/pay", method="GET", access=Access.PUBLIC, tag=TAG,
+           query=schemas.LinkQuery, status=302, produces="text/html",
+           summary="A payer's link: redirects to the hosted payment page of their share")
+def share_pay(req: ApiRequest) -> Response:
+    found = splits.share_by_token(req.session, req.query.token)
+    return redirect(splits.open_share_payment(req.session, found))
+
+
+@api_route("/events/<id:event_id>/refunds", method="GET", access=Access.EVENT_ORGANIZER,
+           tag=TAG, response=schemas.RefundProgressOut,
+           summary="Progress of the refunds of a cancelled event (its refund job)")
+def refund_progress(req: ApiRequest) -> dict[str, Any]:
+    return {"job": refund_jobs.progress(req.session, req.the_event.id)}

@@ -80,7 +80,11 @@ def _begin(session: Session, order: Order, now: datetime) -> CardPayment:
 
 def session_params(order: Order, payment: CardPayment) -> dict[str, Any]:
     """What Stripe is asked for: the same on every attempt for this order."""
-    page = url_for("orders.order_page", order_id=order.id, _external=True)
+    if order.guest_token is None:
+        page = url_for("orders.order_page", order_id=order.id, _external=True)
+    else:  # a guest comes back to the order's private link
+        page = url_for("orders.guest_order_page", order_number=order.order_number,
+                       token=order.guest_token, _external=True)
     metadata = {"order_id": str(order.id), "order_number": order.order_number}
     lines = [("Tickets", order.total_cents - order.fees_cents), ("Service fee", order.fees_cents)]
     intent: dict[str, Any] = {"transfer_data": {"destination": payment.destination},

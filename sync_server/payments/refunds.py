@@ -28,10 +28,21 @@ from sync_server.payments import settings as cfg
 from sync_server.payments.checkout import payment_of
 from sync_server.payments.models import CardStatus
 from sync_server.payments.onboarding import provider_error
+from sync_server.payments.splits import refund_share, split_of
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
 
 def refund_card_order(session: Session, order: Order) -> None:
+    """Refund a cancelled card order whole now (a split order: each paid share)."""
+    split = split_of(session, order.id, lock=True)
+    if split is not None:
+        try:
+            for share in split.shares:
+                refund_share(session, share, "order cancelled")
+        except stripe.StripeError as error:
+            raise provider_error(error, "refunding the shares") from error
+        session.flush()
+        return
     payment = payment_of(session, order.id, lock=True)
     if payment is None or payment.payment_intent_id is None:
         raise ApiError(409, Code.INVALID_STATE, "this order has no card payment to refund")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import stripe
 from flask import current_app, has_app_context
@@ -29,6 +30,14 @@ class PaymentSettings:
                    webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET") or None,
                    api_base=environ.get("STRIPE_API_BASE") or None,
                    currency=(environ.get("STRIPE_CURRENCY") or "usd").lower())
+
+    @property
+    def checkout_origin(self) -> str:
+        """Where Stripe's hosted payment pages live (the API base for the local fake)."""
+        if self.api_base is None:
+            return "https://checkout.stripe.com"
+        parts = urlsplit(self.api_base)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def configured(self) -> bool:

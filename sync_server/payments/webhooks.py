@@ -29,6 +29,7 @@ from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.orders.services import Outcome, PurchaseSettings, complete_order
 from sync_server.payments import settings as cfg
+from sync_server.payments import splits
 from sync_server.payments.checkout import payment_of
 from sync_server.payments.models import CardPayment, CardStatus, ConnectedAccount, StripeEvent
 from sync_server.payments.onboarding import provider_error, record_status
@@ -198,6 +199,9 @@ def _payment_for(session: Session, obj: Obj) -> CardPayment | None:
 
 
 def _on_payment(session: Session, obj: Obj) -> Handled:
+    share = splits.share_for(session, obj)
+    if share is not None:  # one payer's share of a split order
+        return Handled(completed=splits.on_share_event(session, share, obj))
     payment = _payment_for(session, obj)
     if payment is None:
         logger.warning("stripe %s %s names no order of ours: ignored", obj.get("object"),
