@@ -19,6 +19,7 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -30,16 +31,16 @@ from sync_server.events.models import EventType
 from sync_server.webforms.forms import OnceForm
 
 LOCAL = "%Y-%m-%dT%H:%M"
-EVENT_TYPES = [(EventType.TICKETED_EVENT.value, "Ticketed (paid tickets)"),
-               (EventType.FREE_EVENT.value, "Free (tickets cost nothing)"),
-               (EventType.SAVE_THE_DATE.value, "Save the date (no tickets yet)")]
+EVENT_TYPES = [SelectChoice(EventType.TICKETED_EVENT.value, "Ticketed (paid tickets)"),
+               SelectChoice(EventType.FREE_EVENT.value, "Free (tickets cost nothing)"),
+               SelectChoice(EventType.SAVE_THE_DATE.value, "Save the date (no tickets yet)")]
 COMMON_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
                 "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "UTC"]
 
 
-def zone_choices() -> list[tuple[str, str]]:
+def zone_choices() -> list[SelectChoice]:
     rest = sorted(z for z in available_timezones() if "/" in z and z not in COMMON_ZONES)
-    return [(z, z) for z in COMMON_ZONES + rest]
+    return [SelectChoice(z) for z in COMMON_ZONES + rest]
 
 
 def to_utc(local: datetime | None, zone: str) -> datetime | None:

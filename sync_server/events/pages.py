@@ -58,6 +58,16 @@ Page = str | Response | tuple[str, int]
 B = TypeVar("B", bound=Body)
 
 
+@bp.url_value_preprocessor
+def _picture_size_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A picture may be bigger than other requests (``MAX_CONTENT_LENGTH``): the upload route
+    alone reads up to twice the picture limit, so a picture a little too big is refused in
+    words next to its field (422); a far bigger body is cut off by werkzeug (413, in words).
+    Set here because URL preprocessors run before ``before_request`` (CSRF reads the form)."""
+    if endpoint == "event_pages.add_image":
+        request.max_content_length = 2 * images.MAX_IMAGE_BYTES
+
+
 @bp.app_template_filter("local")
 def local_time(moment: datetime | None, zone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     """A UTC time as the wall clock of the event's zone (``{{ day.starts_at|local(zone) }}``)."""
@@ -177,14 +187,14 @@ def _form_page(form: EventFields, event: Event | None, *, stale: bool = False) -
 @bp.post(E + "/images")
 @page_access(Access.EVENT_ORGANIZER)
 def add_image(event_id: int) -> Page:
-    # A picture may be bigger than other requests (``MAX_CONTENT_LENGTH``): this route alone
-    # reads up to the picture limit plus room for the form's other fields.
-    request.max_content_length = images.MAX_IMAGE_BYTES + 64 * 1024
     event: Event = g.event
     form = ImageForm()
     if form.validate_on_submit():
         upload = form.image.data
-        data = upload.read(images.MAX_IMAGE_BYTES + 1) if upload else b""
+        data = b""
+        if upload:
+            with upload.stream:  # closed now: a spooled temporary file is not left open
+                data = upload.read(images.MAX_IMAGE_BYTES + 1)
         db = db_session()
         try:
             images.add_image(db, event, user=g.user, data=data, instance=_instance())

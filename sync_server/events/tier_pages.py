@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from pydantic import BaseModel, ValidationError
+from wtforms import SelectChoice
 from werkzeug.wrappers import Response
 
 from sync_server.auth.access import Access
@@ -36,17 +37,21 @@ Page = str | Response | tuple[str, int]
 MONEY_FIELDS = {"price_cents": "price"}
 
 
-def _day_choices(event: Event) -> list[tuple[str, str]]:
-    return [("", "Every day of the event")] + [
-        (str(d.id), f"Day {d.day_number} ({d.date:%a %d %b})") for d in event.days]
+def _day_choices(event: Event) -> list[SelectChoice]:
+    return [SelectChoice("", "Every day of the event")] + [
+        SelectChoice(str(d.id), f"Day {d.day_number} ({d.date:%a %d %b})") for d in event.days]
+
+
+def _bundle_days(event: Event) -> list[SelectChoice]:
+    return [SelectChoice(str(d.id), f"Day {d.day_number} ({d.date:%a %d %b})")
+            for d in event.days]
 
 
 def _forms(event: Event, **posted: Any) -> dict[str, Any]:
     forms = {"day_form": DayForm(formdata=None), "type_form": TicketTypeForm(formdata=None),
              "bundle_form": BundleForm(formdata=None), **posted}
     forms["type_form"].event_day_id.choices = _day_choices(event)
-    forms["bundle_form"].event_day_ids.choices = [
-        (d.id, f"Day {d.day_number} ({d.date:%a %d %b})") for d in event.days]
+    forms["bundle_form"].event_day_ids.choices = _bundle_days(event)
     return forms
 
 
@@ -115,7 +120,7 @@ def add_ticket_type(event_id: int) -> Page:
 def add_bundle(event_id: int) -> Page:
     event: Event = g.event
     form = BundleForm()
-    form.event_day_ids.choices = [(d.id, f"Day {d.day_number}") for d in event.days]
+    form.event_day_ids.choices = _bundle_days(event)
     if not form.validate_on_submit():
         return _page(event, 422, bundle_form=form)
     return _create(form, schemas.BundleCreate, form.values(),

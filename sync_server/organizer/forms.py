@@ -12,6 +12,7 @@ from wtforms import (
     DecimalField,
     EmailField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
 )
@@ -26,8 +27,8 @@ from sync_server.webforms.forms import OnceForm
 class StaffForm(OnceForm):
     email = EmailField("E-mail of their account", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name shown at the door", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[(StaffRole.SCANNER.value, "Scanner (door)"),
-                                        (StaffRole.ADMIN.value, "Door admin")],
+    role = SelectField("Role", choices=[SelectChoice(StaffRole.SCANNER.value, "Scanner (door)"),
+                                        SelectChoice(StaffRole.ADMIN.value, "Door admin")],
                        default=StaffRole.SCANNER.value)
     access_expires_at = DateTimeLocalField("Access ends", format=LOCAL,
                                            validators=[InputRequired("Enter when access ends.")])
@@ -65,8 +66,9 @@ class RenameForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
 class DiscountCodeForm(OnceForm):
     code = StringField("Code", validators=[DataRequired(), Length(max=40)])
     description = StringField("Note for you", validators=[Optional(), Length(max=500)])
-    discount_type = SelectField("Kind", choices=[(DiscountType.PERCENTAGE.value, "Percent off"),
-                                                 (DiscountType.FIXED_AMOUNT.value, "Dollars off")])
+    discount_type = SelectField("Kind", choices=[
+        SelectChoice(DiscountType.PERCENTAGE.value, "Percent off"),
+        SelectChoice(DiscountType.FIXED_AMOUNT.value, "Dollars off")])
     amount = DecimalField("Amount (percent, or dollars)", places=2,
                           validators=[InputRequired(), NumberRange(0.01, 100_000)])
     valid_from = DateTimeLocalField("Valid from", format=LOCAL, validators=[InputRequired()])

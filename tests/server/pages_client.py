@@ -54,5 +54,19 @@ class PageClient:
         return self.client.post(action, data=data, **kwargs)
 
 
+def multipart(fields: dict[str, str], name: str, filename: str,
+              data: bytes) -> tuple[bytes, str]:
+    """A multipart body made here (werkzeug's test builder spools a big file to a temporary
+    file it never closes), and its content type."""
+    boundary = "----stepperslife-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+             .encode() for key, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                 f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                 .encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 def text(response: TestResponse) -> str:
     return html.unescape(response.get_data(as_text=True))
