@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from pydantic import BaseModel, ValidationError
-from wtforms import SelectChoice
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from sync_server.auth.access import Access
 from sync_server.auth.sessions import page_access
