@@ -4,6 +4,7 @@ uses so far. The orders domain's services do the work (``orders/discounts.py``).
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,11 +16,17 @@ from sync_server.auth.access import Access
 from sync_server.auth.sessions import page_access
 from sync_server.db import db_session
 from sync_server.errors import ApiError
+from sync_server.events.forms import to_local
 from sync_server.events.models import Event
 from sync_server.orders import discounts
-from sync_server.orders.models import DiscountCode
-from sync_server.orders.schemas import DiscountCodeCreate
-from sync_server.organizer.forms import DiscountCodeForm
+from sync_server.orders.models import DiscountCode, DiscountType
+from sync_server.orders.schemas import (
+    DISCOUNT_CODE_NULLABLE,
+    DiscountCodeCreate,
+    DiscountCodeUpdate,
+)
+from sync_server.organizer.forms import DiscountCodeEditForm, DiscountCodeForm
+from sync_server.schemas import patch_values
 from sync_server.webforms.forms import api_body, claim, finish, pydantic_fields, show_errors
 
 logger = logging.getLogger(__name__)
@@ -76,8 +83,57 @@ def add_discount_code(event_id: int) -> Page:
     return redirect(here)
 
 
+def _fill(form: DiscountCodeEditForm, row: DiscountCode, zone: str) -> None:
+    form.description.data = row.description
+    form.discount_type.data = row.discount_type.value
+    form.amount.data = (Decimal(row.discount_value) if row.discount_type is
+                        DiscountType.PERCENTAGE else Decimal(row.discount_value) / 100)
+    form.valid_from.data = to_local(row.valid_from, zone)
+    form.valid_until.data = to_local(row.valid_until, zone)
+    form.max_uses.data, form.max_uses_per_user.data = row.max_uses, row.max_uses_per_user
+    form.active.data = row.active
+
+
+def edit_discount_code(event_id: int, code_id: int) -> Page:
+    event: Event = g.event
+    db = db_session()
+    try:
+        row = discounts.get_discount_code(db, event, code_id)
+    except ApiError:
+        return render_template("error.html", status=404, title="Not Found",
+                               words="This event has no such discount code."), 404
+    form = DiscountCodeEditForm()
+    form.code.data = row.code  # shown, never changed
+    status = 200
+    if not form.is_submitted():
+        _fill(form, row, event.timezone)
+    elif form.validate():
+        try:
+            body = api_body(DiscountCodeUpdate, form.update_values(event.timezone))
+            discounts.update_discount_code(db, event, row, user=g.user, values=patch_values(
+                body, DISCOUNT_CODE_NULLABLE))
+        except ValidationError as error:
+            show_errors(form, pydantic_fields(error), FIELDS)
+            status = 422
+        except ApiError as error:
+            db.rollback()
+            show_errors(form, error.fields, FIELDS)
+            flash(error.message, "error")
+            status = error.status
+        else:
+            db.commit()
+            flash(f"Code {row.code} saved{'' if row.active else ' (deactivated)'}.", "success")
+            return redirect(url_for("organizer.discount_codes", event_id=event.id))
+    else:
+        status = 422
+    return render_template("organizer/discount_code_form.html", event=event, form=form,
+                           row=row), status
+
+
 def register(bp: Blueprint, prefix: str) -> None:
     organizer = page_access(Access.EVENT_ORGANIZER)
     bp.add_url_rule(prefix + "/discount-codes", "discount_codes", organizer(discount_codes))
     bp.add_url_rule(prefix + "/discount-codes/new", "add_discount_code",
                     organizer(add_discount_code), methods=["POST"])
+    bp.add_url_rule(prefix + "/discount-codes/<id:code_id>", "edit_discount_code",
+                    organizer(edit_discount_code), methods=["GET", "POST"])

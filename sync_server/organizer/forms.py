@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     DecimalField,
     EmailField,
@@ -86,6 +87,17 @@ class DiscountCodeForm(OnceForm):
                 "valid_until": to_utc(self.valid_until.data, zone),
                 "max_uses": self.max_uses.data, "max_uses_per_user": self.max_uses_per_user.data,
                 "description": (self.description.data or "").strip()}
+
+
+class DiscountCodeEditForm(DiscountCodeForm):
+    """Everything but the code's text (buyers may already have it), and whether it works."""
+
+    active = BooleanField("Active (buyers can use it)")
+
+    def update_values(self, zone: str) -> dict[str, Any]:
+        values = self.values(zone)
+        del values["code"]
+        return {**values, "active": bool(self.active.data)}
 
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]

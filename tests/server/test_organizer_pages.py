@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 from flask import Flask
 from PIL import Image
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from sync_server.devices.models import Device
 from sync_server.devices.services import pair_device
 from sync_server.events.models import Event, EventDay, TicketType
+from sync_server.orders.models import DiscountCode
 from sync_server.staff.models import EventStaff
 from tests.server.conftest import World
 from tests.server.pages_client import PageClient, hidden_fields, multipart, text
@@ -284,3 +286,61 @@ def test_publish_and_cancel_confirmations_say_what_happens(
     assert client.submit(cancel, cancel, {}).status_code == 302
     session.expire_all()
     assert session.get(Event, event.id).status.value == "CANCELLED"  # type: ignore[union-attr]
+
+
+def test_discount_codes_create_once_edit_and_deactivate(
+    app: Flask, world: World, session: Session
+) -> None:
+    organizer = world.person("Olive")
+    event = world.event(organizer)
+    client = PageClient(app, organizer.user.email)
+    codes = f"/organize/events/{event.id}/discount-codes"
+    fields = {"code": "early10", "discount_type": "PERCENTAGE", "amount": "10",
+              "valid_from": "2030-01-01T00:00", "valid_until": "2030-06-01T00:00",
+              "max_uses": "50", "description": "early birds"}
+    answer = client.submit(codes, f"{codes}/new", {**fields, "amount": "150"})
+    assert answer.status_code == 422
+    assert re.search(r'id="amount-error">a percentage is between 1 and 100', text(answer))
+    assert 'value="early10"' in text(answer)
+    form = {**hidden_fields(client.get(codes).get_data(as_text=True), f"{codes}/new"), **fields}
+    assert client.post(f"{codes}/new", form).status_code == 302
+    assert client.post(f"{codes}/new", form).status_code == 302  # the same form again
+    assert count(session, DiscountCode) == 1
+    assert "Code EARLY10 created." in text(client.get(codes))
+    code_id = session.scalars(sa.select(DiscountCode.id)).one()
+    edit = f"{codes}/{code_id}"
+    session.execute(sa.update(DiscountCode).values(current_uses=7))
+    session.commit()
+    assert "Used <strong>7</strong> times so far of 50" in text(client.get(edit))
+    answer = client.submit(edit, edit, {**fields, "max_uses": "5"})
+    assert answer.status_code == 422 and "already used 7 times" in text(answer)
+    answer = client.submit(edit, edit, {**fields, "amount": "15", "max_uses": "60"})
+    assert answer.status_code == 302
+    session.expire_all()
+    row = session.get(DiscountCode, code_id)
+    assert row is not None and (row.discount_value, row.max_uses, row.active) == (15, 60, False)
+    assert row.current_uses == 7 and row.code == "EARLY10"
+
+
+def test_the_api_edits_and_deactivates_a_code_too(
+    app: Flask, world: World, api: httpx.Client
+) -> None:
+    organizer, other = world.person("Olive"), world.person("Other")
+    event = world.event(organizer)
+    made = api.post(f"/events/{event.id}/discount-codes", headers=organizer.headers, json={
+        "code": "vip", "discount_type": "FIXED_AMOUNT", "value": 500,
+        "valid_from": "2030-01-01T00:00:00Z", "valid_until": "2030-06-01T00:00:00Z"})
+    assert made.status_code == 201
+    url = f"/events/{event.id}/discount-codes/{made.json()['discount_code']['id']}"
+    assert api.patch(url, headers=other.headers, json={"active": False}).status_code == 403
+    changed = api.patch(url, headers=organizer.headers, json={"active": False, "value": 700})
+    assert changed.status_code == 200
+    assert (changed.json()["discount_code"]["active"], changed.json()["discount_code"]["value"]
+            ) == (False, 700)
+    refused = api.patch(url, headers=organizer.headers,
+                        json={"valid_until": "2029-01-01T00:00:00Z"})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"] == {"valid_until": ["must be after valid_from"]}
+    assert api.patch(url, headers=organizer.headers, json={"active": None}).status_code == 422
+    missing = f"/events/{event.id}/discount-codes/999999"
+    assert api.patch(missing, headers=organizer.headers, json={}).status_code == 404
