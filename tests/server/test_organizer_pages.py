@@ -344,3 +344,24 @@ def test_the_api_edits_and_deactivates_a_code_too(
     assert api.patch(url, headers=organizer.headers, json={"active": None}).status_code == 422
     missing = f"/events/{event.id}/discount-codes/999999"
     assert api.patch(missing, headers=organizer.headers, json={}).status_code == 404
+
+
+def test_the_api_refuses_a_stale_edit_when_told_the_version_it_read(
+    world: World, api: httpx.Client
+) -> None:
+    organizer = world.person("Olive")
+    event = world.event(organizer, published=False)
+    url = f"/events/{event.id}"
+    read = api.get(url, headers=organizer.headers).json()["event"]["version"]
+    first = api.patch(url, headers=organizer.headers,
+                      json={"name": "First", "expected_version": read})
+    assert first.status_code == 200 and first.json()["event"]["version"] == read + 1
+    stale = api.patch(url, headers=organizer.headers,
+                      json={"name": "Second", "expected_version": read})
+    assert stale.status_code == 409
+    assert stale.json()["error"]["fields"] == {"version": ["changed by someone else"]}
+    assert api.get(url, headers=organizer.headers).json()["event"]["name"] == "First"
+    blind = api.patch(url, headers=organizer.headers, json={"name": "Third"})  # no check asked
+    assert blind.status_code == 200 and blind.json()["event"]["version"] == read + 2
+    assert api.patch(url, headers=organizer.headers,
+                     json={"expected_version": 0}).status_code == 422
