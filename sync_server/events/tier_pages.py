@@ -174,6 +174,40 @@ def edit_ticket_type(event_id: int, ticket_type_id: int) -> Page:
                            row=row), status
 
 
+def _remove(find: Callable[[], Any], remove: Callable[[Any], None], what: str) -> Page:
+    """Remove one row by the service's rules (a sold one is refused, in words)."""
+    event: Event = g.event
+    db = db_session()
+    try:
+        remove(find())
+    except ApiError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _page(event, error.status)
+    db.commit()
+    flash(f"{what} removed.", "success")
+    return redirect(url_for("event_pages.tiers", event_id=event.id))
+
+
+def remove_day(event_id: int, day_id: int) -> Page:
+    db, event = db_session(), g.event
+    return _remove(lambda: services.get_day(db, event, day_id),
+                   lambda day: services.delete_day(db, event, day, user=g.user), "Day")
+
+
+def remove_ticket_type(event_id: int, ticket_type_id: int) -> Page:
+    db, event = db_session(), g.event
+    return _remove(lambda: services.get_ticket_type(db, event, ticket_type_id),
+                   lambda row: services.delete_ticket_type(db, event, row, user=g.user),
+                   "Ticket type")
+
+
+def remove_bundle(event_id: int, bundle_id: int) -> Page:
+    db, event = db_session(), g.event
+    return _remove(lambda: services.get_bundle(db, event, bundle_id),
+                   lambda row: services.delete_bundle(db, event, row, user=g.user), "Bundle")
+
+
 def register(bp: Blueprint, prefix: str) -> None:
     organizer = page_access(Access.EVENT_ORGANIZER)
     bp.add_url_rule(prefix + "/tickets", "tiers", organizer(tiers))
@@ -184,3 +218,9 @@ def register(bp: Blueprint, prefix: str) -> None:
                     organizer(edit_ticket_type), methods=["GET", "POST"])
     bp.add_url_rule(prefix + "/tickets/bundles", "add_bundle", organizer(add_bundle),
                     methods=["POST"])
+    for rule, name, view in (("/tickets/days/<id:day_id>/remove", "remove_day", remove_day),
+                             ("/tickets/types/<id:ticket_type_id>/remove", "remove_ticket_type",
+                              remove_ticket_type),
+                             ("/tickets/bundles/<id:bundle_id>/remove", "remove_bundle",
+                              remove_bundle)):
+        bp.add_url_rule(prefix + rule, name, organizer(view), methods=["POST"])

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from sync_server.events.models import Event
 from tests.browser.look import look
 from tests.browser.organizer_world import cast, session_of, sign_in
 
@@ -80,6 +82,15 @@ def test_bad_input_is_refused_next_to_the_field_and_kept(
     expect(laptop.get_by_label("Venue")).to_have_value("The Ballroom")
     expect(laptop.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
     look(laptop, "organizer-new-event-errors-laptop")
+    # Corrected and sent with a double click: one event.
+    laptop.get_by_label("Name", exact=True).fill("Winter Ball")
+    laptop.get_by_label("Starts").fill("2031-01-10T20:00")
+    laptop.get_by_label("Country (2 letters)").fill("US")
+    laptop.get_by_role("button", name="Create draft").dblclick()
+    expect(laptop.get_by_text("Event created as a draft")).to_be_visible()
+    session.expire_all()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Event).where(
+        Event.name == "Winter Ball")) == 1
 
     people_url = f"{base}/organize/events/{people.event.id}/people"
     laptop.goto(people_url)

@@ -365,3 +365,27 @@ def test_the_api_refuses_a_stale_edit_when_told_the_version_it_read(
     assert blind.status_code == 200 and blind.json()["event"]["version"] == read + 2
     assert api.patch(url, headers=organizer.headers,
                      json={"expected_version": 0}).status_code == 422
+
+
+def test_removing_days_tiers_and_bundles_follows_the_services_rules(
+    app: Flask, world: World, session: Session
+) -> None:
+    organizer = world.person("Olive")
+    event = world.event(organizer, published=False)
+    first_day, second_day = event.days
+    tier = world.ticket_type(event, organizer, day=first_day)
+    client = PageClient(app, organizer.user.email)
+    tickets = f"/organize/events/{event.id}/tickets"
+    refused = client.submit(tickets, f"{tickets}/days/{first_day.id}/remove", {})
+    assert refused.status_code == 409
+    assert "ticket types are sold for this day; remove them first" in text(refused)
+    assert client.submit(tickets, f"{tickets}/types/{tier.id}/remove", {}).status_code == 302
+    assert client.submit(tickets, f"{tickets}/days/{first_day.id}/remove", {}).status_code == 302
+    assert count(session, TicketType) == 0 and count(session, EventDay) == 1
+    other = world.event(world.person("Other"), published=False)
+    foreign = f"/organize/events/{other.id}/tickets/days/{other.days[0].id}/remove"
+    token = hidden_fields(client.get(tickets).get_data(as_text=True))
+    assert client.post(foreign, token).status_code == 403  # not their event
+    stray = client.post(f"{tickets}/days/{other.days[0].id}/remove", token)
+    assert stray.status_code == 404  # a day of another event, under theirs
+    assert count(session, EventDay) == 1 + len(other.days) and second_day.event_id == event.id
