@@ -17,6 +17,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     DecimalField,
+    FloatField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -77,6 +78,8 @@ class EventFields(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
     zip_code = StringField("ZIP code", validators=[Optional(), Length(max=20)])
     country = StringField("Country (2 letters)", default="US",
                           validators=[DataRequired(), Length(min=2, max=2)])
+    latitude = FloatField("Latitude", validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180)])
     categories = StringField("Categories", validators=[Optional(), Length(max=500)])
     door_price_text = StringField("Price at the door", validators=[Optional(), Length(max=200)])
     allow_transfers = BooleanField("Buyers may transfer tickets", default=True)
@@ -99,6 +102,7 @@ class EventFields(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
             "city": self.city.data or "", "state": self.state.data or "",
             "zip_code": self.zip_code.data or "",
             "country": (self.country.data or "").strip().upper(),
+            "latitude": self.latitude.data, "longitude": self.longitude.data,
             "categories": names, "door_price_text": (self.door_price_text.data or None),
             "allow_transfers": bool(self.allow_transfers.data),
             "allow_waitlist": bool(self.allow_waitlist.data),

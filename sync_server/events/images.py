@@ -104,3 +104,26 @@ def image_file(event: Event, name: str) -> str | None:
         if isinstance(entry, dict) and name in (entry.get("file"), entry.get("thumb")):
             return name
     return None
+
+
+def remove_image(session: Session, event: Event, *, user: User, name: str,
+                 instance: Path) -> None:
+    """Forget one picture (named by its file) and delete its files."""
+    kept, gone = [], None
+    for entry in event.images or []:
+        if isinstance(entry, dict) and entry.get("file") == name:
+            gone = entry
+        else:
+            kept.append(entry)
+    if gone is None:
+        raise ApiError(404, Code.NOT_FOUND, "this event has no such picture")
+    event.images = kept
+    flag_modified(event, "images")
+    event.version = (event.version or 1) + 1
+    session.flush()
+    folder = folder_for(instance, event.id)
+    for file in (gone["file"], gone.get("thumb")):
+        if file:
+            (folder / file).unlink(missing_ok=True)
+    record(session, action="event.image_remove", entity_type="event", entity_id=event.id,
+           user=user, event_id=event.id, details={"file": name})

@@ -128,8 +128,8 @@ def _fill(form: EditEventForm, event: Event) -> None:
     zone = event.timezone
     form.event_type.data = event.event_type.value
     for name in ("name", "description", "venue_name", "address", "city", "state", "zip_code",
-                 "country", "door_price_text", "allow_transfers", "allow_waitlist",
-                 "min_tickets_per_order", "max_tickets_per_order"):
+                 "country", "latitude", "longitude", "door_price_text", "allow_transfers",
+                 "allow_waitlist", "min_tickets_per_order", "max_tickets_per_order"):
         getattr(form, name).data = getattr(event, name)
     form.timezone.data = zone
     form.starts_at.data = to_local(event.starts_at, zone)
@@ -210,6 +210,20 @@ def add_image(event_id: int) -> Page:
         db.commit()
         flash("Picture added.", "success")
     return redirect(url_for("event_pages.edit", event_id=event.id))
+
+
+@bp.post(E + "/images/<name>/remove")
+@page_access(Access.EVENT_ORGANIZER)
+def remove_image(event_id: int, name: str) -> Page:
+    db = db_session()
+    try:
+        images.remove_image(db, g.event, user=g.user, name=name, instance=_instance())
+    except ApiError as error:
+        flash(error.message, "error")
+        return redirect(url_for("event_pages.edit", event_id=event_id))
+    db.commit()
+    flash("Picture removed.", "success")
+    return redirect(url_for("event_pages.edit", event_id=event_id))
 
 
 @bp.get(E + "/images/<name>")

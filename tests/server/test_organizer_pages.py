@@ -96,6 +96,8 @@ def test_bad_event_fields_are_shown_next_to_the_field_and_kept(
     assert 'value="Chicago <b>"' in page or "Chicago &lt;b&gt;" in answer.get_data(as_text=True)
     assert 'value="The Ballroom"' in page  # what was typed is still there
     # Rules across fields are the service's: ends before it starts.
+    answer = client.submit(NEW, NEW, {**EVENT_FIELDS, "latitude": "91"})
+    assert answer.status_code == 422 and 'id="latitude-error"' in text(answer)
     answer = client.submit(NEW, NEW, {**EVENT_FIELDS, "ends_at": "2030-06-05T20:00"})
     assert answer.status_code == 422
     assert re.search(r'id="ends_at-error">must not be before starts_at', text(answer))
@@ -221,6 +223,10 @@ def test_pictures_are_checked_kept_and_resized(
     picture.close()
     assert client.get(f"{url}/images/..%2Fsecret").status_code == 404
     assert client.get(f"{url}/images/other.png").status_code == 404
+    removed = client.submit(url, f"{url}/images/{entry['file']}/remove", {})
+    assert removed.status_code == 302 and not (folder / entry["thumb"]).exists()
+    session.expire_all()
+    assert session.get(Event, event.id).images == []  # type: ignore[union-attr]
 
 
 def test_people_staff_sellers_and_a_door_paired_by_its_qr(
