@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Regexp
 
+from sync_server.db import utcnow
 from sync_server.webforms.models import FormNonce
 
 logger = logging.getLogger(__name__)
 
+KEEP = timedelta(days=1)
 _NONCE = Regexp(r"^[A-Za-z0-9_-]{16,64}$", message="This form is damaged: reload the page.")
 
 
@@ -46,6 +48,9 @@ def claim(session: Session, user_id: int, nonce: str) -> str | None:
     done = _result(session, user_id, nonce)
     if done is not None:
         return done
+    # A nonce only needs to outlive a double submit: this user's old ones go now.
+    session.execute(sa.delete(FormNonce).where(FormNonce.user_id == user_id,
+                                               FormNonce.created_at < utcnow() - KEEP))
     row = FormNonce(user_id=user_id, nonce=nonce, result_url="")
     try:
         with session.begin_nested():

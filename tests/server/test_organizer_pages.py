@@ -19,6 +19,8 @@ from sync_server.devices.services import pair_device
 from sync_server.events.models import Event, EventDay, TicketType
 from sync_server.orders.models import DiscountCode
 from sync_server.staff.models import EventStaff
+from sync_server.webforms.forms import claim
+from sync_server.webforms.models import FormNonce
 from tests.server.conftest import World
 from tests.server.pages_client import PageClient, hidden_fields, multipart, text
 
@@ -349,3 +351,15 @@ def test_removing_days_tiers_and_bundles_follows_the_services_rules(
     stray = client.post(f"{tickets}/days/{other.days[0].id}/remove", token)
     assert stray.status_code == 404  # a day of another event, under theirs
     assert count(session, EventDay) == 1 + len(other.days) and second_day.event_id == event.id
+
+
+def test_form_nonces_are_kept_a_day(app: Flask, world: World, session: Session) -> None:
+    olive = world.person("Olive")
+    old = FormNonce(user_id=olive.user.id, nonce="x" * 20, result_url="/organize",
+                    created_at=datetime.now(UTC) - timedelta(days=2))
+    session.add(old)
+    session.commit()
+    assert claim(session, olive.user.id, "y" * 20) is None  # a new nonce: taken, the old goes
+    assert claim(session, olive.user.id, "y" * 20) == ""  # taken, its result not recorded yet
+    session.commit()
+    assert session.scalars(sa.select(FormNonce.nonce)).all() == ["y" * 20]
