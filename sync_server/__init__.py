@@ -89,10 +89,12 @@ def api_domains() -> tuple[Routes, ...]:
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
     from sync_server.buyers import pages as buyers
+    from sync_server.events import pages as event_pages
     from sync_server.orders import routes as orders
+    from sync_server.organizer import pages as organizer
     from sync_server.signin import pages as signin
 
-    return (signin.bp, orders.bp, buyers.bp)
+    return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp)
 
 
 def api_routes() -> list[ApiRoute]:

@@ -116,6 +116,8 @@ def _error_page(error: HTTPException) -> Response | HTTPException:
 _PAGE_WORDS = {
     403: "You are signed in, but this page is not yours to see. Ask the event's organizer.",
     404: "There is no such page. Check the address, or start again from the home page.",
+    413: "What you sent is too big (a picture may be at most 5 MB). Make it smaller and try "
+         "again.",
 }
 
 

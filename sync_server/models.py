@@ -44,6 +44,7 @@ from sync_server.ratelimit.models import RateLimit
 from sync_server.scanning.models import Scan, ScanType
 from sync_server.staff.models import AuthorizedSeller, EventStaff, SellerStatus, StaffRole
 from sync_server.tickets.models import TicketInstance, TicketStatus
+from sync_server.webforms.models import FormNonce
 
 __all__ = [
     "ApiToken", "AuditEntry", "AuthorizedSeller", "Base", "Bundle", "Category", "Device",
@@ -57,3 +58,4 @@ __all__ += ["EventFees", "InventoryHold", "OutboxMessage"]  # purchase engine (i
 __all__ += ["DoorEventChange", "DoorEventSettings", "DoorScan"]  # door sync (issue 5)
 __all__ += ["CardPayment", "ConnectedAccount", "RefundJob", "RefundJobItem",  # card payments
             "SplitPayment", "SplitShare", "StripeEvent"]  # (issue 14)
+__all__ += ["FormNonce"]  # organizer pages (issue 15)

@@ -64,11 +64,13 @@ def get_event(req: ApiRequest) -> dict[str, Any]:
 
 
 @api_route(E, method="PATCH", access=Access.EVENT_ORGANIZER, tag=TAG, body=schemas.EventUpdate,
-           summary="Edit an event (only the fields sent)", response=R.EventEnvelope)
+           summary="Edit an event (only the fields sent; with expected_version, a stale edit is "
+                   "refused)", response=R.EventEnvelope)
 def update_event(req: ApiRequest) -> dict[str, Any]:
     values = patch_values(req.body, schemas.EVENT_NULLABLE)
+    expected = values.pop("expected_version", None)
     event = services.update_event(req.session, req.the_event, user=require_user(req.actor),
-                                  values=values)
+                                  values=values, expected_version=expected)
     req.session.commit()
     return {"event": event_json(event, detail=True)}
 

@@ -100,6 +100,9 @@ class Event(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Counts the edits (``services.update_event``): a page sends the version it showed, and an
+    # edit made meanwhile by someone else is refused instead of silently overwritten.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     categories: Mapped[list[Category]] = relationship(secondary=event_categories)
     days: Mapped[list[EventDay]] = relationship(

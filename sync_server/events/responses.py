@@ -79,6 +79,7 @@ class EventOut(Out):
     categories: list[str]
     published_at: str | None
     cancelled_at: str | None
+    version: int
     days: list[DayOut]
     # Present on single-event responses, absent from lists.
     ticket_types: list[TicketTypeOut] | None = None

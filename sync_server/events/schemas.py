@@ -83,6 +83,9 @@ class EventUpdate(Body):
     min_tickets_per_order: PerOrder | None = None
     max_tickets_per_order: PerOrder | None = None
     categories: Categories | None = None
+    # The event's ``version`` as the client last read it: sent, an edit made meanwhile by
+    # someone else is refused (409 ``conflict``) instead of overwritten.
+    expected_version: Annotated[int, Field(ge=1)] | None = None
 
 
 EVENT_NULLABLE = {"ends_at", "latitude", "longitude", "door_price_text"}

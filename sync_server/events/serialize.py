@@ -56,6 +56,7 @@ def event_json(event: Event, *, detail: bool = False) -> dict[str, Any]:
         "max_tickets_per_order": event.max_tickets_per_order,
         "categories": sorted(c.name for c in event.categories),
         "published_at": iso(event.published_at), "cancelled_at": iso(event.cancelled_at),
+        "version": event.version,
         "days": [day_json(d) for d in event.days],
     }
     if detail:

@@ -87,8 +87,18 @@ def create_event(session: Session, *, organizer: User, values: Mapping[str, Any]
     return event
 
 
-def update_event(session: Session, event: Event, *, user: User, values: Mapping[str, Any]) -> Event:
+def update_event(session: Session, event: Event, *, user: User, values: Mapping[str, Any],
+                 expected_version: int | None = None) -> Event:
+    """Edit ``event``. With ``expected_version`` (the version the editor showed), an edit made
+    meanwhile by someone else is refused (409 ``conflict``) instead of overwritten."""
     values = dict(values)
+    if expected_version is not None:
+        session.refresh(event, with_for_update=True)  # one editor at a time from here
+        if event.version != expected_version:
+            raise ApiError(409, Code.CONFLICT,
+                           "someone else changed this event since you opened it; "
+                           "your changes were not saved",
+                           {"version": ["changed by someone else"]})
     if event.status is EventStatus.CANCELLED:
         raise ApiError(409, Code.INVALID_STATE, "a cancelled event cannot be edited")
     categories = values.pop("categories", None)
@@ -106,6 +116,7 @@ def update_event(session: Session, event: Event, *, user: User, values: Mapping[
                 day.date = _local_date(event, day.starts_at)
         if categories is not None:
             event.categories = _categories(session, categories)
+        event.version = (event.version or 1) + 1
     session.flush()
     record(session, action="event.update", entity_type="event", entity_id=event.id, user=user,
            event_id=event.id, details={"fields": sorted([*values, *(

@@ -42,6 +42,7 @@ from sync_server.orders.models import (
 )
 from sync_server.orders.serialize import order_json
 from sync_server.ratelimit.services import count as count_hits
+from sync_server.schemas import patch_values
 from sync_server.signals import card_order_placed
 
 routes = Routes("orders")  # endpoints "orders_<view>"
@@ -295,6 +296,19 @@ def create_code(req: ApiRequest) -> dict[str, Any]:
     )
     req.session.commit()
     return {"discount_code": discounts.code_as_dict(req.session, code)}
+
+
+@api_route(E + "/discount-codes/<id:code_id>", method="PATCH", access=Access.EVENT_ORGANIZER,
+           tag=TAG, body=schemas.DiscountCodeUpdate,
+           summary="Edit or deactivate (active: false) a discount code; its uses are kept",
+           response=r.DiscountCodeEnvelopeOut)
+def update_code(req: ApiRequest, code_id: int) -> dict[str, Any]:
+    row = discounts.get_discount_code(req.session, req.the_event, code_id)
+    values = patch_values(req.body, schemas.DISCOUNT_CODE_NULLABLE)
+    discounts.update_discount_code(req.session, req.the_event, row,
+                                   user=require_user(req.actor), values=values)
+    req.session.commit()
+    return {"discount_code": discounts.code_as_dict(req.session, row)}
 
 
 @api_route(E + "/fees", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,

@@ -77,6 +77,39 @@ def create_discount_code(
     return row
 
 
+def get_discount_code(session: Session, event: Event, code_id: int) -> DiscountCode:
+    row = session.get(DiscountCode, code_id)
+    if row is None or row.event_id != event.id:
+        raise ApiError(404, Code.NOT_FOUND, "discount code not found")
+    return row
+
+
+def update_discount_code(session: Session, event: Event, row: DiscountCode, *, user: User,
+                         values: dict[str, Any]) -> DiscountCode:
+    """Edit a code (its text stays: buyers may have it); ``active=False`` deactivates it.
+    The same rules as at creation, on the resulting record; uses so far are kept."""
+    names = {"value": "discount_value"}
+    with session.no_autoflush:
+        for name, value in values.items():
+            setattr(row, names.get(name, name), value)
+        errors: dict[str, list[str]] = {}
+        if row.discount_type is DiscountType.PERCENTAGE and not 0 < row.discount_value <= 100:
+            errors["value"] = ["a percentage is between 1 and 100"]
+        if row.discount_type is DiscountType.FIXED_AMOUNT and row.discount_value <= 0:
+            errors["value"] = ["a fixed amount is at least 1 cent"]
+        if row.valid_until <= row.valid_from:
+            errors["valid_until"] = ["must be after valid_from"]
+        if row.max_uses is not None and row.max_uses < row.current_uses:
+            errors["max_uses"] = [f"already used {row.current_uses} times"]
+        if errors:
+            raise validation_error(errors)
+    session.flush()
+    record(session, action="discount_code.update", entity_type="discount_code",
+           entity_id=row.id, user=user, event_id=event.id,
+           details={"fields": sorted(values), "code": row.code})
+    return row
+
+
 def applicable_ticket_type_ids(session: Session, code: DiscountCode) -> list[int]:
     return list(session.scalars(
         sa.select(discount_code_ticket_types.c.ticket_type_id)

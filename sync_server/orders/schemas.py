@@ -95,6 +95,20 @@ class DiscountCodeCreate(Body):
     description: Text500 = ""
 
 
+class DiscountCodeUpdate(Body):
+    discount_type: DiscountType | None = None
+    value: Annotated[int, Field(ge=1, le=100_000_000_00)] | None = None
+    valid_from: UtcDatetime | None = None
+    valid_until: UtcDatetime | None = None
+    max_uses: Uses | None = None
+    max_uses_per_user: Uses | None = None
+    description: Text500 | None = None
+    active: bool | None = None
+
+
+DISCOUNT_CODE_NULLABLE = {"max_uses", "max_uses_per_user"}
+
+
 class FeesBody(Body):
     percent_bp: Annotated[int, Field(ge=0, le=10_000)]
     fixed_cents: Cents

@@ -21,6 +21,8 @@ from sync_server.auth.access import Access
 from sync_server.devices.services import revoke_device
 from sync_server.events.services import add_bundle
 from sync_server.models import Base
+from sync_server.orders.discounts import create_discount_code
+from sync_server.orders.models import DiscountType
 from sync_server.staff.models import AuthorizedSeller, EventStaff
 from tests.server.conftest import World, bearer, error_code
 
@@ -111,9 +113,14 @@ def test_every_route_refuses_exactly_who_it_should(
     device_token, device = world.device(organizer, event, name="Door A")
     revoked_token, revoked = world.device(organizer, event, name="Door B")
     revoke_device(session, revoked, by=organizer.user)
+    code = create_discount_code(session, event, user=organizer.user, code="MATRIX",
+                                discount_type=DiscountType.PERCENTAGE, value=10,
+                                valid_from=datetime.now(UTC),
+                                valid_until=datetime.now(UTC) + timedelta(days=1))
     session.commit()
 
     ids = {
+        "code_id": code.id,
         "event_id": event.id, "day_id": day.id, "ticket_type_id": ticket_type.id,
         "bundle_id": bundle.id, "device_id": device.id,
         "staff_id": session.scalars(sa.select(EventStaff.id).where(
