@@ -131,12 +131,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     site.init_app(app)  # what every HTML page shares: navigation, filters
     ops.init_app(app)  # probes, metrics, the production start-up check
     auth.init_app(app, _principals())
-    from sync_server import mail, orders, payments
+    from sync_server import box_office, mail, orders, payments
 
     payments.init_app(app)
 
     orders.connect_signals()  # event cancelled -> its orders cancelled and refunded
     mail.connect_signals()  # order completed, ticket transferred -> their e-mail
+    box_office.connect_signals()  # tidy job -> cash holds released; event cancelled -> closed
     app.session_interface = WebOnlySessions(api.API_PREFIX)
 
     csrf = CSRFProtect(app)
