@@ -90,10 +90,11 @@ def api_domains() -> tuple[Routes, ...]:
 
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
+    from sync_server.box_office import pages as box_office
     from sync_server.orders import routes as orders
     from sync_server.signin import pages as signin
 
-    return (signin.bp, orders.bp)
+    return (signin.bp, orders.bp, box_office.bp)
 
 
 def api_routes() -> list[ApiRoute]:

@@ -10,7 +10,7 @@ from flask import Response, current_app, jsonify
 
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
-from sync_server.box_office import codes, services, stock, views
+from sync_server.box_office import codes, reports, services, stock, views
 from sync_server.box_office.models import BoxOfficeSale
 from sync_server.box_office.responses import (
     BoxCodesOut,
@@ -339,10 +339,7 @@ def revoke_stock(req: ApiRequest) -> dict[str, Any]:
     return {"revoked": revoked}
 
 
-@api_route(E + "/report", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
-           query=BoxSellerQuery, summary="Sales by seller: cash owed, commission, refunds",
-           response=BoxReportOut)
-def report(req: ApiRequest) -> dict[str, Any]:
+def _report(req: ApiRequest) -> dict[str, Any]:
     seller_id = _sales_seller(req, req.query.seller_id)
     event = req.the_event
     sellers = [s for s in list_sellers(req.session, event)
@@ -350,6 +347,40 @@ def report(req: ApiRequest) -> dict[str, Any]:
     rows = views.seller_views(req.session, sellers)
     return {"event_id": event.id, "date": codes.local_date(event).isoformat(),
             "sellers": rows, "totals": views.totals(rows)}
+
+
+@api_route(E + "/report", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
+           query=BoxSellerQuery, summary="Sales by seller: cash owed, commission, refunds",
+           response=BoxReportOut)
+def report(req: ApiRequest) -> dict[str, Any]:
+    return _report(req)
+
+
+def _download(body: bytes | str, mimetype: str, name: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api_route(E + "/report.csv", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
+           query=BoxSellerQuery, produces="text/csv",
+           summary="The end-of-night reconciliation as CSV")
+def report_csv(req: ApiRequest) -> Response:
+    data = _report(req)
+    return _download(reports.report_csv(data["sellers"], data["totals"]), "text/csv",
+                     f"box-office-{data['event_id']}-{data['date']}.csv")
+
+
+@api_route(E + "/report.pdf", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
+           query=BoxSellerQuery, produces="application/pdf",
+           summary="The end-of-night reconciliation as a printable PDF")
+def report_pdf(req: ApiRequest) -> Response:
+    data = _report(req)
+    pdf = reports.report_pdf(event_name=req.the_event.name, date=data["date"],
+                             sellers=data["sellers"], totals=data["totals"])
+    return _download(pdf, "application/pdf",
+                     f"box-office-{data['event_id']}-{data['date']}.pdf")
 
 
 @api_route(E + "/codes", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
