@@ -70,6 +70,7 @@ class WebOnlySessions(SecureCookieSessionInterface):
 def api_domains() -> tuple[Routes, ...]:
     """Every domain's JSON routes, in the order they are registered (and documented)."""
     from sync_server import openapi
+    from sync_server.box_office import api as box_office
     from sync_server.devices import api as devices
     from sync_server.door import api as door
     from sync_server.door import voids as door_voids
@@ -83,18 +84,20 @@ def api_domains() -> tuple[Routes, ...]:
 
     return (signin.routes, devices.routes, door.routes, door_voids.routes,
             events.routes, orders.routes,
-            tickets.routes, mail.routes, staff.routes, payments.routes, openapi.routes)
+            tickets.routes, mail.routes, box_office.routes, staff.routes, payments.routes,
+            openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
+    from sync_server.box_office import pages as box_office
     from sync_server.buyers import pages as buyers
     from sync_server.events import pages as event_pages
     from sync_server.orders import routes as orders
     from sync_server.organizer import pages as organizer
     from sync_server.signin import pages as signin
 
-    return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp)
+    return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp, box_office.bp)
 
 
 def api_routes() -> list[ApiRoute]:
@@ -132,12 +135,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     site.init_app(app)  # what every HTML page shares: navigation, filters
     ops.init_app(app)  # probes, metrics, the production start-up check
     auth.init_app(app, _principals())
-    from sync_server import mail, orders, payments
+    from sync_server import box_office, mail, orders, payments
 
     payments.init_app(app)
 
     orders.connect_signals()  # event cancelled -> its orders cancelled and refunded
     mail.connect_signals()  # order completed, ticket transferred -> their e-mail
+    box_office.connect_signals()  # tidy job -> cash holds released; event cancelled -> closed
     app.session_interface = WebOnlySessions(api.API_PREFIX)
 
     csrf = CSRFProtect(app)

@@ -22,3 +22,6 @@ event_publishing = signals.signal("event-publishing")  # Event; session
 card_order_placed = signals.signal("card-order-placed")  # Order; session
 # A guest revoked their order's private link: the tickets e-mail goes again with the new one.
 guest_link_replaced = signals.signal("guest-link-replaced")  # Order; session, now
+# Sent by orders.cancellation.tidy_expired_orders (the jobs' housekeeping) before it marks
+# lapsed orders FAILED: receivers release what lapsed on their side (box office: cash holds).
+tidying_holds = signals.signal("tidying-holds")  # None; session, now
