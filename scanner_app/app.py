@@ -25,6 +25,7 @@ from scanner_app.core.kiosk import PinGate
 from scanner_app.core.pairing import open_paired_door, pair_and_download, read_pairing_qr
 from scanner_app.core.ports import (
     Decoder,
+    DeskService,
     DoorService,
     FrameSource,
     PairedDoor,
@@ -33,6 +34,7 @@ from scanner_app.core.ports import (
     SyncOutcome,
 )
 from scanner_app.core.verdict import Verdict
+from scanner_app.desk_shell import DeskShell
 from scanner_app.hardware.camera import open_source
 from scanner_app.hardware.decoders import DECODERS, make_decoder
 from scanner_app.settings import Folders, Settings, configure_logging
@@ -41,6 +43,7 @@ from scanner_app.ui.main_window import MainWindow
 from scanner_app.ui.settings_dialog import SettingsDialog
 from scanner_app.ui.sounds import SoundPlayer
 from scanner_app.ui.theme import style_sheet
+from scanner_app.ui.ticket_print import DeskPrinter
 from scanner_app.ui.wedge_filter import WedgeFilter
 from scanner_app.workers.camera_worker import CameraWorker
 from scanner_app.workers.door_worker import DoorWorker
@@ -63,6 +66,10 @@ class Parts:
     open_camera: Callable[[], FrameSource]
     decoder: Decoder
     sync_interval_ms: int = 15_000
+    # the box office (docs/box-office.md): a desk on the paired server, and where tickets print
+    open_desk: Callable[[], DeskService | None] | None = None
+    printer: DeskPrinter | None = None
+    start_on_sale_screen: bool = False  # a device paired as BOX_OFFICE
 
 
 def default_parts(settings: Settings) -> Parts:
@@ -100,6 +107,8 @@ class DoorApp(QObject):
         self._threads: list[QThread] = []
         self._pairing_thread: QThread | None = None
         self._pairing: PairingWorker | None = None
+        self.desk_shell: DeskShell | None = None
+        self.window.scan.box_office_button.hide()  # shown when this device can sell
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_REFRESH_MS)
         self._status_timer.timeout.connect(self._refresh_status)
@@ -158,9 +167,22 @@ class DoorApp(QObject):
         self._status_timer.start()
         self.door_worker.request_status()
         self.window.show_scan()
+        self._start_desk()
+
+    def _start_desk(self) -> None:
+        desk = None if self.parts.open_desk is None else self.parts.open_desk()
+        if desk is None:
+            return
+        self.desk_shell = DeskShell(self.window, desk, self.parts.printer or DeskPrinter(),
+                                    refresh_ms=self.parts.sync_interval_ms)
+        if self.parts.start_on_sale_screen:
+            self.window.show_sale()
 
     def _stop_door(self) -> None:
         self.door_worker = None
+        if self.desk_shell is not None:
+            self.desk_shell.stop()
+            self.desk_shell = None
         self._route_camera_codes()  # first: no camera code is queued to a stopping worker
         if self.sync_worker is not None:
             QTimer.singleShot(0, self.sync_worker, self.sync_worker.stop)

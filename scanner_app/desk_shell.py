@@ -1,0 +1,76 @@
+# mypy: allow-subclassing-any, allow-untyped-decorators
+# (this PySide6 ships no type stubs, so mypy sees every Qt class as Any)
+"""The box office inside the door app: the desk worker on its thread, wired to the sale screen.
+
+``DoorApp`` makes one when its parts can open a desk (``Parts.open_desk``). A device paired as
+BOX_OFFICE starts on the sale screen; a door shows a "Box office" button that switches to it,
+and the sale screen's "Door" button switches back. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QObject, QThread, QTimer
+
+from scanner_app.core.box_office import SellerTotals, end_of_night_lines
+from scanner_app.core.ports import DeskService
+from scanner_app.ui.main_window import MainWindow
+from scanner_app.ui.ticket_print import DeskPrinter
+from scanner_app.workers.desk_worker import DeskWorker
+from scanner_app.workers.threads import start_in_thread, stop_thread
+
+logger = logging.getLogger(__name__)
+
+
+class DeskShell(QObject):
+    def __init__(self, window: MainWindow, desk: DeskService, printer: DeskPrinter, *,
+                 refresh_ms: int = 15_000, desk_name: str = "Box office") -> None:
+        super().__init__()
+        self.window = window
+        self.desk = desk
+        self.desk_name = desk_name
+        self.totals = SellerTotals()
+        self.worker = DeskWorker(desk, printer, refresh_ms)
+        self.desk_thread: QThread | None = start_in_thread(self.worker, "desk")
+        sale = window.sale
+        sale.sale_requested.connect(self.worker.request_sale)
+        sale.reprint_requested.connect(self.worker.request_reprint)
+        sale.void_requested.connect(self.worker.request_void)
+        sale.report_requested.connect(self.show_report)
+        sale.door_requested.connect(window.show_scan)
+        self.worker.sale_done.connect(sale.show_sale)
+        self.worker.sale_refused.connect(sale.show_refusal)
+        self.worker.printed.connect(sale.show_print)
+        self.worker.voided.connect(sale.show_voided)
+        self.worker.tiers_changed.connect(sale.set_tiers)
+        self.worker.totals_changed.connect(self._totals)
+        self.worker.online_changed.connect(sale.badge.set_online)
+        window.scan.box_office_requested.connect(window.show_sale)
+        window.scan.box_office_button.show()
+        QTimer.singleShot(0, self.worker, self.worker.start)  # its timer lives on its thread
+
+    def _totals(self, totals: SellerTotals) -> None:
+        self.totals = totals
+        self.window.sale.show_totals(totals)
+
+    def report_lines(self) -> list[str]:
+        return end_of_night_lines(self.totals, seller="", desk=self.desk_name,
+                                  at=datetime.now(UTC))
+
+    def show_report(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(self.window)
+        box.setWindowTitle("End of night")
+        box.setText("\n".join(self.report_lines()))
+        box.open()
+        self.report_box = box
+
+    def stop(self) -> None:
+        if self.desk_thread is not None:
+            QTimer.singleShot(0, self.worker, self.worker.stop)
+            stop_thread(self.desk_thread)
+            self.desk_thread = None
+        self.desk.close()

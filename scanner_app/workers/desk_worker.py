@@ -1,0 +1,134 @@
+# mypy: allow-subclassing-any, allow-untyped-decorators
+# (this PySide6 ships no type stubs, so mypy sees every Qt class as Any)
+"""Every box-office call runs here, on one worker thread: the sale (hold, confirm or stock),
+then printing, reprints, voids, totals and the periodic refresh (upload offline sales, tiers,
+stock). The GUI thread never waits on the network, SQLite or the printer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from scanner_app.core.box_office import SaleRefused
+from scanner_app.core.ports import DeskService
+from scanner_app.ui.ticket_print import DeskPrinter, PrintOutcome
+
+logger = logging.getLogger(__name__)
+
+
+class DeskWorker(QObject):
+    """Ask with ``request_*`` from any thread; answers: ``sale_done(Sale, PrintOutcome)``,
+    ``sale_refused(str)``, ``printed(PrintOutcome)``, ``voided(Sale)``,
+    ``tiers_changed(list[Tier])``, ``totals_changed(SellerTotals)``, ``online_changed(bool)``."""
+
+    sale_done = Signal(object, object)
+    sale_refused = Signal(str)
+    printed = Signal(object)
+    voided = Signal(object)
+    tiers_changed = Signal(object)
+    totals_changed = Signal(object)
+    online_changed = Signal(bool)
+
+    _sale_requested = Signal(object)
+    _reprint_requested = Signal(str)
+    _void_requested = Signal(str, str)
+    _refresh_requested = Signal()
+
+    def __init__(self, desk: DeskService, printer: DeskPrinter, refresh_ms: int = 15_000) -> None:
+        super().__init__()
+        self._desk = desk
+        self._printer = printer
+        self._refresh_ms = refresh_ms
+        self._timer: QTimer | None = None
+        self._sale_requested.connect(self._sell)
+        self._reprint_requested.connect(self._reprint)
+        self._void_requested.connect(self._void)
+        self._refresh_requested.connect(self._refresh)
+
+    def request_sale(self, request: object) -> None:
+        self._sale_requested.emit(request)
+
+    def request_reprint(self, sale_id: str) -> None:
+        self._reprint_requested.emit(sale_id)
+
+    def request_void(self, sale_id: str, reason: str) -> None:
+        self._void_requested.emit(sale_id, reason)
+
+    def request_refresh(self) -> None:
+        self._refresh_requested.emit()
+
+    @Slot()
+    def start(self) -> None:
+        """On the worker's thread: show what is stored, refresh now and on a timer."""
+        self._timer = QTimer(self)
+        self._timer.setInterval(self._refresh_ms)
+        self._timer.timeout.connect(self._refresh)
+        self._timer.start()
+        self._publish()
+        self._refresh()
+
+    @Slot()
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+
+    def _publish(self) -> None:
+        try:
+            self.tiers_changed.emit(list(self._desk.tiers()))
+            self.totals_changed.emit(self._desk.totals())
+        except Exception:
+            logger.exception("box office state could not be read")
+
+    @Slot(object)
+    def _sell(self, request: object) -> None:
+        try:
+            sale = self._desk.sell(request)  # type: ignore[arg-type]
+        except SaleRefused as exc:
+            self.sale_refused.emit(exc.message)
+            return
+        except Exception as exc:
+            logger.exception("sale failed")
+            self.sale_refused.emit(f"The sale could not be made: {exc}")
+            return
+        outcome = self._print(sale.sale_id)
+        self.sale_done.emit(sale, outcome)
+        self._publish()
+
+    def _print(self, sale_id: str) -> PrintOutcome:
+        sale = self._desk.sale(sale_id)
+        if sale is None:
+            return PrintOutcome(False, "No such sale.")
+        outcome = self._printer.print_sale(sale)
+        if outcome.ok:
+            try:
+                self._desk.note_printed(sale_id)
+            except Exception:
+                logger.exception("could not note the print of %s", sale_id)
+        return outcome
+
+    @Slot(str)
+    def _reprint(self, sale_id: str) -> None:
+        self.printed.emit(self._print(sale_id))
+
+    @Slot(str, str)
+    def _void(self, sale_id: str, reason: str) -> None:
+        try:
+            sale = self._desk.void(sale_id, reason)
+        except SaleRefused as exc:
+            self.sale_refused.emit(exc.message)
+            return
+        self.voided.emit(sale)
+        self._publish()
+
+    @Slot()
+    def _refresh(self) -> None:
+        try:
+            report = self._desk.refresh()
+        except Exception:
+            logger.exception("box office refresh failed")
+            self.online_changed.emit(False)
+            return
+        self.online_changed.emit(report.error is None)
+        self._publish()
