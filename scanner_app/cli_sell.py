@@ -1,8 +1,9 @@
 """``scanner-app sell`` and the box office's other headless commands (the same desk as the
 sale screen, ``scanner_app.core.desk``), for scripts, tests and a desk without a screen:
 
+    scanner-app sign-in --email EMAIL --code CODE [--event ID]   # once per shift
     scanner-app sell --tier NAME|ID[=QTY] ... --code CODE [--cash AMOUNT] [--buyer NAME]
-                     [--contact EMAIL|PHONE] [--pdf FILE]
+                     [--contact EMAIL|PHONE] [--pdf FILE] [--email EMAIL (signs in first)]
     scanner-app sales                          # this desk's sales and the seller's totals
     scanner-app void SALE_ID --reason TEXT
     scanner-app reprint SALE_ID --pdf FILE [--receipt]
@@ -22,10 +23,15 @@ from typing import Any
 
 from scanner_app.core.box_office import Cart, Sale, SaleRefused, Tier, build_request
 
-COMMANDS = ("sell", "sales", "void", "reprint", "return-stock")
+COMMANDS = ("sign-in", "sell", "sales", "void", "reprint", "return-stock")
 
 
 def add_commands(sub: Any) -> None:
+    sign_in = sub.add_parser("sign-in", help="a seller signs in at this desk (box office)")
+    sign_in.add_argument("--email", required=True, help="the seller's e-mail")
+    sign_in.add_argument("--code", required=True, help="the seller's 4-digit code of the day")
+    sign_in.add_argument("--event", type=int, default=None,
+                         help="event id (default: the one event this device serves)")
     sell = sub.add_parser("sell", help="sell tickets for cash (box office); prints the tickets")
     sell.add_argument("--tier", action="append", required=True, metavar="NAME|ID[=QTY]",
                       help="a ticket type by name or id, and how many (default 1); repeat it")
@@ -35,6 +41,8 @@ def add_commands(sub: Any) -> None:
     sell.add_argument("--contact", default="", help="buyer's e-mail (the ticket is e-mailed) "
                                                     "or phone")
     sell.add_argument("--pdf", type=Path, default=None, help="also print the tickets to a PDF")
+    sell.add_argument("--email", default=None, help="sign the seller in first (see sign-in)")
+    sell.add_argument("--event", type=int, default=None, help="with --email: the event id")
     sub.add_parser("sales", help="this desk's sales and the seller's totals")
     void = sub.add_parser("void", help="void a sale (the cash goes back)")
     void.add_argument("sale_id")
@@ -81,6 +89,10 @@ def run(args: argparse.Namespace, data_dir: Path, emit: Callable[[object], None]
         emit({"error": "not_paired", "message": "this data folder is not paired with a server"})
         return 1
     try:
+        if args.command == "sign-in" or (args.command == "sell" and args.email):
+            status = _sign_in(args, desk, emit, quiet=args.command == "sell")
+            if status or args.command == "sign-in":
+                return status
         if args.command == "sell":
             return _sell(args, desk, emit)
         if args.command == "sales":
@@ -115,15 +127,41 @@ def run(args: argparse.Namespace, data_dir: Path, emit: Callable[[object], None]
     return 2
 
 
+def _sign_in(args: argparse.Namespace, desk: Any, emit: Callable[[object], None], *,
+             quiet: bool) -> int:
+    event_id = args.event
+    if event_id is None:
+        events = [e.event_id for e in _served_events(desk)]
+        if len(events) != 1:
+            emit({"signed_in": False, "error": "which_event",
+                  "message": f"this device serves events {events}: pass --event ID "
+                             "(run `scanner-app sync` first if the list is empty)"})
+            return 1
+        event_id = events[0]
+    try:
+        seller = desk.sign_in(event_id, args.email, args.code)
+    except SaleRefused as exc:
+        emit({"signed_in": False, "error": exc.code, "message": exc.message})
+        return 1
+    report = desk.refresh()  # the menu and the stock for offline sales
+    if not quiet:
+        emit({"signed_in": True, **asdict(seller), "tiers": [asdict(t) for t in desk.tiers()],
+              "refresh": report.to_json()})
+    return 0
+
+
+def _served_events(desk: Any) -> list[Any]:
+    with desk.store.transaction() as s:
+        return sorted(desk.store.served_events(s).values(), key=lambda e: e.event_id)
+
+
 def _sell(args: argparse.Namespace, desk: Any, emit: Callable[[object], None]) -> int:
     tiers = desk.tiers()
-    if not tiers:  # never downloaded: try now
-        report = desk.refresh()
-        tiers = desk.tiers()
-        if not tiers:
-            emit({"sold": False, "error": "no_tiers",
-                  "message": f"no ticket types known on this desk ({report.error or 'none'})"})
-            return 1
+    if desk.seller() is None or not tiers:
+        emit({"sold": False, "error": "not_signed_in",
+              "message": "no seller is signed in at this desk: run `scanner-app sign-in "
+                         "--email EMAIL --code CODE` (or pass --email to sell)"})
+        return 1
     try:
         cart = parse_tiers(args.tier, tiers)
         request = build_request({t.tier_id: t for t in tiers}, cart, code=args.code,

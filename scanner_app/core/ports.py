@@ -20,6 +20,7 @@ from scanner_app.core.verdict import Verdict
 from shared import protocol as p
 
 if TYPE_CHECKING:  # the desk imports nothing Qt-side; this keeps ports free of its imports
+    from scanner_app.core.box_api import Seller
     from scanner_app.core.desk import RefreshReport
 
 GrayFrame = npt.NDArray[np.uint8]  # one 8-bit greyscale frame, shape (height, width)
@@ -138,6 +139,14 @@ class PairFunction(Protocol):
 class DeskService(Protocol):
     """Everything the sale screen and ``scanner-app sell`` ask of the box office
     (``scanner_app.core.desk.Desk``). ``sell`` and ``void`` raise ``SaleRefused`` in words."""
+
+    def sign_in(self, event_id: int, email: str, code: str) -> Seller: ...
+
+    def seller(self) -> Seller | None: ...
+
+    def sign_out(self) -> None: ...
+
+    def return_stock(self) -> int: ...
 
     def tiers(self) -> Sequence[Tier]: ...
 

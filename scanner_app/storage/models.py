@@ -221,6 +221,7 @@ class BoxStock(Base):
     tier_id: Mapped[int] = mapped_column(index=True)
     ticket_number: Mapped[str] = mapped_column(sa.String(64))
     token: Mapped[str] = mapped_column(sa.String(200))
+    seller_id: Mapped[int] = mapped_column(default=0)  # whose allocation it was drawn from
     sale_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
 
 
@@ -235,6 +236,8 @@ class BoxSale(Base):
     state: Mapped[str] = mapped_column(sa.String(12))
     sold_at: Mapped[datetime] = mapped_column(UTCDateTime)
     event_id: Mapped[int]
+    seller_id: Mapped[int] = mapped_column(default=0)
+    server_sale_id: Mapped[int | None]  # the server's id of the sale, once it answered
     night: Mapped[str] = mapped_column(sa.String(200), default="")
     order_number: Mapped[str] = mapped_column(sa.String(64), default="")
     lines_json: Mapped[str] = mapped_column(sa.Text, default="[]")

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("tier_id", sa.Integer(), nullable=False, index=True),
         sa.Column("ticket_number", sa.String(64), nullable=False),
         sa.Column("token", sa.String(200), nullable=False),
+        sa.Column("seller_id", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("sale_id", sa.String(36), nullable=True, index=True),
     )
     op.create_table(
@@ -46,6 +47,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(12), nullable=False),
         sa.Column("sold_at", sa.DateTime(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("seller_id", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("server_sale_id", sa.Integer(), nullable=True),
         sa.Column("night", sa.String(200), nullable=False, server_default=""),
         sa.Column("order_number", sa.String(64), nullable=False, server_default=""),
         sa.Column("lines_json", sa.Text(), nullable=False, server_default="[]"),
