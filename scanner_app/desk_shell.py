@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, QThread, QTimer
+from PySide6.QtWidgets import QMessageBox
 
 from scanner_app.core.box_office import SellerTotals, end_of_night_lines
 from scanner_app.core.ports import DeskService
@@ -32,9 +33,11 @@ class DeskShell(QObject):
         self.desk = desk
         self.desk_name = desk_name
         self.totals = SellerTotals()
+        self.report_box: QMessageBox | None = None
         self.worker = DeskWorker(desk, printer, refresh_ms)
         self.desk_thread: QThread | None = start_in_thread(self.worker, "desk")
         sale = window.sale
+        sale.sign_in_requested.connect(self.worker.request_sign_in)
         sale.sale_requested.connect(self.worker.request_sale)
         sale.reprint_requested.connect(self.worker.request_reprint)
         sale.void_requested.connect(self.worker.request_void)
@@ -47,6 +50,10 @@ class DeskShell(QObject):
         self.worker.tiers_changed.connect(sale.set_tiers)
         self.worker.totals_changed.connect(self._totals)
         self.worker.online_changed.connect(sale.badge.set_online)
+        self.worker.seller_changed.connect(sale.show_seller)
+        self.worker.sign_in_refused.connect(sale.show_sign_in_refusal)
+        self.worker.events_changed.connect(sale.set_events)
+        self.worker.stock_returned.connect(self._stock_returned)
         window.scan.box_office_requested.connect(window.show_sale)
         window.scan.box_office_button.show()
         QTimer.singleShot(0, self.worker, self.worker.start)  # its timer lives on its thread
@@ -60,13 +67,17 @@ class DeskShell(QObject):
                                   at=datetime.now(UTC))
 
     def show_report(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
+        """End of night: the seller's report on screen; unsold stock goes back to the server."""
         box = QMessageBox(self.window)
         box.setWindowTitle("End of night")
         box.setText("\n".join(self.report_lines()))
         box.open()
         self.report_box = box
+        self.worker.request_end_of_night()
+
+    def _stock_returned(self, message: str) -> None:
+        if self.report_box is not None:
+            self.report_box.setText("\n".join([*self.report_lines(), "", message]))
 
     def stop(self) -> None:
         if self.desk_thread is not None:

@@ -142,6 +142,12 @@ class Desk:
 
     # --- what the seller sees ----------------------------------------------------------------
 
+    def events(self) -> list[tuple[int, str]]:
+        """The events (nights) this device serves, from its last sync: ``(id, name)``."""
+        with self.store.transaction() as s:
+            served = self.store.served_events(s)
+        return [(e.event_id, e.name) for e in sorted(served.values(), key=lambda e: e.event_id)]
+
     def tiers(self) -> list[Tier]:
         with self.store.transaction() as s:
             return [_tier(row, stock) for row, stock in rows.tiers(s)]

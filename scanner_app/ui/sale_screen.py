@@ -17,6 +17,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -46,9 +47,11 @@ MAX_TIER_KEYS = 9
 
 
 class SaleScreen(QWidget):
-    """Signals: ``sale_requested(SaleRequest)``, ``reprint_requested(str)``,
-    ``void_requested(str, str)``, ``report_requested()``, ``door_requested()``."""
+    """Signals: ``sign_in_requested(int, str, str)``, ``sale_requested(SaleRequest)``,
+    ``reprint_requested(str)``, ``void_requested(str, str)``, ``report_requested()``,
+    ``door_requested()``."""
 
+    sign_in_requested = Signal(int, str, str)  # event id, e-mail, code
     sale_requested = Signal(object)
     reprint_requested = Signal(str)
     void_requested = Signal(str, str)
@@ -158,13 +161,37 @@ class SaleScreen(QWidget):
         side.addStretch(1)
         done_layout.addLayout(side, 2)
 
+        self.sign_in = QWidget()
+        self.event_choice = QComboBox()
+        self.email_edit = QLineEdit()
+        self.email_edit.setPlaceholderText("Seller e-mail")
+        self.sign_in_code = QLineEdit()
+        self.sign_in_code.setPlaceholderText("Code of the day")
+        self.sign_in_code.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sign_in_code.setMaxLength(4)
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.setObjectName("primary")
+        self.sign_in_message = QLabel("Sellers: sign in with your e-mail and your 4-digit code "
+                                      "of the day (the organizer gives it to you).")
+        self.sign_in_message.setWordWrap(True)
+        form = QVBoxLayout(self.sign_in)
+        for part in (self.sign_in_message, self.event_choice, self.email_edit,
+                     self.sign_in_code, self.sign_in_button):
+            form.addWidget(part)
+        form.addStretch(1)
+
         self.pages = QStackedWidget()
+        self.pages.addWidget(self.sign_in)
         self.pages.addWidget(entry)
         self.pages.addWidget(self.done)
+        self.entry = entry
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.pages, 1)
 
+        self.email_edit.returnPressed.connect(self.sign_in_code.setFocus)
+        self.sign_in_code.returnPressed.connect(self._sign_in)
+        self.sign_in_button.clicked.connect(self._sign_in)
         self.cash_edit.returnPressed.connect(self._cash_entered)
         self.cash_edit.textChanged.connect(lambda _t: self._show_cart())
         self.code_edit.returnPressed.connect(self.submit)
@@ -180,6 +207,36 @@ class SaleScreen(QWidget):
         self.door_button.clicked.connect(self.door_requested)
 
     # --- what the desk tells us --------------------------------------------------------------
+
+    def set_events(self, events: list[tuple[int, str]]) -> None:
+        self.event_choice.clear()
+        for event_id, name in events:
+            self.event_choice.addItem(name, event_id)
+        self.event_choice.setVisible(len(events) > 1)
+
+    def show_seller(self, name: str | None) -> None:
+        """A seller signed in (the sale entry), or none (the sign-in form)."""
+        if name is None:
+            self.title.setText("Box office")
+            self.pages.setCurrentWidget(self.sign_in)
+            self.email_edit.setFocus()
+            return
+        self.title.setText(f"Box office · {name}")
+        self.sign_in_code.clear()
+        self.new_sale()
+
+    def show_sign_in_refusal(self, message: str) -> None:
+        self.sign_in_message.setText(message)
+        self.sign_in_code.clear()
+        self.sign_in_code.setFocus()
+
+    def _sign_in(self) -> None:
+        event_id = self.event_choice.currentData()
+        if event_id is None:
+            self.show_sign_in_refusal("This device serves no event yet: wait for its sync.")
+            return
+        self.sign_in_requested.emit(int(event_id), self.email_edit.text(),
+                                    self.sign_in_code.text())
 
     def set_tiers(self, tiers: list[Tier]) -> None:
         night = self.nights[self.night_index][0] if self.nights else None
@@ -228,6 +285,9 @@ class SaleScreen(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, text = event.key(), event.text()
+        if self.pages.currentWidget() is self.sign_in:
+            super().keyPressEvent(event)
+            return
         if self.pages.currentWidget() is self.done:
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
                 self.new_sale()
@@ -303,7 +363,7 @@ class SaleScreen(QWidget):
         for edit in (self.name_edit, self.contact_edit, self.cash_edit, self.code_edit):
             edit.clear()
         self.message.setText("")
-        self.pages.setCurrentIndex(0)
+        self.pages.setCurrentWidget(self.entry)
         self._show_cart()
         self.setFocus()
 

@@ -30,11 +30,17 @@ class DeskWorker(QObject):
     tiers_changed = Signal(object)
     totals_changed = Signal(object)
     online_changed = Signal(bool)
+    seller_changed = Signal(object)  # the seller's name, or None: nobody signed in
+    sign_in_refused = Signal(str)
+    events_changed = Signal(object)
+    stock_returned = Signal(str)
 
     _sale_requested = Signal(object)
     _reprint_requested = Signal(str)
     _void_requested = Signal(str, str)
     _refresh_requested = Signal()
+    _sign_in_requested = Signal(int, str, str)
+    _end_requested = Signal()
 
     def __init__(self, desk: DeskService, printer: DeskPrinter, refresh_ms: int = 15_000) -> None:
         super().__init__()
@@ -42,10 +48,14 @@ class DeskWorker(QObject):
         self._printer = printer
         self._refresh_ms = refresh_ms
         self._timer: QTimer | None = None
+        self._seller_name: str | None = None
+        self._published = False
         self._sale_requested.connect(self._sell)
         self._reprint_requested.connect(self._reprint)
         self._void_requested.connect(self._void)
         self._refresh_requested.connect(self._refresh)
+        self._sign_in_requested.connect(self._sign_in)
+        self._end_requested.connect(self._end_of_night)
 
     def request_sale(self, request: object) -> None:
         self._sale_requested.emit(request)
@@ -58,6 +68,38 @@ class DeskWorker(QObject):
 
     def request_refresh(self) -> None:
         self._refresh_requested.emit()
+
+    def request_sign_in(self, event_id: int, email: str, code: str) -> None:
+        self._sign_in_requested.emit(event_id, email, code)
+
+    def request_end_of_night(self) -> None:
+        """Unsold stock back to the server, then the seller is signed out."""
+        self._end_requested.emit()
+
+    @Slot(int, str, str)
+    def _sign_in(self, event_id: int, email: str, code: str) -> None:
+        try:
+            seller = self._desk.sign_in(event_id, email, code)
+        except SaleRefused as exc:
+            self.sign_in_refused.emit(exc.message)
+            return
+        except Exception as exc:
+            logger.exception("sign-in failed")
+            self.sign_in_refused.emit(f"Sign-in failed: {exc}")
+            return
+        self._seller_name, self._published = seller.name, True
+        self.seller_changed.emit(seller.name)
+        self._refresh()
+
+    @Slot()
+    def _end_of_night(self) -> None:
+        self._refresh()
+        try:
+            returned = self._desk.return_stock()
+            message = f"{returned} unsold stock ticket(s) handed back."
+        except SaleRefused as exc:
+            message = f"Stock not handed back ({exc.message}): do it when online."
+        self.stock_returned.emit(message)
 
     @Slot()
     def start(self) -> None:
@@ -76,6 +118,12 @@ class DeskWorker(QObject):
 
     def _publish(self) -> None:
         try:
+            self.events_changed.emit(list(self._desk.events()))
+            seller = self._desk.seller()
+            name = None if seller is None else seller.name
+            if name != self._seller_name or not self._published:
+                self._seller_name, self._published = name, True
+                self.seller_changed.emit(name)
             self.tiers_changed.emit(list(self._desk.tiers()))
             self.totals_changed.emit(self._desk.totals())
         except Exception:
