@@ -15,28 +15,24 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from scanner_app.core.kiosk import PinGate
-from scanner_app.core.pairing import open_paired_door, pair_and_download, read_pairing_qr
+from scanner_app.core.pairing import open_paired_door, read_pairing_qr
 from scanner_app.core.ports import (
-    Decoder,
-    DeskService,
     DoorService,
-    FrameSource,
     PairedDoor,
-    PairFunction,
-    Progress,
     SyncOutcome,
 )
 from scanner_app.core.verdict import Verdict
 from scanner_app.desk_shell import DeskShell
 from scanner_app.hardware.camera import open_source
 from scanner_app.hardware.decoders import DECODERS, make_decoder
+from scanner_app.parts import Parts as Parts
+from scanner_app.parts import default_parts as default_parts
 from scanner_app.settings import Folders, Settings, configure_logging
 from scanner_app.ui.kiosk_screen import KioskScreen
 from scanner_app.ui.main_window import MainWindow
@@ -55,37 +51,6 @@ logger = logging.getLogger(__name__)
 
 STATUS_REFRESH_MS = 2000
 SWITCH_INTERVAL_S = 0.001
-
-
-@dataclass
-class Parts:
-    """What the app is built from; tests swap in their own (real) parts."""
-
-    open_door: Callable[[], PairedDoor | None]  # after pairing; None: cannot be opened
-    pair: PairFunction
-    open_camera: Callable[[], FrameSource]
-    decoder: Decoder
-    sync_interval_ms: int = 15_000
-    # the box office (docs/box-office.md): a desk on the paired server, and where tickets print
-    open_desk: Callable[[], DeskService | None] | None = None
-    printer: DeskPrinter | None = None
-    start_on_sale_screen: bool = False  # a device paired as BOX_OFFICE
-
-
-def default_parts(settings: Settings) -> Parts:
-    data = settings.folders.data
-
-    def pair(server: str, code: str, progress: Progress, /, *, device_name: str = "") -> None:
-        pair_and_download(data, server, code, progress, device_name=device_name)
-
-    return Parts(
-        open_door=lambda: open_paired_door(data),
-        pair=pair,
-        open_camera=lambda: open_source(
-            settings.camera, width=settings.width, height=settings.height
-        ),
-        decoder=make_decoder(settings.decoder),
-    )
 
 
 class DoorApp(QObject):
@@ -175,7 +140,7 @@ class DoorApp(QObject):
             return
         self.desk_shell = DeskShell(self.window, desk, self.parts.printer or DeskPrinter(),
                                     refresh_ms=self.parts.sync_interval_ms)
-        if self.parts.start_on_sale_screen:
+        if self.parts.start_on_sale_screen or desk.seller() is not None:
             self.window.show_sale()
 
     def _stop_door(self) -> None:
