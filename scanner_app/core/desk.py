@@ -95,6 +95,10 @@ class Desk:
         self._clock = clock
         self._lock = threading.RLock()
         self.stock_target = stock_target
+        # Set when the server did not answer; while set, sales come from stock at once (a
+        # venue without internet may take seconds to fail a connect). A refresh that gets
+        # through clears it.
+        self.offline = False
 
     def close(self) -> None:
         self.store.close()
@@ -185,10 +189,13 @@ class Desk:
                 raise SaleRefused("unknown_tier", "That ticket type is no longer sold here.")
             night = self._night(request.event_id, tiers[request.lines[0][0]].night)
             total = sum(tiers[t].price_cents * q for t, q in request.lines)
+            if self.offline:
+                return self._sell_offline(request, seller, tiers, night, total)
             try:
                 held = self.api.hold(seller.seller_id, request)
             except BoxApiError as exc:
                 if is_offline(exc):
+                    self.offline = True
                     return self._sell_offline(request, seller, tiers, night, total)
                 raise SaleRefused(exc.code, _words(exc)) from exc
             with self.store.transaction() as s:
@@ -321,6 +328,9 @@ class Desk:
             except BoxApiError as exc:
                 logger.info("box office refresh stopped: %s", exc)
                 report.error = exc.message or exc.code
+                self.offline = is_offline(exc)
+                return report
+            self.offline = False
         return report
 
     def _upload(self, report: RefreshReport) -> None:
