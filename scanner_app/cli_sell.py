@@ -32,6 +32,8 @@ def add_commands(sub: Any) -> None:
     sign_in.add_argument("--code", required=True, help="the seller's 4-digit code of the day")
     sign_in.add_argument("--event", type=int, default=None,
                          help="event id (default: the one event this device serves)")
+    sign_in.add_argument("--password", default="",
+                         help="on a DOOR device: the seller's password (sells online only)")
     sell = sub.add_parser("sell", help="sell tickets for cash (box office); prints the tickets")
     sell.add_argument("--tier", action="append", required=True, metavar="NAME|ID[=QTY]",
                       help="a ticket type by name or id, and how many (default 1); repeat it")
@@ -139,7 +141,7 @@ def _sign_in(args: argparse.Namespace, desk: Any, emit: Callable[[object], None]
             return 1
         event_id = events[0]
     try:
-        seller = desk.sign_in(event_id, args.email, args.code)
+        seller = desk.sign_in(event_id, args.email, args.code, getattr(args, "password", ""))
     except SaleRefused as exc:
         emit({"signed_in": False, "error": exc.code, "message": exc.message})
         return 1

@@ -79,6 +79,14 @@ class UploadOutcome:
 class BoxApi(Protocol):
     def sign_in(self, event_id: int, email: str, code: str) -> SellerMenu: ...
 
+    def user_token(self, email: str, password: str) -> str:
+        """A seller's own token (e-mail and password): a DOOR device sells with it."""
+        ...
+
+    def use_token(self, token: str | None) -> None:
+        """Call with ``token`` (a seller's) instead of the device's; None: the device's."""
+        ...
+
     def menu(self, event_id: int, seller_id: int) -> SellerMenu: ...
 
     def hold(self, seller_id: int, request: SaleRequest) -> ServerSale:
@@ -105,7 +113,16 @@ class HttpBoxApi:
 
     def __init__(self, client: httpx.Client, token: str | None) -> None:
         self.client = client
+        self.device_token = token
         self._http = _Http(client, token, _utc_now)
+
+    def use_token(self, token: str | None) -> None:
+        self._http.token = token or self.device_token
+
+    def user_token(self, email: str, password: str) -> str:
+        data = self._call("POST", "/api/v1/accounts/sign-in",
+                          {"email": email.strip(), "password": password})
+        return str(data["token"])
 
     def close(self) -> None:
         self.client.close()

@@ -99,23 +99,42 @@ class Desk:
         # venue without internet may take seconds to fail a connect). A refresh that gets
         # through clears it.
         self.offline = False
+        self._resume()
 
     def close(self) -> None:
         self.store.close()
 
     # --- the seller --------------------------------------------------------------------------
 
-    def sign_in(self, event_id: int, email: str, code: str) -> Seller:
-        """The server checks the code; the seller and the menu are kept for the shift."""
+    def sign_in(self, event_id: int, email: str, code: str, password: str = "") -> Seller:
+        """The server checks the code; the seller and the menu are kept for the shift.
+
+        A DOOR device may not sell with its own token: with the seller's ``password`` it
+        sells with the seller's token instead (online only: stock is for box-office devices).
+        """
         code = check_code(code)
+        user_token = ""
+        self.api.use_token(None)
         try:
-            menu = self.api.sign_in(event_id, email, code)
+            try:
+                menu = self.api.sign_in(event_id, email, code)
+            except BoxApiError as exc:
+                if exc.code != "forbidden" or not password:
+                    raise
+                user_token = self.api.user_token(email, password)
+                self.api.use_token(user_token)
+                menu = self.api.sign_in(event_id, email, code)
         except BoxApiError as exc:
+            self.api.use_token(None)
+            if exc.code == "forbidden":
+                raise SaleRefused(exc.code, _words(exc) + " Or sign in with your password."
+                                  ) from exc
             raise SaleRefused(exc.code, _words(exc)) from exc
-        sealed = self.store.vault.seal(code.encode()).decode()
+        seal = self.store.vault.seal
         self.store.set_setting(_SELLER, json.dumps({
             "event_id": event_id, "seller_id": menu.seller.seller_id, "name": menu.seller.name,
-            "email": menu.seller.email, "code": sealed}))
+            "email": menu.seller.email, "code": seal(code.encode()).decode(),
+            "token": seal(user_token.encode()).decode() if user_token else ""}))
         with self.store.transaction() as s:
             rows.store_tiers(s, [_tier_row(t) for t in menu.tiers])
         return menu.seller
@@ -129,6 +148,13 @@ class Desk:
 
     def sign_out(self) -> None:
         self.store.set_setting(_SELLER, "")
+        self.api.use_token(None)
+
+    def _resume(self) -> None:
+        """A seller who signed in with their password keeps selling with their token."""
+        data = self._seller_data()
+        if data and data.get("token"):
+            self.api.use_token(self.store.vault.open(str(data["token"]).encode()).decode())
 
     def _seller_data(self) -> dict[str, Any] | None:
         text = self.store.setting(_SELLER)
@@ -393,7 +419,7 @@ class Desk:
         try:
             stock = self.api.take_stock(seller.event_id, seller.seller_id, self._code(), want)
         except BoxApiError as exc:
-            if exc.code in ("stock_limit", "allocation_exceeded", "sold_out"):
+            if exc.code in ("stock_limit", "allocation_exceeded", "sold_out", "forbidden"):
                 logger.info("no more stock for this desk: %s", exc.message)
                 return 0
             raise

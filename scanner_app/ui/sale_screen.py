@@ -47,11 +47,11 @@ MAX_TIER_KEYS = 9
 
 
 class SaleScreen(QWidget):
-    """Signals: ``sign_in_requested(int, str, str)``, ``sale_requested(SaleRequest)``,
+    """Signals: ``sign_in_requested(int, str, str, str)``, ``sale_requested(SaleRequest)``,
     ``reprint_requested(str)``, ``void_requested(str, str)``, ``report_requested()``,
     ``door_requested()``."""
 
-    sign_in_requested = Signal(int, str, str)  # event id, e-mail, code
+    sign_in_requested = Signal(int, str, str, str)  # event id, e-mail, code, password
     sale_requested = Signal(object)
     reprint_requested = Signal(str)
     void_requested = Signal(str, str)
@@ -169,6 +169,9 @@ class SaleScreen(QWidget):
         self.sign_in_code.setPlaceholderText("Code of the day")
         self.sign_in_code.setEchoMode(QLineEdit.EchoMode.Password)
         self.sign_in_code.setMaxLength(4)
+        self.password_edit = QLineEdit()
+        self.password_edit.setPlaceholderText("Password (only at a door laptop)")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.sign_in_button = QPushButton("Sign in")
         self.sign_in_button.setObjectName("primary")
         self.sign_in_message = QLabel("Sellers: sign in with your e-mail and your 4-digit code "
@@ -176,7 +179,7 @@ class SaleScreen(QWidget):
         self.sign_in_message.setWordWrap(True)
         form = QVBoxLayout(self.sign_in)
         for part in (self.sign_in_message, self.event_choice, self.email_edit,
-                     self.sign_in_code, self.sign_in_button):
+                     self.sign_in_code, self.password_edit, self.sign_in_button):
             form.addWidget(part)
         form.addStretch(1)
 
@@ -236,7 +239,8 @@ class SaleScreen(QWidget):
             self.show_sign_in_refusal("This device serves no event yet: wait for its sync.")
             return
         self.sign_in_requested.emit(int(event_id), self.email_edit.text(),
-                                    self.sign_in_code.text())
+                                    self.sign_in_code.text(), self.password_edit.text())
+        self.password_edit.clear()
 
     def set_tiers(self, tiers: list[Tier]) -> None:
         night = self.nights[self.night_index][0] if self.nights else None

@@ -39,7 +39,7 @@ class DeskWorker(QObject):
     _reprint_requested = Signal(str)
     _void_requested = Signal(str, str)
     _refresh_requested = Signal()
-    _sign_in_requested = Signal(int, str, str)
+    _sign_in_requested = Signal(int, str, str, str)
     _end_requested = Signal()
 
     def __init__(self, desk: DeskService, printer: DeskPrinter, refresh_ms: int = 15_000) -> None:
@@ -69,17 +69,17 @@ class DeskWorker(QObject):
     def request_refresh(self) -> None:
         self._refresh_requested.emit()
 
-    def request_sign_in(self, event_id: int, email: str, code: str) -> None:
-        self._sign_in_requested.emit(event_id, email, code)
+    def request_sign_in(self, event_id: int, email: str, code: str, password: str = "") -> None:
+        self._sign_in_requested.emit(event_id, email, code, password)
 
     def request_end_of_night(self) -> None:
         """Unsold stock back to the server, then the seller is signed out."""
         self._end_requested.emit()
 
-    @Slot(int, str, str)
-    def _sign_in(self, event_id: int, email: str, code: str) -> None:
+    @Slot(int, str, str, str)
+    def _sign_in(self, event_id: int, email: str, code: str, password: str) -> None:
         try:
-            seller = self._desk.sign_in(event_id, email, code)
+            seller = self._desk.sign_in(event_id, email, code, password)
         except SaleRefused as exc:
             self.sign_in_refused.emit(exc.message)
             return
