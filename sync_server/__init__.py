@@ -70,6 +70,7 @@ class WebOnlySessions(SecureCookieSessionInterface):
 def api_domains() -> tuple[Routes, ...]:
     """Every domain's JSON routes, in the order they are registered (and documented)."""
     from sync_server import openapi
+    from sync_server.box_office import api as box_office
     from sync_server.devices import api as devices
     from sync_server.door import api as door
     from sync_server.door import voids as door_voids
@@ -83,7 +84,8 @@ def api_domains() -> tuple[Routes, ...]:
 
     return (signin.routes, devices.routes, door.routes, door_voids.routes,
             events.routes, orders.routes,
-            tickets.routes, mail.routes, staff.routes, payments.routes, openapi.routes)
+            tickets.routes, mail.routes, staff.routes, box_office.routes, payments.routes,
+            openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:

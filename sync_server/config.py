@@ -111,6 +111,16 @@ class Config(BaseSettings):
     user_token_days: int = Field(30, ge=1, description="Lifetime of a user's API token.")
     hold_minutes: float = Field(
         10.0, gt=0, description="An unpaid order holds its tickets this long.")
+    box_office_hold_minutes: float = Field(
+        5.0, gt=0, description="A box-office cash sale holds its tickets this long before the "
+        "seller confirms it with their code.")
+    box_office_stock_max: int = Field(
+        20, ge=0, le=500, description="Offline stock (pre-issued tickets) one box-office device "
+        "may hold per seller; 0: no offline stock.")
+    box_office_code_attempts: int = Field(
+        5, ge=1, description="Wrong seller codes allowed per seller in one window.")
+    box_office_code_window_seconds: int = Field(
+        300, ge=10, description="The window of box_office_code_attempts, in seconds.")
     max_held_units_per_buyer: int = Field(
         20, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
         "0: no limit.")

@@ -41,6 +41,13 @@ class Code(ErrorCode):
     IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"
     TRANSFER_CLOSED: Final = "transfer_closed"  # 409: the event's first day has started
     SCAN_TIME_OUT_OF_RANGE: Final = "scan_time_out_of_range"  # per scan: outside the event/device
+    # Box office (docs/box-office.md)
+    ALLOCATION_EXCEEDED: Final = "allocation_exceeded"  # 409: more than the seller has left
+    EVENT_CANCELLED: Final = "event_cancelled"  # 409: the event was cancelled: no sale
+    WRONG_SELLER_CODE: Final = "wrong_seller_code"  # 403: not the seller's code of the day
+    SELLER_INACTIVE: Final = "seller_inactive"  # 403: the seller is not ACTIVE
+    HOLD_EXPIRED: Final = "hold_expired"  # 409: the cash hold lapsed: place a new one
+    STOCK_LIMIT: Final = "stock_limit"  # 409: the device holds its maximum of offline stock
 
 
 _HTTP_CODES = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sync_server.accounts.models import ApiToken, User
 from sync_server.audit.models import AuditEntry
+from sync_server.box_office.models import BoxOfficeSale, SellerSecret, StockTicket
 from sync_server.db import Base
 from sync_server.devices.models import Device, DeviceKind, PairingCode
 from sync_server.door import changes as _door_changes  # noqa: F401  (numbering hooks)
@@ -45,6 +46,7 @@ __all__ = [
     "ScanType", "SellerStatus", "StaffRole", "TicketInstance", "TicketStatus", "TicketType",
     "User", "WaitingListEntry", "WaitingStatus",
 ]
+__all__ += ["BoxOfficeSale", "SellerSecret", "StockTicket"]  # box office (issue 16)
 __all__ += ["EventFees", "InventoryHold", "OutboxMessage"]  # purchase engine (issue 4)
 __all__ += ["DoorEventChange", "DoorEventSettings", "DoorScan"]  # door sync (issue 5)
 __all__ += ["CardPayment", "ConnectedAccount", "StripeEvent"]  # card payments (issue 14)

@@ -32,6 +32,7 @@ from sync_server.errors import ApiError, Code
 logger = logging.getLogger(__name__)
 
 MAX_BEARER_LENGTH = 200
+BOX_OFFICE_KIND = "BOX_OFFICE"  # devices.models.DeviceKind.BOX_OFFICE (devices sits above auth)
 
 
 class Access(StrEnum):
@@ -45,6 +46,9 @@ class Access(StrEnum):
     EVENT_SELLER = "event_seller"  # organizer/admin or an ACTIVE seller of the event
     EVENT_DOOR = "event_door"  # a device serving the event, or organizer/admin/unexpired staff
     EVENT_DEVICE = "event_device"  # a device serving the event
+    # a BOX_OFFICE device serving the event, or organizer/admin or an ACTIVE seller
+    EVENT_BOX_OFFICE = "event_box_office"
+    BOX_OFFICE_DEVICE = "box_office_device"  # a BOX_OFFICE device serving the event
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,12 @@ def require_event_role(
     raise _forbidden(roles, " or ".join(names), staff)
 
 
+def _require_box_office(session: Session, actor: Actor, event: Any) -> None:
+    device = require_device_for_event(session, actor, event)
+    if str(device.kind) != BOX_OFFICE_KIND:
+        raise ApiError(403, Code.FORBIDDEN, "this route is for box-office devices")
+
+
 def authorize(session: Session, actor: Actor, access: Access, event: Any) -> None:
     """Raise the right refusal unless ``actor`` may call a route with ``access`` on ``event``."""
     if access is Access.PUBLIC:
@@ -233,5 +243,12 @@ def authorize(session: Session, actor: Actor, access: Access, event: Any) -> Non
         require_event_role(session, actor, event, staff=True)
     elif access is Access.EVENT_DEVICE:
         require_device_for_event(session, actor, event)
+    elif access is Access.EVENT_BOX_OFFICE:
+        if actor.device is not None:
+            _require_box_office(session, actor, event)
+            return
+        require_event_role(session, actor, event, seller=True)
+    elif access is Access.BOX_OFFICE_DEVICE:
+        _require_box_office(session, actor, event)
     else:  # pragma: no cover - a new Access member without a rule here
         raise AssertionError(f"no rule for {access}")

@@ -1,0 +1,152 @@
+"""Response shapes of the box-office API (documented in OpenAPI, checked by the tests)."""
+
+from __future__ import annotations
+
+from sync_server.schemas import Out
+
+
+class SellerView(Out):
+    seller_id: int
+    name: str
+    email: str
+    status: str
+    allocated_tickets: int
+    sold_tickets: int
+    held_tickets: int
+    stock_out_tickets: int
+    remaining_tickets: int
+    commission_rate_bp: int | None
+    cash_owed_cents: int
+    commission_cents: int
+    refunded_cents: int
+    sales_count: int
+    refunds_count: int
+
+
+class TierOut(Out):
+    ticket_type_id: int
+    name: str
+    price_cents: int
+    available: int
+    valid_dates: list[str]
+
+
+class TicketOut(Out):
+    ticket_id: int
+    ticket_number: str
+    ticket_type_id: int | None
+    ticket_type: str
+    price_cents: int
+    token: str
+    holder_name: str
+    valid_dates: list[str]
+    status: str
+
+
+class StockTicketOut(TicketOut):
+    stock: bool
+    seller_id: int
+    stock_status: str
+
+
+class SaleItemOut(Out):
+    ticket_type_id: int | None
+    quantity: int
+    price_cents: int
+
+
+class SaleOut(Out):
+    sale_id: int
+    client_sale_id: str
+    seller_id: int
+    device_id: int | None
+    kind: str
+    status: str
+    order_number: str | None
+    quantity: int
+    total_cents: int
+    list_cents: int
+    commission_cents: int
+    buyer_name: str
+    buyer_email: str
+    buyer_phone: str | None
+    items: list[SaleItemOut]
+    expires_at: str | None
+    sold_at: str | None
+    refunded_at: str | None
+    refund_reason: str | None
+    tickets: list[TicketOut]
+
+
+class SignInOut(Out):
+    seller: SellerView
+    tiers: list[TierOut]
+    hold_minutes: float
+    time_zone: str
+    server_time: str
+
+
+class MeOut(Out):
+    seller: SellerView
+    tiers: list[TierOut]
+    code: str | None
+    hold_minutes: float
+
+
+class SaleEnvelope(Out):
+    sale: SaleOut
+
+
+class SaleList(Out):
+    sales: list[SaleOut]
+
+
+class StockOut(Out):
+    stock: list[StockTicketOut]
+    batch_id: str | None = None
+
+
+class OfflineResultOut(Out):
+    client_sale_id: str
+    outcome: str
+    sale_id: int | None
+    error: str | None
+
+
+class OfflineResults(Out):
+    results: list[OfflineResultOut]
+
+
+class ReturnedOut(Out):
+    returned: int
+    stock: list[StockTicketOut]
+
+
+class RevokedStockOut(Out):
+    revoked: int
+
+
+class Totals(Out):
+    sold_tickets: int
+    cash_owed_cents: int
+    commission_cents: int
+    refunded_cents: int
+    stock_out_tickets: int
+
+
+class ReportOut(Out):
+    event_id: int
+    date: str
+    sellers: list[SellerView]
+    totals: Totals
+
+
+class CodeOut(Out):
+    seller_id: int
+    name: str
+    code: str
+
+
+class CodesOut(Out):
+    date: str
+    codes: list[CodeOut]
