@@ -95,7 +95,7 @@ class BoxApi(Protocol):
 
     def confirm(self, event_id: int, seller_id: int, sale_id: int, code: str) -> ServerSale: ...
 
-    def refund(self, event_id: int, sale_id: int, reason: str) -> None: ...
+    def refund(self, event_id: int, sale_id: int, reason: str, code: str) -> None: ...
 
     def take_stock(self, event_id: int, seller_id: int, code: str,
                    counts: Mapping[int, int]) -> list[StockTicket]: ...
@@ -147,7 +147,7 @@ class HttpBoxApi:
         data = self._call("POST", event_path(request.event_id, "holds"), {
             "seller_id": seller_id, "client_sale_id": request.sale_id,
             "items": [{"ticket_type_id": t, "quantity": q} for t, q in request.lines],
-            "buyer_name": request.buyer_name, "buyer_email": request.buyer_email,
+            "buyer_name": request.buyer_name, "buyer_email": request.buyer_email or None,
             "buyer_phone": request.buyer_phone or None})
         return _sale(data["sale"])
 
@@ -156,8 +156,9 @@ class HttpBoxApi:
                           {"code": code, "seller_id": seller_id})
         return _sale(data["sale"])
 
-    def refund(self, event_id: int, sale_id: int, reason: str) -> None:
-        self._call("POST", event_path(event_id, f"sales/{sale_id}/refund"), {"reason": reason})
+    def refund(self, event_id: int, sale_id: int, reason: str, code: str) -> None:
+        body = {"reason": reason, **({"code": code} if code else {})}
+        self._call("POST", event_path(event_id, f"sales/{sale_id}/refund"), body)
 
     def take_stock(self, event_id: int, seller_id: int, code: str,
                    counts: Mapping[int, int]) -> list[StockTicket]:
@@ -178,7 +179,7 @@ class HttpBoxApi:
             "client_sale_id": sale.sale_id, "seller_id": seller_id,
             "sold_at": format_time(sale.sold_at),
             "ticket_ids": [t.ticket_id for t in sale.tickets], "total_cents": sale.total_cents,
-            "buyer_name": sale.buyer_name, "buyer_email": sale.buyer_email,
+            "buyer_name": sale.buyer_name, "buyer_email": sale.buyer_email or None,
             "buyer_phone": sale.buyer_phone or None} for seller_id, sale in sales]}
         data = self._call("POST", event_path(event_id, "offline-sales"), body)
         return [UploadOutcome(str(r["client_sale_id"]), str(r["outcome"]),

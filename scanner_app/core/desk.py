@@ -323,7 +323,7 @@ class Desk:
             pending = True
             if server_id is not None:
                 try:
-                    self.api.refund(event_id, server_id, reason)
+                    self.api.refund(event_id, server_id, reason, self._code())
                     pending = False
                 except BoxApiError as exc:
                     if not is_offline(exc):
@@ -385,7 +385,7 @@ class Desk:
             with self.store.transaction() as s:
                 server_id = rows.sale_row(s, sale.sale_id).server_sale_id
             if server_id is not None:
-                self.api.refund(sale.event_id, server_id, reason)
+                self.api.refund(sale.event_id, server_id, reason, self._code())
                 report.voids_sent += 1
             with self.store.transaction() as s:
                 rows.sale_row(s, sale.sale_id).void_pending = False

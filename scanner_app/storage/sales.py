@@ -32,9 +32,9 @@ def store_tiers(s: Session, rows: Sequence[m.BoxTier]) -> None:
 
 def tiers(s: Session) -> list[tuple[m.BoxTier, int]]:
     """Each tier with the unsold stock tickets this desk holds of it."""
-    stock = dict(s.execute(
+    stock = {int(tier): int(count) for tier, count in s.execute(
         sa.select(m.BoxStock.tier_id, sa.func.count()).where(m.BoxStock.sale_id.is_(None))
-        .group_by(m.BoxStock.tier_id)).tuples().all())
+        .group_by(m.BoxStock.tier_id))}
     rows = s.scalars(sa.select(m.BoxTier).order_by(m.BoxTier.position, m.BoxTier.tier_id))
     return [(r, int(stock.get(r.tier_id, 0))) for r in rows]
 
