@@ -17,6 +17,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -44,6 +45,7 @@ from scanner_app.ui.status_strip import OnlineBadge
 from scanner_app.ui.ticket_print import PrintOutcome, qr_image
 
 MAX_TIER_KEYS = 9
+QR_SIDE = 480  # pixels: large enough for a buyer's phone to photograph from the other side
 
 
 class SaleScreen(QWidget):
@@ -135,6 +137,7 @@ class SaleScreen(QWidget):
         self.done_title.setObjectName("heading")
         self.done_qr = QLabel()
         self.done_qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.done_qr.setMinimumSize(QR_SIDE, QR_SIDE)
         self.done_info = QLabel("")
         self.done_info.setObjectName("eventName")
         self.done_info.setWordWrap(True)
@@ -253,8 +256,9 @@ class SaleScreen(QWidget):
         self._show_cart()
 
     def show_totals(self, totals: SellerTotals) -> None:
-        self.totals_label.setText(f"Today: {totals.sales} sales · {totals.tickets} tickets · "
-                                  f"{money(totals.cash_cents)} cash")
+        sales = "1 sale" if totals.sales == 1 else f"{totals.sales} sales"
+        self.totals_label.setText(f"{sales} · {totals.tickets} tickets · "
+                                  f"{money(totals.cash_cents)}")
 
     def show_sale(self, sale: Sale, printed: PrintOutcome) -> None:
         self.busy = False
@@ -273,7 +277,8 @@ class SaleScreen(QWidget):
         self.setFocus()
 
     def show_print(self, printed: PrintOutcome) -> None:
-        self.print_label.setText(("🖨 " if printed.ok else "⚠ ") + printed.message)
+        self.print_label.setText(("Printed: " if printed.ok else "Not printed: ")
+                                 + printed.message)
 
     def show_voided(self, sale: Sale) -> None:
         self.last_sale = sale
@@ -289,7 +294,10 @@ class SaleScreen(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, text = event.key(), event.text()
-        if self.pages.currentWidget() is self.sign_in:
+        if self.pages.currentWidget() is self.sign_in or QApplication.focusWidget() not in (
+                self, None):
+            # A key a field did not take (a line edit passes Enter on after returnPressed):
+            # the tier keys are only for the screen itself.
             super().keyPressEvent(event)
             return
         if self.pages.currentWidget() is self.done:
@@ -423,8 +431,8 @@ class SaleScreen(QWidget):
         if sale is None or not sale.tickets:
             return
         ticket = sale.tickets[self.shown_ticket % len(sale.tickets)]
-        pixmap = QPixmap.fromImage(qr_image(ticket.token, box_size=12))
-        side = max(240, min(self.done_qr.width(), self.done_qr.height(), 640))
+        pixmap = QPixmap.fromImage(qr_image(ticket.token, box_size=16))
+        side = max(QR_SIDE, min(self.done_qr.width(), self.done_qr.height()))
         self.done_qr.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio))
         self.done_qr.setToolTip(f"{ticket.tier_name} · {ticket.ticket_number}")
 

@@ -11,7 +11,7 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from scanner_app.core.box_office import SaleRefused
+from scanner_app.core.box_office import SaleMode, SaleRefused
 from scanner_app.core.ports import DeskService
 from scanner_app.ui.ticket_print import DeskPrinter, PrintOutcome
 
@@ -142,6 +142,7 @@ class DeskWorker(QObject):
             return
         outcome = self._print(sale.sale_id)
         self.sale_done.emit(sale, outcome)
+        self.online_changed.emit(sale.mode is SaleMode.ONLINE)
         self._publish()
 
     def _print(self, sale_id: str) -> PrintOutcome:

@@ -38,6 +38,7 @@ def test_a_desk_killed_mid_sale_keeps_each_sale_whole_and_uploads_it_once(
     time.sleep(random.uniform(0.0, 0.05))  # somewhere inside a later sale
     child.send_signal(signal.SIGKILL)
     child.wait(10)
+    child.stdout.close()
 
     with desk.store.transaction() as s:
         sales = {r.sale_id: r for r in s.scalars(sa.select(m.BoxSale))}

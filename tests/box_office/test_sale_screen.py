@@ -153,7 +153,7 @@ def test_a_two_ticket_cash_sale_takes_at_most_12_key_presses(
     sale = sale_screen.last_sale
     assert sale is not None and sale.state is SaleState.COMPLETED and len(sale.tickets) == 2
     assert "change $10.00" in sale_screen.done_title.text()
-    assert sale_screen.done_qr.pixmap().width() >= 240  # shown large, to photograph
+    assert sale_screen.done_qr.pixmap().width() >= 480  # shown large, to photograph
     qtbot.waitUntil(lambda: (tmp_path / "printed" / f"sale-{sale.sale_id}.pdf").exists(),
                     timeout=5000)
     printed = qr_texts(tmp_path / "printed" / f"sale-{sale.sale_id}.pdf")
@@ -175,7 +175,8 @@ def test_a_two_ticket_cash_sale_takes_at_most_12_key_presses(
     qtbot.waitUntil(lambda: sale_screen.pages.currentWidget() is sale_screen.done, timeout=10_000)
     assert seller.presses <= MAX_PRESSES, seller.presses
     assert sale_screen.last_sale.sale_id != sale.sale_id
-    qtbot.waitUntil(lambda: "2 sales" in sale_screen.totals_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "2 sales · 4 tickets" in sale_screen.totals_label.text(),
+                    timeout=5000)
 
 
 def test_a_refusal_is_shown_in_words_and_nothing_is_sold(
@@ -213,4 +214,5 @@ def test_the_server_away_a_sale_is_made_from_stock(
     qtbot.waitUntil(lambda: sale_screen.pages.currentWidget() is sale_screen.done, timeout=10_000)
     sale = sale_screen.last_sale
     assert sale.mode is SaleMode.OFFLINE and "offline" in sale_screen.done_info.text()
+    qtbot.waitUntil(lambda: sale_screen.badge.online is False, timeout=5000)
     shot(app.window, "box_office_sold_offline")  # type: ignore[attr-defined]
