@@ -50,6 +50,7 @@ from tests.e2e.conftest import ServerProcess
 
 ONLINE_TARGET_MS = 500.0
 OFFLINE_TARGET_MS = 100.0
+PROFILE = None  # a cProfile.Profile with --profile: where an offline sale's time goes
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -96,7 +97,13 @@ def stage(server: ServerProcess, allocation: int) -> tuple[int, str, str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sales", type=int, default=60, help="sales measured in each mode")
+    parser.add_argument("--profile", action="store_true", help="profile the offline sales")
     args = parser.parse_args()
+    if args.profile:
+        import cProfile
+
+        global PROFILE
+        PROFILE = cProfile.Profile()
     _qt = QGuiApplication([])  # printing needs Qt's GUI classes (offscreen)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -128,39 +135,62 @@ def run(server: ServerProcess, folder: Path, event_id: int, email: str, organize
     printer = DeskPrinter(pdf_folder=folder / "printed", layout=Layout.RECEIPT)
     tier = desk.tiers()[0]
 
-    def one_sale() -> float:
+    printing: dict[str, list[float]] = {"online": [], "offline": []}
+
+    def one_sale(mode: str) -> float:
         tiers = tiers_by_id(desk.tiers())
         request = build_request(tiers, Cart().add(tier.tier_id, 2), code=code, cash="60")
         started = time.perf_counter()
         sale = desk.sell(request)
+        sold = time.perf_counter()
         outcome = printer.print_sale(sale)
-        elapsed = (time.perf_counter() - started) * 1000
+        ended = time.perf_counter()
         assert outcome.ok, outcome
-        return elapsed
+        printing[mode].append((ended - sold) * 1000)
+        return (ended - started) * 1000
 
     for _ in range(3):  # warm-up: first connections, Qt's fonts
-        one_sale()
-    online = [one_sale() for _ in range(count)]
+        one_sale("online")
+    printing["online"].clear()
+    online = [one_sale("online") for _ in range(count)]
 
     offline: list[float] = []
+    uploaded = 0
     while len(offline) < count:
         desk.offline = False
-        desk.refresh()  # online again: the stock is topped up (the server caps it per desk)
+        # online again: the offline sales upload, the stock is topped up (capped per desk)
+        uploaded += desk.refresh().uploaded
         held = sum(t.stock for t in desk.tiers())
         desk.offline = True  # the venue's internet is down: sales come from stock at once
         for _ in range(min(held // 2, count - len(offline))):
-            offline.append(one_sale())
+            if PROFILE is not None:
+                PROFILE.enable()
+            offline.append(one_sale("offline"))
+            if PROFILE is not None:
+                PROFILE.disable()
         if held < 2:
             raise SystemExit("the server handed out no stock: is the allocation too small?")
     desk.offline = False
-    uploaded = desk.refresh()
+    last = desk.refresh()
+    uploaded += last.uploaded
     print(f"Box office sale time (hold, confirm, issue, print a receipt PDF), {count} two-ticket "
           "sales each")
     report("online", online, ONLINE_TARGET_MS)
     report("offline", offline, OFFLINE_TARGET_MS)
-    print(f"  offline sales uploaded afterwards: {uploaded.uploaded} (rejected "
-          f"{uploaded.rejected}); online p50 / offline p50 = "
+    for mode in ("online", "offline"):
+        sell = [a - b for a, b in zip(online if mode == "online" else offline, printing[mode],
+                                      strict=True)]
+        print(f"    {mode}: the sale p50 {statistics.median(sell):.1f} ms, p99 "
+              f"{percentile(sell, 0.99):.1f} ms; its PDF p50 "
+              f"{statistics.median(printing[mode]):.1f} ms, p99 "
+              f"{percentile(printing[mode], 0.99):.1f} ms")
+    print(f"  offline sales uploaded on reconnecting: {uploaded} of {len(offline)} (rejected "
+          f"{last.rejected}); online p50 / offline p50 = "
           f"{statistics.median(online) / statistics.median(offline):.1f}x")
+    if PROFILE is not None:
+        import pstats
+
+        pstats.Stats(PROFILE).sort_stats("tottime").print_stats(15)
     desk.close()
     client.close()
     return 0

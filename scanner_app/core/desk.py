@@ -99,6 +99,9 @@ class Desk:
         # venue without internet may take seconds to fail a connect). A refresh that gets
         # through clears it.
         self.offline = False
+        self._session: tuple[dict[str, Any] | None, str] | None = None
+        self._menu_cache: dict[int, Tier] | None = None
+        self._nights: dict[tuple[int, str], str] = {}
         self._resume()
 
     def close(self) -> None:
@@ -131,6 +134,7 @@ class Desk:
                                   ) from exc
             raise SaleRefused(exc.code, _words(exc)) from exc
         seal = self.store.vault.seal
+        self._session = self._menu_cache = None
         self.store.set_setting(_SELLER, json.dumps({
             "event_id": event_id, "seller_id": menu.seller.seller_id, "name": menu.seller.name,
             "email": menu.seller.email, "code": seal(code.encode()).decode(),
@@ -147,6 +151,7 @@ class Desk:
                       str(data.get("email", "")))
 
     def sign_out(self) -> None:
+        self._session = None
         self.store.set_setting(_SELLER, "")
         self.api.use_token(None)
 
@@ -157,12 +162,23 @@ class Desk:
             self.api.use_token(self.store.vault.open(str(data["token"]).encode()).decode())
 
     def _seller_data(self) -> dict[str, Any] | None:
-        text = self.store.setting(_SELLER)
-        return json.loads(text) if text else None
+        if self._session is None:  # read once; sign_in and sign_out replace it
+            text = self.store.setting(_SELLER)
+            data = json.loads(text) if text else None
+            code = "" if data is None else self.store.vault.open(
+                str(data["code"]).encode()).decode()
+            self._session = (data, code)
+        return self._session[0]
 
     def _code(self) -> str:
-        data = self._seller_data()
-        return "" if data is None else self.store.vault.open(str(data["code"]).encode()).decode()
+        self._seller_data()
+        return "" if self._session is None else self._session[1]
+
+    def _menu(self) -> dict[int, Tier]:
+        """The tiers by id, as last downloaded (kept in memory: a sale reads them)."""
+        if self._menu_cache is None:
+            self._menu_cache = tiers_by_id(self.tiers())
+        return self._menu_cache
 
     def _signed_in(self) -> Seller:
         seller = self.seller()
@@ -198,10 +214,14 @@ class Desk:
 
     def _night(self, event_id: int, night: str) -> str:
         """What the ticket says it is for: the event's name, and the night if only one."""
-        with self.store.transaction() as s:
-            event = self.store.served_events(s).get(event_id)
-        name = event.name if event is not None else ""
-        return " · ".join(x for x in (name, "" if night == ALL_NIGHTS else night) if x)
+        key = (event_id, night)
+        if key not in self._nights:
+            with self.store.transaction() as s:
+                event = self.store.served_events(s).get(event_id)
+            name = event.name if event is not None else ""
+            self._nights[key] = " · ".join(
+                x for x in (name, "" if night == ALL_NIGHTS else night) if x)
+        return self._nights[key]
 
     def sell(self, request: SaleRequest) -> Sale:
         """Make the sale, online if the server answers, else from stock. Raises ``SaleRefused``
@@ -210,7 +230,7 @@ class Desk:
             seller = self._signed_in()
             if not hmac.compare_digest(request.seller_code, self._code()):
                 raise SaleRefused("wrong_seller_code", "That is not your code of the day.")
-            tiers = tiers_by_id(self.tiers())
+            tiers = self._menu()
             if any(t not in tiers for t, _ in request.lines):
                 raise SaleRefused("unknown_tier", "That ticket type is no longer sold here.")
             night = self._night(request.event_id, tiers[request.lines[0][0]].night)
@@ -297,8 +317,13 @@ class Desk:
                                     tiers[t.tier_id].name, tiers[t.tier_id].price_cents,
                                     t.token) for t in picked]
             rows.add_sale(s, row, [_ticket_row(request.sale_id, t) for t in tickets])
-            logger.info("offline sale %s: %d stock tickets", request.sale_id, len(tickets))
-            return _sale(s, row)
+        logger.info("offline sale %s: %d stock tickets", request.sale_id, len(tickets))
+        return Sale(sale_id=row.sale_id, mode=SaleMode.OFFLINE, state=SaleState.COMPLETED,
+                    sold_at=row.sold_at, event_id=row.event_id, night=night, order_number="",
+                    total_cents=total, tendered_cents=request.tendered_cents,
+                    tickets=tuple(sorted(tickets, key=lambda t: t.ticket_id)),
+                    buyer_name=request.buyer_name, buyer_email=request.buyer_email,
+                    buyer_phone=request.buyer_phone, uploaded=False)
 
     # --- after the sale ----------------------------------------------------------------------
 
@@ -349,6 +374,7 @@ class Desk:
                     menu = self.api.menu(seller.event_id, seller.seller_id)
                     with self.store.transaction() as s:
                         rows.store_tiers(s, [_tier_row(t) for t in menu.tiers])
+                    self._menu_cache = None
                     report.tiers = len(menu.tiers)
                     report.stock_added = self._top_up(seller, menu.tiers)
             except BoxApiError as exc:
