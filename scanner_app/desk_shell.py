@@ -54,9 +54,14 @@ class DeskShell(QObject):
         self.worker.sign_in_refused.connect(sale.show_sign_in_refusal)
         self.worker.events_changed.connect(sale.set_events)
         self.worker.stock_returned.connect(self._stock_returned)
+        self.worker.box_office_device.connect(self._box_office_device)
         window.scan.box_office_requested.connect(window.show_sale)
         window.scan.box_office_button.show()
         QTimer.singleShot(0, self.worker, self.worker.start)  # its timer lives on its thread
+
+    def _box_office_device(self) -> None:
+        if self.window.stack.currentWidget() is self.window.scan:
+            self.window.show_sale()
 
     def _totals(self, totals: SellerTotals) -> None:
         self.totals = totals

@@ -89,6 +89,10 @@ class BoxApi(Protocol):
 
     def menu(self, event_id: int, seller_id: int) -> SellerMenu: ...
 
+    def is_box_office(self, event_id: int) -> bool:
+        """Whether this device may sell for the event (paired as BOX_OFFICE)."""
+        ...
+
     def hold(self, seller_id: int, request: SaleRequest) -> ServerSale:
         """Place (or, for a client sale id already seen, read back) the sale's hold."""
         ...
@@ -142,6 +146,17 @@ class HttpBoxApi:
     def menu(self, event_id: int, seller_id: int) -> SellerMenu:
         data = self._call("GET", event_path(event_id, "me"), params={"seller_id": seller_id})
         return _menu(event_id, data)
+
+    def is_box_office(self, event_id: int) -> bool:
+        # GET E/stock answers only a BOX_OFFICE device of the event; a door gets 403.
+        try:
+            self._call("GET", event_path(event_id, "stock"))
+        except BoxApiError as exc:
+            if exc.code == "forbidden":
+                return False
+            if exc.status is None or exc.status >= 500:
+                raise
+        return True
 
     def hold(self, seller_id: int, request: SaleRequest) -> ServerSale:
         data = self._call("POST", event_path(request.event_id, "holds"), {

@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 STOCK_TARGET = 20  # pre-issued tickets kept per seller on a desk (the server's default cap)
 _SELLER = "box_office_seller"
+_KIND = "device_kind"
 
 
 def utc_now() -> datetime:
@@ -185,6 +186,22 @@ class Desk:
         if seller is None:
             raise SaleRefused("not_signed_in", "Sign in with your e-mail and code first.")
         return seller
+
+    def is_box_office(self) -> bool | None:
+        """Whether this device was paired as a box office (its events' box-office routes
+        answer it), asked of the server once and kept; None while that is not known."""
+        known = self.store.setting(_KIND)
+        if known:
+            return known == "BOX_OFFICE"
+        events = self.events()
+        if not events:
+            return None
+        try:
+            box_office = self.api.is_box_office(events[0][0])
+        except BoxApiError:
+            return None
+        self.store.set_setting(_KIND, "BOX_OFFICE" if box_office else "DOOR")
+        return box_office
 
     # --- what the seller sees ----------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class DeskWorker(QObject):
     sign_in_refused = Signal(str)
     events_changed = Signal(object)
     stock_returned = Signal(str)
+    box_office_device = Signal()  # this device was paired as a box office: open the sale screen
 
     _sale_requested = Signal(object)
     _reprint_requested = Signal(str)
@@ -109,6 +110,11 @@ class DeskWorker(QObject):
         self._timer.timeout.connect(self._refresh)
         self._timer.start()
         self._publish()
+        try:
+            if self._desk.is_box_office():
+                self.box_office_device.emit()
+        except Exception:
+            logger.exception("could not tell whether this device is a box office")
         self._refresh()
 
     @Slot()

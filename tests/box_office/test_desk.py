@@ -182,3 +182,33 @@ def test_end_of_night_hands_unsold_stock_back(desk: Desk, world: BoxWorld) -> No
     assert desk.return_stock() == held
     assert sum(t.stock for t in desk.tiers()) == 0
     assert _stock_out(world) == 0
+
+
+def test_the_device_kind_is_asked_once_and_kept(desk: Desk, world: BoxWorld) -> None:
+    assert desk.is_box_office() is True
+    assert desk.store.setting("device_kind") == "BOX_OFFICE"
+
+
+def test_a_door_laptop_sells_online_when_the_seller_signs_in_with_a_password(
+    world: BoxWorld, tmp_path: Path
+) -> None:
+    from sync_server.devices.models import DeviceKind
+    from tests.server.conftest import PASSWORD
+
+    with world.server.client() as client:
+        world.pair(tmp_path / "door", client, name="North door", kind=DeviceKind.DOOR)
+        door_desk = open_desk_on(tmp_path / "door", client)
+        assert door_desk.is_box_office() is False
+        with pytest.raises(SaleRefused) as refused:
+            door_desk.sign_in(world.event.id, world.email, world.code())
+        assert refused.value.code == "forbidden" and "box office" in refused.value.message
+        seller = door_desk.sign_in(world.event.id, world.email, world.code(), PASSWORD)
+        assert seller.seller_id == world.seller_row.id
+        report = door_desk.refresh()
+        assert report.error is None and report.stock_added == 0  # stock is for box offices
+        sale = door_desk.sell(request_for(door_desk, world, 1))
+        assert (sale.mode, sale.state) == (SaleMode.ONLINE, SaleState.COMPLETED)
+        door_desk.close()
+        again = open_desk_on(tmp_path / "door", client)  # the app restarts: still the seller's
+        assert again.sell(request_for(again, world, 1)).state is SaleState.COMPLETED
+        again.close()
