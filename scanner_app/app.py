@@ -133,6 +133,7 @@ class DoorApp(QObject):
         self.door_worker.request_status()
         self.window.show_scan()
         self._start_desk()
+        self._screen_changed(0)
 
     def _start_desk(self) -> None:
         desk = None if self.parts.open_desk is None else self.parts.open_desk()
@@ -204,9 +205,18 @@ class DoorApp(QObject):
         self.window.pairing.pair_requested.connect(self._pair)
         self.window.revoked.pair_again_requested.connect(self.window.show_pairing)
         self.window.kiosk_left.connect(lambda: self.window.scan.answer.show_ready())
+        self.window.stack.currentChanged.connect(self._screen_changed)
+
+    def _screen_changed(self, _index: int) -> None:
+        if self.door_worker is not None:
+            self.door_worker.paused = self.window.stack.currentWidget() is self.window.sale
 
     def scan_code(self, code: str, source: str) -> None:
-        """A code typed in by a wedge scanner: to the door while it scans, else to pairing."""
+        """A code typed in by a wedge scanner: to the door while it scans, else to pairing.
+        On the box office's sale screen nobody is at the door: the code is dropped."""
+        if self.window.stack.currentWidget() is self.window.sale:
+            logger.info("a code scanned on the sale screen was not checked")
+            return
         if self.door_worker is not None:
             self.door_worker.request_check(code, source)
         else:

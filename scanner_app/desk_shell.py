@@ -34,6 +34,7 @@ class DeskShell(QObject):
         self.desk_name = desk_name
         self.totals = SellerTotals()
         self.report_box: QMessageBox | None = None
+        self.seller_name = ""
         self.worker = DeskWorker(desk, printer, refresh_ms)
         self.desk_thread: QThread | None = start_in_thread(self.worker, "desk")
         sale = window.sale
@@ -51,6 +52,7 @@ class DeskShell(QObject):
         self.worker.totals_changed.connect(self._totals)
         self.worker.online_changed.connect(sale.badge.set_online)
         self.worker.seller_changed.connect(sale.show_seller)
+        self.worker.seller_changed.connect(self._seller)
         self.worker.sign_in_refused.connect(sale.show_sign_in_refusal)
         self.worker.events_changed.connect(sale.set_events)
         self.worker.stock_returned.connect(self._stock_returned)
@@ -58,6 +60,9 @@ class DeskShell(QObject):
         window.scan.box_office_requested.connect(window.show_sale)
         window.scan.box_office_button.show()
         QTimer.singleShot(0, self.worker, self.worker.start)  # its timer lives on its thread
+
+    def _seller(self, name: str | None) -> None:
+        self.seller_name = name or ""
 
     def _box_office_device(self) -> None:
         if self.window.stack.currentWidget() is self.window.scan:
@@ -68,7 +73,7 @@ class DeskShell(QObject):
         self.window.sale.show_totals(totals)
 
     def report_lines(self) -> list[str]:
-        return end_of_night_lines(self.totals, seller="", desk=self.desk_name,
+        return end_of_night_lines(self.totals, seller=self.seller_name, desk=self.desk_name,
                                   at=datetime.now(UTC))
 
     def show_report(self) -> None:

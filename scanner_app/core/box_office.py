@@ -289,7 +289,7 @@ def end_of_night_lines(totals_: SellerTotals, *, seller: str, desk: str,
              f"Cash taken: {money(totals_.cash_cents)}"]
     for name, count, cents in totals_.by_tier:
         lines.append(f"  {name}: {count} x = {money(cents)}")
-    lines.append(f"Voided: {totals_.voided_sales} ({money(totals_.voided_cents)} handed back)")
+    lines.append(f"Voided: {totals_.voided_sales} ({money(totals_.voided_cents)} refunded)")
     lines.append(f"Sold offline: {totals_.offline_sales}; "
                  f"waiting to upload: {totals_.waiting_upload}")
     return lines

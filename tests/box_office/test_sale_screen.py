@@ -216,3 +216,32 @@ def test_the_server_away_a_sale_is_made_from_stock(
     assert sale.mode is SaleMode.OFFLINE and "offline" in sale_screen.done_info.text()
     qtbot.waitUntil(lambda: sale_screen.badge.online is False, timeout=5000)
     shot(app.window, "box_office_sold_offline")  # type: ignore[attr-defined]
+
+
+def test_codes_scanned_at_the_desk_admit_nobody_and_the_night_ends_with_a_report(
+    qtbot: QtBot, desk_app: Callable[..., object], world: BoxWorld
+) -> None:
+    app = desk_app()
+    sign_in(qtbot, app, world)
+    sale_screen = app.window.sale  # type: ignore[attr-defined]
+    sale_screen.setFocus()
+    seller = Seller(qtbot, sale_screen)
+    seller.press("2\n\n" + world.code() + "\n")  # one VIP, exact cash
+    qtbot.waitUntil(lambda: sale_screen.pages.currentWidget() is sale_screen.done, timeout=10_000)
+    token = sale_screen.last_sale.tickets[0].token
+    app.scan_code(token, "wedge")  # type: ignore[attr-defined]
+    app.door_worker.check_camera_code(token)  # type: ignore[attr-defined]
+    qtbot.wait(200)
+    assert app.door.status().admitted == 0  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "1 sale" in sale_screen.totals_label.text(), timeout=5000)
+    qtbot.mouseClick(sale_screen.report_button, Qt.MouseButton.LeftButton)
+    shell = app.desk_shell  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: shell.report_box is not None
+                    and "stock ticket(s) handed back" in shell.report_box.text(), timeout=10_000)
+    text = shell.report_box.text()
+    assert "Sam Seller" in text and "Cash taken: $60.00" in text and "VIP: 1 x = $60.00" in text, text
+    shot(shell.report_box, "box_office_end_of_night")
+    qtbot.mouseClick(sale_screen.door_button, Qt.MouseButton.LeftButton)
+    assert app.window.stack.currentWidget() is app.window.scan  # type: ignore[attr-defined]
+    app.scan_code(token, "wedge")  # at the door, the ticket is admitted
+    qtbot.waitUntil(lambda: app.door.status().admitted == 1, timeout=5000)  # type: ignore[attr-defined]
