@@ -212,3 +212,14 @@ def test_a_door_laptop_sells_online_when_the_seller_signs_in_with_a_password(
         again = open_desk_on(tmp_path / "door", client)  # the app restarts: still the seller's
         assert again.sell(request_for(again, world, 1)).state is SaleState.COMPLETED
         again.close()
+
+
+def test_a_buyer_who_gave_an_email_address_gets_the_tickets_by_email(desk: Desk,
+                                                                      world: BoxWorld) -> None:
+    from sync_server.mail.models import OutboxMessage
+
+    sale = desk.sell(request_for(desk, world, 1, contact="ann.lee@example.com"))
+    assert sale.buyer_email == "ann.lee@example.com"
+    world.server.session.expire_all()
+    queued = world.server.session.scalars(sa.select(OutboxMessage.to_email)).all()
+    assert "ann.lee@example.com" in queued
