@@ -256,6 +256,9 @@ class TicketRecord(Shape):
     scanned_door: Annotated[str, text(MAX_DOOR_CHARS, empty=True, unchecked=True)] | None = None
     last_entry_at: Time | None = None
     last_entry_door: Annotated[str, text(MAX_DOOR_CHARS, empty=True, unchecked=True)] | None = None
+    # A box office's offline stock ticket, not yet sold (no holder): a door admits it by its
+    # signature like any other; ``None`` (absent) for every other ticket (docs/box-office.md).
+    box_office_stock: Flag | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,10 +90,11 @@ def api_domains() -> tuple[Routes, ...]:
 
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
+    from sync_server.box_office import pages as box_office
     from sync_server.orders import routes as orders
     from sync_server.signin import pages as signin
 
-    return (signin.bp, orders.bp)
+    return (signin.bp, orders.bp, box_office.bp)
 
 
 def api_routes() -> list[ApiRoute]:
@@ -131,12 +132,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     site.init_app(app)  # what every HTML page shares: navigation, filters
     ops.init_app(app)  # probes, metrics, the production start-up check
     auth.init_app(app, _principals())
-    from sync_server import mail, orders, payments
+    from sync_server import box_office, mail, orders, payments
 
     payments.init_app(app)
 
     orders.connect_signals()  # event cancelled -> its orders cancelled and refunded
     mail.connect_signals()  # order completed, ticket transferred -> their e-mail
+    box_office.connect_signals()  # tidy job -> cash holds released; event cancelled -> closed
     app.session_interface = WebOnlySessions(api.API_PREFIX)
 
     csrf = CSRFProtect(app)

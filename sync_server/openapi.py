@@ -26,6 +26,9 @@ _ACCESS_TEXT = {
     Access.EVENT_SELLER: "The event's organizer or an active seller of it.",
     Access.EVENT_DOOR: "A device serving the event, or its organizer or unexpired staff.",
     Access.EVENT_DEVICE: "A device serving the event.",
+    Access.EVENT_BOX_OFFICE: "A BOX_OFFICE device serving the event, or its organizer or an "
+                             "active seller of it.",
+    Access.BOX_OFFICE_DEVICE: "A BOX_OFFICE device serving the event.",
 }
 
 ERROR_SCHEMA: dict[str, Any] = {

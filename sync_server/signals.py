@@ -20,3 +20,6 @@ event_publishing = signals.signal("event-publishing")  # Event; session
 # Sent by the order flow once a PENDING card order is committed; the receiver (payments)
 # returns the URL of the hosted payment page the buyer is sent to.
 card_order_placed = signals.signal("card-order-placed")  # Order; session
+# Sent by orders.cancellation.tidy_expired_orders (the jobs' housekeeping) before it marks
+# lapsed orders FAILED: receivers release what lapsed on their side (box office: cash holds).
+tidying_holds = signals.signal("tidying-holds")  # None; session, now

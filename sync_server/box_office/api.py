@@ -10,31 +10,31 @@ from flask import Response, current_app, jsonify
 
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
-from sync_server.box_office import codes, services, stock, views
+from sync_server.box_office import codes, reports, services, stock, views
 from sync_server.box_office.models import BoxOfficeSale
 from sync_server.box_office.responses import (
-    CodesOut,
-    MeOut,
-    OfflineResults,
-    ReportOut,
-    ReturnedOut,
-    RevokedStockOut,
-    SaleEnvelope,
-    SaleList,
-    SignInOut,
-    StockOut,
+    BoxCodesOut,
+    BoxOfflineResults,
+    BoxReportOut,
+    BoxReturnedOut,
+    BoxRevokedStockOut,
+    BoxSaleEnvelope,
+    BoxSaleList,
+    BoxStockOut,
+    DeskSellerOut,
+    DeskSignInOut,
 )
 from sync_server.box_office.schemas import (
-    ConfirmBody,
-    HoldBody,
-    OfflineSalesBody,
-    RefundBody,
-    ReturnBody,
-    RevokeStockBody,
-    SalesQuery,
-    SellerQuery,
-    SignInBody,
-    StockBody,
+    BoxConfirmBody,
+    BoxHoldBody,
+    BoxOfflineSalesBody,
+    BoxRefundBody,
+    BoxReturnBody,
+    BoxRevokeStockBody,
+    BoxSalesQuery,
+    BoxSellerQuery,
+    BoxStockBody,
+    DeskSignInBody,
 )
 from sync_server.config import Config
 from sync_server.db import utcnow
@@ -123,10 +123,10 @@ def _sale_reply(req: ApiRequest, sale: BoxOfficeSale) -> dict[str, Any]:
 
 
 @api_route(E + "/sign-in", method="POST", access=Access.EVENT_BOX_OFFICE, tag=TAG,
-           body=SignInBody, summary="A seller signs in at a desk with their code of the day",
-           response=SignInOut)
+           body=DeskSignInBody, summary="A seller signs in at a desk with their code of the day",
+           response=DeskSignInOut)
 def sign_in(req: ApiRequest) -> dict[str, Any]:
-    body: SignInBody = req.body
+    body: DeskSignInBody = req.body
     event = req.the_event
     seller_id = body.seller_id
     if seller_id is None and body.email is not None:
@@ -148,9 +148,9 @@ def sign_in(req: ApiRequest) -> dict[str, Any]:
             "server_time": utcnow().isoformat().replace("+00:00", "Z")}
 
 
-@api_route(E + "/me", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG, query=SellerQuery,
+@api_route(E + "/me", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG, query=BoxSellerQuery,
            summary="A seller's totals and sale menu (their own code when they ask themselves)",
-           response=MeOut)
+           response=DeskSellerOut)
 def me(req: ApiRequest) -> dict[str, Any]:
     seller = _seller_of(req, req.query.seller_id)
     code = None
@@ -163,11 +163,11 @@ def me(req: ApiRequest) -> dict[str, Any]:
             "hold_minutes": box_settings().hold_minutes}
 
 
-@api_route(E + "/holds", method="POST", access=Access.EVENT_BOX_OFFICE, tag=TAG, body=HoldBody,
+@api_route(E + "/holds", method="POST", access=Access.EVENT_BOX_OFFICE, tag=TAG, body=BoxHoldBody,
            status=201, summary="Hold tickets for a cash sale (within the seller's allocation)",
-           response=SaleEnvelope)
+           response=BoxSaleEnvelope)
 def hold(req: ApiRequest) -> Any:
-    body: HoldBody = req.body
+    body: BoxHoldBody = req.body
     seller = _seller_of(req, body.seller_id)
     sale, created = services.place_hold(
         req.session, event=req.the_event, seller=seller, device_id=_device_id(req),
@@ -180,10 +180,10 @@ def hold(req: ApiRequest) -> Any:
 
 
 @api_route(E + "/holds/<id:sale_id>/confirm", method="POST", access=Access.EVENT_BOX_OFFICE,
-           tag=TAG, body=ConfirmBody, response=SaleEnvelope,
+           tag=TAG, body=BoxConfirmBody, response=BoxSaleEnvelope,
            summary="Confirm a held cash sale with the seller's code: the tickets are issued")
 def confirm(req: ApiRequest, sale_id: int) -> dict[str, Any]:
-    body: ConfirmBody = req.body
+    body: BoxConfirmBody = req.body
     sale = services.find_sale(req.session, req.the_event, sale_id)
     seller = _seller_of(req, body.seller_id if body.seller_id is not None else
                         (sale.seller_id if req.actor.device is not None else None))
@@ -196,8 +196,8 @@ def confirm(req: ApiRequest, sale_id: int) -> dict[str, Any]:
 
 
 @api_route(E + "/holds/<id:sale_id>", method="DELETE", access=Access.EVENT_BOX_OFFICE, tag=TAG,
-           query=SellerQuery, summary="Drop a held cash sale (nothing sold)",
-           response=SaleEnvelope)
+           query=BoxSellerQuery, summary="Drop a held cash sale (nothing sold)",
+           response=BoxSaleEnvelope)
 def drop(req: ApiRequest, sale_id: int) -> dict[str, Any]:
     sale = services.find_sale(req.session, req.the_event, sale_id)
     seller = _seller_of(req, req.query.seller_id if req.query.seller_id is not None else
@@ -219,7 +219,7 @@ def _sales_seller(req: ApiRequest, seller_id: int | None) -> int | None:
 
 
 @api_route(E + "/sales", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
-           query=SalesQuery, summary="Cash sales, newest first", response=SaleList)
+           query=BoxSalesQuery, summary="Cash sales, newest first", response=BoxSaleList)
 def sales(req: ApiRequest) -> dict[str, Any]:
     seller_id = _sales_seller(req, req.query.seller_id)
     rows = views.list_sales(req.session, req.the_event, seller_id=seller_id,
@@ -228,8 +228,8 @@ def sales(req: ApiRequest) -> dict[str, Any]:
 
 
 @api_route(E + "/sales/<id:sale_id>", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
-           query=SellerQuery, summary="One cash sale with its tickets (reprint)",
-           response=SaleEnvelope)
+           query=BoxSellerQuery, summary="One cash sale with its tickets (reprint)",
+           response=BoxSaleEnvelope)
 def sale(req: ApiRequest, sale_id: int) -> dict[str, Any]:
     row = services.find_sale(req.session, req.the_event, sale_id)
     seller_id = _sales_seller(req, req.query.seller_id if req.query.seller_id is not None else
@@ -240,10 +240,10 @@ def sale(req: ApiRequest, sale_id: int) -> dict[str, Any]:
 
 
 @api_route(E + "/sales/<id:sale_id>/refund", method="POST", access=Access.EVENT_BOX_OFFICE,
-           tag=TAG, body=RefundBody, response=SaleEnvelope,
+           tag=TAG, body=BoxRefundBody, response=BoxSaleEnvelope,
            summary="Refund or void a cash sale, with a reason: its tickets are revoked")
 def refund(req: ApiRequest, sale_id: int) -> dict[str, Any]:
-    body: RefundBody = req.body
+    body: BoxRefundBody = req.body
     row = services.find_sale(req.session, req.the_event, sale_id)
     seller = req.session.get(AuthorizedSeller, row.seller_id)
     assert seller is not None
@@ -269,10 +269,10 @@ def _device(req: ApiRequest) -> int:
 
 
 @api_route(E + "/stock", method="POST", access=Access.BOX_OFFICE_DEVICE, tag=TAG,
-           body=StockBody, status=201, response=StockOut,
+           body=BoxStockBody, status=201, response=BoxStockOut,
            summary="Download offline stock: pre-issued signed tickets from the allocation")
 def download_stock(req: ApiRequest) -> Any:
-    body: StockBody = req.body
+    body: BoxStockBody = req.body
     seller = _seller_of(req, body.seller_id)
     _check_code(req, seller, body.code)
     rows, created = stock.download(
@@ -285,7 +285,7 @@ def download_stock(req: ApiRequest) -> Any:
 
 
 @api_route(E + "/stock", method="GET", access=Access.BOX_OFFICE_DEVICE, tag=TAG,
-           query=SellerQuery, summary="This device's unsold stock", response=StockOut)
+           query=BoxSellerQuery, summary="This device's unsold stock", response=BoxStockOut)
 def list_stock(req: ApiRequest) -> dict[str, Any]:
     rows = stock.stock_rows(req.session, event=req.the_event, seller_id=req.query.seller_id,
                             device_id=_device(req))
@@ -293,10 +293,10 @@ def list_stock(req: ApiRequest) -> dict[str, Any]:
 
 
 @api_route(E + "/offline-sales", method="POST", access=Access.BOX_OFFICE_DEVICE, tag=TAG,
-           body=OfflineSalesBody, response=OfflineResults,
+           body=BoxOfflineSalesBody, response=BoxOfflineResults,
            summary="Upload sales made offline from stock (exactly once per client_sale_id)")
 def offline_sales(req: ApiRequest) -> dict[str, Any]:
-    body: OfflineSalesBody = req.body
+    body: BoxOfflineSalesBody = req.body
     results = []
     for item in body.sales:
         seller = get_seller(req.session, req.the_event, item.seller_id)
@@ -314,10 +314,10 @@ def offline_sales(req: ApiRequest) -> dict[str, Any]:
 
 
 @api_route(E + "/stock/return", method="POST", access=Access.BOX_OFFICE_DEVICE, tag=TAG,
-           body=ReturnBody, response=ReturnedOut,
+           body=BoxReturnBody, response=BoxReturnedOut,
            summary="Return unsold stock at the end of the night (tickets revoked)")
 def return_stock(req: ApiRequest) -> dict[str, Any]:
-    body: ReturnBody = req.body
+    body: BoxReturnBody = req.body
     seller = _seller_of(req, body.seller_id)
     returned = stock.return_stock(req.session, event=req.the_event, seller=seller,
                                   device_id=_device(req), ticket_ids=body.ticket_ids)
@@ -329,20 +329,17 @@ def return_stock(req: ApiRequest) -> dict[str, Any]:
 
 
 @api_route(E + "/stock/revoke", method="POST", access=Access.EVENT_ORGANIZER, tag=TAG,
-           body=RevokeStockBody, response=RevokedStockOut,
+           body=BoxRevokeStockBody, response=BoxRevokedStockOut,
            summary="Revoke unsold stock (a lost or stolen device): the doors refuse it")
 def revoke_stock(req: ApiRequest) -> dict[str, Any]:
-    body: RevokeStockBody = req.body
+    body: BoxRevokeStockBody = req.body
     revoked = stock.revoke_stock(req.session, event=req.the_event, by_user=require_user(req.actor),
                                  device_id=body.device_id, seller_id=body.seller_id)
     req.session.commit()
     return {"revoked": revoked}
 
 
-@api_route(E + "/report", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
-           query=SellerQuery, summary="Sales by seller: cash owed, commission, refunds",
-           response=ReportOut)
-def report(req: ApiRequest) -> dict[str, Any]:
+def _report(req: ApiRequest) -> dict[str, Any]:
     seller_id = _sales_seller(req, req.query.seller_id)
     event = req.the_event
     sellers = [s for s in list_sellers(req.session, event)
@@ -352,9 +349,43 @@ def report(req: ApiRequest) -> dict[str, Any]:
             "sellers": rows, "totals": views.totals(rows)}
 
 
+@api_route(E + "/report", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
+           query=BoxSellerQuery, summary="Sales by seller: cash owed, commission, refunds",
+           response=BoxReportOut)
+def report(req: ApiRequest) -> dict[str, Any]:
+    return _report(req)
+
+
+def _download(body: bytes | str, mimetype: str, name: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api_route(E + "/report.csv", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
+           query=BoxSellerQuery, produces="text/csv",
+           summary="The end-of-night reconciliation as CSV")
+def report_csv(req: ApiRequest) -> Response:
+    data = _report(req)
+    return _download(reports.report_csv(data["sellers"], data["totals"]), "text/csv",
+                     f"box-office-{data['event_id']}-{data['date']}.csv")
+
+
+@api_route(E + "/report.pdf", method="GET", access=Access.EVENT_BOX_OFFICE, tag=TAG,
+           query=BoxSellerQuery, produces="application/pdf",
+           summary="The end-of-night reconciliation as a printable PDF")
+def report_pdf(req: ApiRequest) -> Response:
+    data = _report(req)
+    pdf = reports.report_pdf(event_name=req.the_event.name, date=data["date"],
+                             sellers=data["sellers"], totals=data["totals"])
+    return _download(pdf, "application/pdf",
+                     f"box-office-{data['event_id']}-{data['date']}.pdf")
+
+
 @api_route(E + "/codes", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
            summary="Every seller's code of the day (the organizer hands them out)",
-           response=CodesOut)
+           response=BoxCodesOut)
 def codes_of_the_day(req: ApiRequest) -> dict[str, Any]:
     event = req.the_event
     secret = box_settings().purchase.master_secret

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sync_server.schemas import Out
 
 
-class SellerView(Out):
+class BoxSellerView(Out):
     seller_id: int
     name: str
     email: str
@@ -23,7 +23,7 @@ class SellerView(Out):
     refunds_count: int
 
 
-class TierOut(Out):
+class BoxTierOut(Out):
     ticket_type_id: int
     name: str
     price_cents: int
@@ -31,7 +31,7 @@ class TierOut(Out):
     valid_dates: list[str]
 
 
-class TicketOut(Out):
+class BoxTicketOut(Out):
     ticket_id: int
     ticket_number: str
     ticket_type_id: int | None
@@ -43,19 +43,19 @@ class TicketOut(Out):
     status: str
 
 
-class StockTicketOut(TicketOut):
+class BoxStockTicketOut(BoxTicketOut):
     stock: bool
     seller_id: int
     stock_status: str
 
 
-class SaleItemOut(Out):
+class BoxSaleItemOut(Out):
     ticket_type_id: int | None
     quantity: int
     price_cents: int
 
 
-class SaleOut(Out):
+class BoxSaleOut(Out):
     sale_id: int
     client_sale_id: str
     seller_id: int
@@ -70,63 +70,63 @@ class SaleOut(Out):
     buyer_name: str
     buyer_email: str
     buyer_phone: str | None
-    items: list[SaleItemOut]
+    items: list[BoxSaleItemOut]
     expires_at: str | None
     sold_at: str | None
     refunded_at: str | None
     refund_reason: str | None
-    tickets: list[TicketOut]
+    tickets: list[BoxTicketOut]
 
 
-class SignInOut(Out):
-    seller: SellerView
-    tiers: list[TierOut]
+class DeskSignInOut(Out):
+    seller: BoxSellerView
+    tiers: list[BoxTierOut]
     hold_minutes: float
     time_zone: str
     server_time: str
 
 
-class MeOut(Out):
-    seller: SellerView
-    tiers: list[TierOut]
+class DeskSellerOut(Out):
+    seller: BoxSellerView
+    tiers: list[BoxTierOut]
     code: str | None
     hold_minutes: float
 
 
-class SaleEnvelope(Out):
-    sale: SaleOut
+class BoxSaleEnvelope(Out):
+    sale: BoxSaleOut
 
 
-class SaleList(Out):
-    sales: list[SaleOut]
+class BoxSaleList(Out):
+    sales: list[BoxSaleOut]
 
 
-class StockOut(Out):
-    stock: list[StockTicketOut]
+class BoxStockOut(Out):
+    stock: list[BoxStockTicketOut]
     batch_id: str | None = None
 
 
-class OfflineResultOut(Out):
+class BoxOfflineResultOut(Out):
     client_sale_id: str
     outcome: str
     sale_id: int | None
     error: str | None
 
 
-class OfflineResults(Out):
-    results: list[OfflineResultOut]
+class BoxOfflineResults(Out):
+    results: list[BoxOfflineResultOut]
 
 
-class ReturnedOut(Out):
+class BoxReturnedOut(Out):
     returned: int
-    stock: list[StockTicketOut]
+    stock: list[BoxStockTicketOut]
 
 
-class RevokedStockOut(Out):
+class BoxRevokedStockOut(Out):
     revoked: int
 
 
-class Totals(Out):
+class BoxTotals(Out):
     sold_tickets: int
     cash_owed_cents: int
     commission_cents: int
@@ -134,19 +134,19 @@ class Totals(Out):
     stock_out_tickets: int
 
 
-class ReportOut(Out):
+class BoxReportOut(Out):
     event_id: int
     date: str
-    sellers: list[SellerView]
-    totals: Totals
+    sellers: list[BoxSellerView]
+    totals: BoxTotals
 
 
-class CodeOut(Out):
+class BoxCodeOut(Out):
     seller_id: int
     name: str
     code: str
 
 
-class CodesOut(Out):
+class BoxCodesOut(Out):
     date: str
-    codes: list[CodeOut]
+    codes: list[BoxCodeOut]

@@ -28,30 +28,30 @@ MAX_OFFLINE_SALES = 200
 MAX_LINE_QUANTITY = 100
 
 
-class SaleItem(Body):
+class DeskItem(Body):
     ticket_type_id: Id
     quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
 
 
-Items = Annotated[list[SaleItem], Field(min_length=1, max_length=20)]
+Items = Annotated[list[DeskItem], Field(min_length=1, max_length=20)]
 
 
-class SignInBody(Body):
+class DeskSignInBody(Body):
     code: SellerCode
     email: Email | None = None
     seller_id: Id | None = None
 
 
-class SellerQuery(Query):
+class BoxSellerQuery(Query):
     seller_id: Id | None = None
 
 
-class SalesQuery(Query):
+class BoxSalesQuery(Query):
     seller_id: Id | None = None
     status: SaleStatus | None = None
 
 
-class HoldBody(Body):
+class BoxHoldBody(Body):
     client_sale_id: Uuid
     items: Items
     seller_id: Id | None = None
@@ -60,24 +60,24 @@ class HoldBody(Body):
     buyer_phone: Phone | None = None
 
 
-class ConfirmBody(Body):
+class BoxConfirmBody(Body):
     code: SellerCode
     seller_id: Id | None = None
 
 
-class RefundBody(Body):
+class BoxRefundBody(Body):
     reason: Reason
     code: SellerCode | None = None  # required when a device asks (the seller's code)
 
 
-class StockBody(Body):
+class BoxStockBody(Body):
     code: SellerCode
     client_batch_id: Uuid
     items: Items
     seller_id: Id | None = None
 
 
-class OfflineSaleBody(Body):
+class BoxOfflineSaleBody(Body):
     client_sale_id: Uuid
     seller_id: Id
     sold_at: UtcDatetime
@@ -88,15 +88,15 @@ class OfflineSaleBody(Body):
     buyer_phone: Phone | None = None
 
 
-class OfflineSalesBody(Body):
-    sales: Annotated[list[OfflineSaleBody], Field(min_length=1, max_length=MAX_OFFLINE_SALES)]
+class BoxOfflineSalesBody(Body):
+    sales: Annotated[list[BoxOfflineSaleBody], Field(min_length=1, max_length=MAX_OFFLINE_SALES)]
 
 
-class ReturnBody(Body):
+class BoxReturnBody(Body):
     seller_id: Id | None = None
     ticket_ids: Annotated[list[Id], Field(max_length=500)] | None = None
 
 
-class RevokeStockBody(Body):
+class BoxRevokeStockBody(Body):
     device_id: Id | None = None
     seller_id: Id | None = None

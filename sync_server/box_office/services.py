@@ -33,13 +33,11 @@ from sync_server.box_office.models import (
 from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code, not_found
 from sync_server.events.models import Event, EventStatus
-from sync_server.keys.services import revoke_ticket
-from sync_server.orders import holds
 from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import Order, PaymentMethod
 from sync_server.orders.services import PurchaseSettings, WantedLine, checkout, complete_order
 from sync_server.staff.models import AuthorizedSeller, SellerStatus
-from sync_server.tickets.models import TicketInstance, TicketStatus
+from sync_server.tickets.models import TicketInstance
 
 logger = logging.getLogger(__name__)
 
@@ -246,22 +244,13 @@ def sale_tickets(session: Session, sale: BoxOfficeSale) -> list[TicketInstance]:
     return list(session.scalars(stmt.order_by(TicketInstance.id)))
 
 
-def void_tickets(session: Session, tickets: Sequence[TicketInstance], *, by_user: User | None,
-                 reason: str, now: datetime) -> None:
-    """Cancel and revoke ``tickets`` (the doors refuse them after their next sync) and put their
-    units back on sale."""
-    units: dict[holds.Stock, int] = {}
-    for ticket in tickets:
-        if ticket.status not in (TicketStatus.VALID, TicketStatus.SCANNED):
-            continue
-        ticket.status, ticket.cancelled_at = TicketStatus.CANCELLED, now
-        revoke_ticket(session, event_id=ticket.event_id, ticket_instance_id=ticket.id,
-                      reason=reason, user_id=by_user.id if by_user else None)
-        stock = holds.stock_of(ticket.ticket_type_id, ticket.bundle_id)
-        units[stock] = units.get(stock, 0) + 1
-    if units:
-        holds.unsell(session, sold=units)
-    session.flush()
+def cancel_stock_order(session: Session, row: StockTicket, *, by_user: User | None,
+                       reason: str, now: datetime) -> None:
+    """Cancel the one-ticket order of a stock ticket: the ticket is cancelled and revoked (the
+    doors refuse it after their next sync) and its unit is back on sale."""
+    order = session.get(Order, row.order_id)
+    assert order is not None
+    cancel_order(session, order, by_user=by_user, reason=reason, now=now)
 
 
 def refund_sale(
@@ -284,8 +273,9 @@ def refund_sale(
         cancel_order(session, order, by_user=by_user, reason=f"box office refund: {reason}",
                      now=now)
     else:
-        void_tickets(session, sale_tickets(session, sale), by_user=by_user, reason="cancelled",
-                     now=now)
+        for row in session.scalars(sa.select(StockTicket).where(StockTicket.sale_id == sale.id)):
+            cancel_stock_order(session, row, by_user=by_user,
+                               reason=f"box office refund: {reason}", now=now)
     sale.status, sale.refunded_at, sale.refund_reason = SaleStatus.REFUNDED, now, reason
     sale.refunded_by_user_id = by_user.id if by_user else None
     seller.sold_tickets = max(0, seller.sold_tickets - sale.quantity)
@@ -297,3 +287,42 @@ def refund_sale(
            details={"reason": reason, "total_cents": sale.total_cents,
                     "quantity": sale.quantity, "device_id": device_id,
                     "seller_id": seller.id})
+
+
+def release_lapsed_job(_sender: object, *, session: Session, now: datetime,
+                       **_: object) -> None:
+    """``signals.tidying_holds``: the tidy job releases every lapsed cash hold."""
+    released = release_lapsed(session, now=now)
+    if released:
+        logger.info("box office: %d lapsed cash holds released", released)
+
+
+def close_for_cancelled_event(event: Event, *, session: Session, by_user: User | None = None,
+                              reason: str = "", **_: object) -> None:
+    """``signals.event_cancelled``: the orders domain cancels (and revokes) every order; here the
+    box office's own rows follow: holds RELEASED, sales REFUNDED (cash to hand back), unsold
+    stock REVOKED, the sellers' counts and commission back to zero for those."""
+    now = utcnow()
+    sellers = {s.id: s for s in session.scalars(
+        sa.select(AuthorizedSeller).where(AuthorizedSeller.event_id == event.id)
+        .order_by(AuthorizedSeller.id))}
+    for seller in sellers.values():
+        lock_seller(session, seller)
+    rows = session.scalars(sa.select(BoxOfficeSale).where(
+        BoxOfficeSale.event_id == event.id,
+        BoxOfficeSale.status.in_([SaleStatus.HELD, SaleStatus.COMPLETED])))
+    for sale in rows:
+        if sale.status is SaleStatus.HELD:
+            sale.status = SaleStatus.RELEASED
+            continue
+        seller = sellers[sale.seller_id]
+        sale.status, sale.refunded_at = SaleStatus.REFUNDED, now
+        sale.refund_reason = f"event cancelled: {reason}"[:500]
+        seller.sold_tickets = max(0, seller.sold_tickets - sale.quantity)
+        seller.commission_earned_cents = max(0, seller.commission_earned_cents
+                                             - sale.commission_cents)
+    session.execute(sa.update(StockTicket).where(
+        StockTicket.event_id == event.id, StockTicket.status == StockStatus.OUT)
+        .values(status=StockStatus.REVOKED, closed_at=now)
+        .execution_options(synchronize_session=False))
+    session.flush()

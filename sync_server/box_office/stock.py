@@ -36,6 +36,7 @@ from sync_server.box_office.models import (
 )
 from sync_server.box_office.services import (
     BoxOfficeSettings,
+    cancel_stock_order,
     check_event_sells,
     check_seller_active,
     commission_of,
@@ -43,7 +44,6 @@ from sync_server.box_office.services import (
     release_lapsed,
     sale_by_client_id,
     take_allocation,
-    void_tickets,
 )
 from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code, validation_error
@@ -106,19 +106,25 @@ def download(
                        f"a device may hold {settings.stock_max} stock tickets per seller; "
                        f"this one holds {here}: sell or return some first")
     take_allocation(session, seller, quantity, now)
-    outcome = checkout(
-        session, event=event, buyer=None, wanted=wanted, buyer_name="Box office stock",
-        buyer_email=seller.seller_email, settings=settings.purchase, complimentary=True,
-        by_user=seller.user, sold_by_device_id=device_id, now=now)
     rows = []
-    for ticket in outcome.issued:
-        ticket.holder_name, ticket.holder_email = "", ""
-        ticket_type = session.get(TicketType, ticket.ticket_type_id)
+    for line in wanted:
+        ticket_type = session.get(TicketType, line.ticket_type_id)
         assert ticket_type is not None
-        rows.append(StockTicket(
-            ticket_id=ticket.id, event_id=event.id, seller_id=seller.id, device_id=device_id,
-            order_id=outcome.order.id, batch_id=batch_id, ticket_type_id=ticket_type.id,
-            price_cents=ticket_type.price_cents, status=StockStatus.OUT, created_at=now))
+        for _ in range(line.quantity):
+            # One zero-priced order per stock ticket: returning, revoking or refunding one is
+            # then ``cancel_order`` of its own order (tickets revoked, units back on sale).
+            outcome = checkout(
+                session, event=event, buyer=None, wanted=[WantedLine(ticket_type.id, None, 1)],
+                buyer_name="Box office stock", buyer_email="",
+                settings=settings.purchase, complimentary=True, by_user=seller.user,
+                sold_by_device_id=device_id, now=now)
+            (ticket,) = outcome.issued
+            ticket.holder_name, ticket.holder_email = "", ""
+            rows.append(StockTicket(
+                ticket_id=ticket.id, event_id=event.id, seller_id=seller.id,
+                device_id=device_id, order_id=outcome.order.id, batch_id=batch_id,
+                ticket_type_id=ticket_type.id, price_cents=ticket_type.price_cents,
+                status=StockStatus.OUT, created_at=now))
     session.add_all(rows)
     session.flush()
     record(session, action="box_office.stock_issued", entity_type="authorized_seller",
@@ -204,9 +210,8 @@ def close_stock(
     doors, units back on sale, allocation freed. The caller locked the sellers. Returns how many."""
     now = now or utcnow()
     rows = [row for row in rows if row.status is StockStatus.OUT]
-    tickets = [t for t in (session.get(TicketInstance, r.ticket_id) for r in rows) if t]
-    void_tickets(session, tickets, by_user=by_user, reason="cancelled", now=now)
     for row in rows:
+        cancel_stock_order(session, row, by_user=by_user, reason=reason, now=now)
         row.status, row.closed_at = status, now
     session.flush()
     if rows:

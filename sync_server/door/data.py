@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from shared import protocol as p
+from sync_server.box_office.models import StockStatus, StockTicket
 from sync_server.door import cursor as c
 from sync_server.door.changes import current_revision
 from sync_server.door.models import DoorScan, table_of
@@ -71,13 +72,16 @@ def _ticket_select(event_id: int) -> sa.Select[Any]:
     orders = table_of(Order)
     types = table_of(TicketType)
     bundles = table_of(Bundle)
+    stock = table_of(StockTicket)
     return (
         sa.select(ti.c.id, ti.c.ticket_number, orders.c.order_number, ti.c.holder_name,
                   ti.c.holder_email, sa.func.coalesce(types.c.name, bundles.c.name, ""),
-                  ti.c.status, ti.c.door_change, ti.c.scanned_at, ti.c.scan_location)
+                  ti.c.status, ti.c.door_change, ti.c.scanned_at, ti.c.scan_location,
+                  stock.c.status)
         .select_from(ti.join(orders, orders.c.id == ti.c.order_id)
                      .outerjoin(types, types.c.id == ti.c.ticket_type_id)
-                     .outerjoin(bundles, bundles.c.id == ti.c.bundle_id))
+                     .outerjoin(bundles, bundles.c.id == ti.c.bundle_id)
+                     .outerjoin(stock, stock.c.ticket_id == ti.c.id))
         .where(ti.c.event_id == event_id)
     )
 
@@ -118,7 +122,7 @@ def _records(session: Session, event_id: int, all_days: frozenset[date],
     out = []
     for row in rows:
         (ticket_id, number, order_number, name, email, type_name, status, change, scanned_at,
-         door) = row
+         door, stock_status) = row
         held = days.get(ticket_id, set())
         valid: tuple[date, ...] | None = None
         if held and not held >= all_days:
@@ -130,6 +134,8 @@ def _records(session: Session, event_id: int, all_days: frozenset[date],
             valid_dates=valid, status=p.TicketStatus(str(getattr(status, "value", status))),
             revision=int(change or 0),
             scanned_at=scanned_at, scanned_door=door,
+            box_office_stock=(True if str(getattr(stock_status, "value", stock_status))
+                              == StockStatus.OUT.value else None),
         ))
     return out
 

@@ -30,7 +30,10 @@ def _queue(session: Session, row: OutboxMessage) -> None:
 
 def queue_order_tickets(order: Order, *, session: Session, now: datetime,
                         **_: Any) -> None:
-    """``order_completed``: the buyer's tickets e-mail."""
+    """``order_completed``: the buyer's tickets e-mail (none for an order without an address:
+    a cash buyer who gave none, the box office's offline stock)."""
+    if not order.buyer_email:
+        return
     _queue(session, OutboxMessage(kind=MailKind.ORDER_TICKETS, order_id=order.id,
                                   to_email=order.buyer_email, status=MailStatus.PENDING,
                                   attempts=0, next_attempt_at=now, created_at=now))

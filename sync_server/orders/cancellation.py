@@ -22,6 +22,7 @@ from sync_server.orders import holds, idempotency
 from sync_server.orders.models import DiscountCode, InventoryHold, Order, PaymentStatus
 from sync_server.orders.refunds import refund
 from sync_server.orders.services import Outcome, wanted_stock
+from sync_server.signals import tidying_holds
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def tidy_expired_orders(session: Session, *, now: datetime | None = None) -> int
     """Release expired holds, mark PENDING orders with no live hold FAILED and forget expired
     checkout idempotency keys (housekeeping)."""
     now = now or utcnow()
+    tidying_holds.send(None, session=session, now=now)
     holds.tidy_expired(session, now=now)
     idempotency.tidy(session, now)
     live = sa.select(InventoryHold.id).where(
