@@ -15,32 +15,31 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from scanner_app.core.kiosk import PinGate
-from scanner_app.core.pairing import open_paired_door, pair_and_download, read_pairing_qr
+from scanner_app.core.pairing import open_paired_door, read_pairing_qr
 from scanner_app.core.ports import (
-    Decoder,
     DoorService,
-    FrameSource,
     PairedDoor,
-    PairFunction,
-    Progress,
     SyncOutcome,
 )
 from scanner_app.core.verdict import Verdict
+from scanner_app.desk_shell import DeskShell
 from scanner_app.hardware.camera import open_source
 from scanner_app.hardware.decoders import DECODERS, make_decoder
+from scanner_app.parts import Parts as Parts
+from scanner_app.parts import default_parts as default_parts
 from scanner_app.settings import Folders, Settings, configure_logging
 from scanner_app.ui.kiosk_screen import KioskScreen
 from scanner_app.ui.main_window import MainWindow
 from scanner_app.ui.settings_dialog import SettingsDialog
 from scanner_app.ui.sounds import SoundPlayer
 from scanner_app.ui.theme import style_sheet
+from scanner_app.ui.ticket_print import DeskPrinter
 from scanner_app.ui.wedge_filter import WedgeFilter
 from scanner_app.workers.camera_worker import CameraWorker
 from scanner_app.workers.door_worker import DoorWorker
@@ -52,33 +51,6 @@ logger = logging.getLogger(__name__)
 
 STATUS_REFRESH_MS = 2000
 SWITCH_INTERVAL_S = 0.001
-
-
-@dataclass
-class Parts:
-    """What the app is built from; tests swap in their own (real) parts."""
-
-    open_door: Callable[[], PairedDoor | None]  # after pairing; None: cannot be opened
-    pair: PairFunction
-    open_camera: Callable[[], FrameSource]
-    decoder: Decoder
-    sync_interval_ms: int = 15_000
-
-
-def default_parts(settings: Settings) -> Parts:
-    data = settings.folders.data
-
-    def pair(server: str, code: str, progress: Progress, /, *, device_name: str = "") -> None:
-        pair_and_download(data, server, code, progress, device_name=device_name)
-
-    return Parts(
-        open_door=lambda: open_paired_door(data),
-        pair=pair,
-        open_camera=lambda: open_source(
-            settings.camera, width=settings.width, height=settings.height
-        ),
-        decoder=make_decoder(settings.decoder),
-    )
 
 
 class DoorApp(QObject):
@@ -100,6 +72,8 @@ class DoorApp(QObject):
         self._threads: list[QThread] = []
         self._pairing_thread: QThread | None = None
         self._pairing: PairingWorker | None = None
+        self.desk_shell: DeskShell | None = None
+        self.window.scan.box_office_button.hide()  # shown when this device can sell
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_REFRESH_MS)
         self._status_timer.timeout.connect(self._refresh_status)
@@ -158,9 +132,23 @@ class DoorApp(QObject):
         self._status_timer.start()
         self.door_worker.request_status()
         self.window.show_scan()
+        self._start_desk()
+        self._screen_changed(0)
+
+    def _start_desk(self) -> None:
+        desk = None if self.parts.open_desk is None else self.parts.open_desk()
+        if desk is None:
+            return
+        self.desk_shell = DeskShell(self.window, desk, self.parts.printer or DeskPrinter(),
+                                    refresh_ms=self.parts.sync_interval_ms)
+        if self.parts.start_on_sale_screen or desk.seller() is not None:
+            self.window.show_sale()
 
     def _stop_door(self) -> None:
         self.door_worker = None
+        if self.desk_shell is not None:
+            self.desk_shell.stop()
+            self.desk_shell = None
         self._route_camera_codes()  # first: no camera code is queued to a stopping worker
         if self.sync_worker is not None:
             QTimer.singleShot(0, self.sync_worker, self.sync_worker.stop)
@@ -217,9 +205,18 @@ class DoorApp(QObject):
         self.window.pairing.pair_requested.connect(self._pair)
         self.window.revoked.pair_again_requested.connect(self.window.show_pairing)
         self.window.kiosk_left.connect(lambda: self.window.scan.answer.show_ready())
+        self.window.stack.currentChanged.connect(self._screen_changed)
+
+    def _screen_changed(self, _index: int) -> None:
+        if self.door_worker is not None:
+            self.door_worker.paused = self.window.stack.currentWidget() is self.window.sale
 
     def scan_code(self, code: str, source: str) -> None:
-        """A code typed in by a wedge scanner: to the door while it scans, else to pairing."""
+        """A code typed in by a wedge scanner: to the door while it scans, else to pairing.
+        On the box office's sale screen nobody is at the door: the code is dropped."""
+        if self.window.stack.currentWidget() is self.window.sale:
+            logger.info("a code scanned on the sale screen was not checked")
+            return
         if self.door_worker is not None:
             self.door_worker.request_check(code, source)
         else:

@@ -7,6 +7,7 @@ Commands use the same core as the window (``scanner_app.core``) and print JSON o
     scanner-app check --payload TEXT | --image FILE  [--door NAME] [--exit]
     scanner-app lookup TEXT [--limit N]
     scanner-app status
+    scanner-app sell --tier NAME[=QTY] --code CODE ...   (box office: see cli_sell.py)
     scanner-app --self-test
 
 ``--data-dir`` (before the command) picks the data folder; default: the window's data folder
@@ -29,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from scanner_app import cli_sell
 from scanner_app.settings import Folders, add_gui_arguments
 
 logger = logging.getLogger(__name__)
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--limit", type=int, default=20)
 
     sub.add_parser("status", help="tickets cached, scans queued, last sync, conflicts")
+    cli_sell.add_commands(sub)  # the box office: sell, sales, void, reprint, return-stock
     return parser
 
 
@@ -152,6 +155,8 @@ def _run(args: argparse.Namespace) -> int:
     from shared.protocol import Direction
 
     data_dir = data_dir_for(args)
+    if args.command in cli_sell.COMMANDS:
+        return cli_sell.run(args, data_dir, _print)
 
     if args.command == "pair":
         with _http_client(args.server) as client:
@@ -188,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
                 except SyncError as exc:
                     _print({"synced": False, "error": exc.code, "message": exc.message})
                     return 1
-            _print({"synced": True, **report.to_json()})
+            _print({"synced": True, **report.to_json(), "box_office": _desk_refresh(data_dir)})
             return 0
         if args.command == "check":
             verdict = door.check(payload, door=args.door or door.door_name, source=source,
@@ -215,6 +220,20 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         door.close()
     return 2
+
+
+def _desk_refresh(data_dir: Path) -> dict[str, object] | None:
+    """After a door sync, the box office's: upload offline sales, tiers, stock (None: no
+    box office on this device's server)."""
+    from scanner_app.core.desk import open_desk
+
+    desk = open_desk(data_dir)
+    if desk is None:
+        return None
+    try:
+        return desk.refresh().to_json()
+    finally:
+        desk.close()
 
 
 def _log_uncaught(

@@ -137,10 +137,32 @@ def check_data() -> str:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def check_print() -> str:
+    """The box office's printing (Qt print support): a sample ticket to a PDF."""
+    from datetime import UTC, datetime
+
+    from scanner_app.core.box_office import IssuedTicket, Sale, SaleMode, SaleState
+    from scanner_app.ui.ticket_print import Layout, print_to_pdf
+
+    scratch = Path(tempfile.mkdtemp(prefix="scanner-app-self-test-"))
+    try:
+        sale = Sale("self-test", SaleMode.ONLINE, SaleState.COMPLETED, datetime.now(UTC), 1,
+                    "Self-test", "", 0, 0, (IssuedTicket(1, "T-1", 1, "Sample", 0,
+                                                          SAMPLE_TEXT),))
+        path = print_to_pdf(sale, scratch / "ticket.pdf", Layout.RECEIPT)
+        size = path.stat().st_size
+        if size < 500:
+            raise RuntimeError(f"the printed ticket is only {size} bytes")
+        return f"a sample ticket printed to an 80 mm PDF ({size:,} bytes)"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "window": check_window,
     "decode": check_decode,
     "data": check_data,
+    "print": check_print,
 }
 
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from scanner_app.core.box_office import Sale, SaleRequest, SellerTotals, Tier
 from scanner_app.core.verdict import Verdict
 from shared import protocol as p
+
+if TYPE_CHECKING:  # the desk imports nothing Qt-side; this keeps ports free of its imports
+    from scanner_app.core.box_api import Seller
+    from scanner_app.core.desk import RefreshReport
 
 GrayFrame = npt.NDArray[np.uint8]  # one 8-bit greyscale frame, shape (height, width)
 
@@ -129,3 +134,40 @@ class PairFunction(Protocol):
     def __call__(
         self, server_url: str, code: str, progress: Progress, /, *, device_name: str = ""
     ) -> None: ...
+
+
+class DeskService(Protocol):
+    """Everything the sale screen and ``scanner-app sell`` ask of the box office
+    (``scanner_app.core.desk.Desk``). ``sell`` and ``void`` raise ``SaleRefused`` in words."""
+
+    def events(self) -> Sequence[tuple[int, str]]: ...
+
+    def is_box_office(self) -> bool | None: ...
+
+    def sign_in(self, event_id: int, email: str, code: str, password: str = "") -> Seller: ...
+
+    def seller(self) -> Seller | None: ...
+
+    def sign_out(self) -> None: ...
+
+    def return_stock(self) -> int: ...
+
+    def tiers(self) -> Sequence[Tier]: ...
+
+    def sell(self, request: SaleRequest) -> Sale: ...
+
+    def retry(self, sale_id: str) -> Sale: ...
+
+    def sale(self, sale_id: str) -> Sale | None: ...
+
+    def sales(self, since: datetime | None = None) -> Sequence[Sale]: ...
+
+    def void(self, sale_id: str, reason: str) -> Sale: ...
+
+    def note_printed(self, sale_id: str) -> None: ...
+
+    def totals(self, since: datetime | None = None) -> SellerTotals: ...
+
+    def refresh(self) -> RefreshReport: ...
+
+    def close(self) -> None: ...

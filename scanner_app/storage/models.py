@@ -192,3 +192,75 @@ class SyncState(Base):
     online: Mapped[bool] = mapped_column(default=False)
     # server clock minus this device's clock at the last heartbeat (seconds; + = device slow)
     clock_skew_seconds: Mapped[float | None]
+
+
+# --- the box office (docs/box-office.md "The desk app") ----------------------------------------
+
+
+class BoxTier(Base):
+    """A ticket type this desk may sell (downloaded while online)."""
+
+    __tablename__ = "box_tiers"
+
+    tier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(index=True)
+    night: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    price_cents: Mapped[int]
+    available: Mapped[int | None]
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class BoxStock(Base):
+    """A pre-issued, signed ticket held for an offline sale; ``sale_id`` once handed out."""
+
+    __tablename__ = "box_stock"
+
+    ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(index=True)
+    tier_id: Mapped[int] = mapped_column(index=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(64))
+    token: Mapped[str] = mapped_column(sa.String(200))
+    seller_id: Mapped[int] = mapped_column(default=0)  # whose allocation it was drawn from
+    sale_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+
+
+class BoxSale(Base):
+    """A sale made at this desk: the desk's own truth, like the scan journal."""
+
+    __tablename__ = "box_sales"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    sale_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    mode: Mapped[str] = mapped_column(sa.String(10))
+    state: Mapped[str] = mapped_column(sa.String(12))
+    sold_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_id: Mapped[int]
+    seller_id: Mapped[int] = mapped_column(default=0)
+    server_sale_id: Mapped[int | None]  # the server's id of the sale, once it answered
+    night: Mapped[str] = mapped_column(sa.String(200), default="")
+    order_number: Mapped[str] = mapped_column(sa.String(64), default="")
+    lines_json: Mapped[str] = mapped_column(sa.Text, default="[]")
+    total_cents: Mapped[int]
+    tendered_cents: Mapped[int]
+    buyer_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    buyer_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    buyer_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    seller_code: Mapped[str] = mapped_column(sa.String(8), default="")  # offline sales only
+    uploaded: Mapped[bool] = mapped_column(default=True)
+    upload_error: Mapped[str | None] = mapped_column(sa.String(200))
+    printed: Mapped[bool] = mapped_column(default=False)
+    void_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    void_pending: Mapped[bool] = mapped_column(default=False)  # voided offline, not yet sent
+
+
+class BoxSaleTicket(Base):
+    __tablename__ = "box_sale_tickets"
+
+    ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sale_id: Mapped[str] = mapped_column(sa.ForeignKey("box_sales.sale_id"), index=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(64))
+    tier_id: Mapped[int]
+    tier_name: Mapped[str] = mapped_column(sa.String(200))
+    price_cents: Mapped[int]
+    token: Mapped[str] = mapped_column(sa.String(200))

@@ -18,6 +18,7 @@ from scanner_app.core.verdict import Verdict
 from scanner_app.ui.kiosk_screen import KioskScreen
 from scanner_app.ui.pairing_screen import PairingScreen
 from scanner_app.ui.revoked_screen import RevokedScreen
+from scanner_app.ui.sale_screen import SaleScreen
 from scanner_app.ui.scan_screen import ScanScreen
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ class MainWindow(QMainWindow):
         self.pairing = PairingScreen()
         self.scan = ScanScreen(door)
         self.revoked = RevokedScreen()
+        self.sale = SaleScreen()
         self.kiosk: KioskScreen | None = None
         self.stack = QStackedWidget()
-        for page in (self.pairing, self.scan, self.revoked):
+        for page in (self.pairing, self.scan, self.revoked, self.sale):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
 
@@ -48,6 +50,11 @@ class MainWindow(QMainWindow):
 
     def show_scan(self) -> None:
         self.stack.setCurrentWidget(self.scan)
+
+    def show_sale(self) -> None:
+        """The box office's sale screen (a BOX_OFFICE device, or a door a seller took over)."""
+        self.stack.setCurrentWidget(self.sale)
+        self.sale.setFocus()
 
     def show_revoked(self) -> None:
         self._drop_kiosk()

@@ -34,6 +34,7 @@ class ScanScreen(QWidget):
     door_changed = Signal(str)
     kiosk_requested = Signal()
     settings_requested = Signal()
+    box_office_requested = Signal()
 
     def __init__(self, door: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +52,9 @@ class ScanScreen(QWidget):
         self.lookup_button.setCheckable(True)
         self.kiosk_button = QPushButton("Kiosk")
         self.settings_button = QPushButton("Settings")
+        self.box_office_button = QPushButton("Box office")
+        self.box_office_button.setToolTip("Sell tickets at this desk (the seller's code of the "
+                                          "day confirms each sale)")
         header = QHBoxLayout()
         header.addWidget(self.event_label, 1)
         header.addSpacing(12)
@@ -58,7 +62,8 @@ class ScanScreen(QWidget):
         header.addWidget(self.door_choice)
         header.addWidget(self.badge)
         header.addSpacing(12)
-        for button in (self.lookup_button, self.kiosk_button, self.settings_button):
+        for button in (self.lookup_button, self.kiosk_button, self.box_office_button,
+                       self.settings_button):
             header.addWidget(button)
 
         self.camera = CameraView()
@@ -88,6 +93,7 @@ class ScanScreen(QWidget):
         self.lookup_button.toggled.connect(self._toggle_lookup)
         self.kiosk_button.clicked.connect(self.kiosk_requested)
         self.settings_button.clicked.connect(self.settings_requested)
+        self.box_office_button.clicked.connect(self.box_office_requested)
         self.door_choice.currentTextChanged.connect(self._door_text_changed)
 
     def _door_text_changed(self, text: str) -> None:

@@ -48,6 +48,9 @@ class DoorWorker(QObject):
         self._door_name = door_name
         self._lock = threading.Lock()
         self._wanted_lookup: str | None = None
+        # True while the window shows the box office's sale screen: a code the camera reads
+        # there is not someone at the door (set from the GUI thread; a bool is atomic).
+        self.paused = False
         self._check_requested.connect(self._check)
         self._lookup_requested.connect(self._lookup)
         self._check_in_requested.connect(self._check_in)
@@ -78,6 +81,8 @@ class DoorWorker(QObject):
 
     @Slot(str)
     def check_camera_code(self, payload: str) -> None:
+        if self.paused:
+            return
         self._check(payload, "camera")
 
     @Slot(str, str)

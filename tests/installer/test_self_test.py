@@ -23,6 +23,8 @@ def test_every_check_passes_and_versions_are_reported(capsys: pytest.CaptureFixt
     assert isinstance(versions, dict)
     assert set(versions) >= {"app", "qt", "pyside6", "opencv", "zxing_cpp", "zbar", "sqlcipher"}
     assert versions["sqlcipher"].startswith("4.")
+    printed = report["print"]  # the box office's tickets: Qt print support is there
+    assert isinstance(printed, dict) and printed["ok"] is True and "80 mm" in printed["detail"]
 
 
 def test_a_missing_sample_fails_with_its_name_and_the_rest_still_runs(
