@@ -15,6 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check properties, not speed (timing goals live in bench/): on a loaded machine
+# Hypothesis' "input generation is slow" check and per-example deadline would fail them for
+# the machine's sake.
+settings.register_profile("house", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("house")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
