@@ -3,15 +3,16 @@
 Why: the flash sale (``bench/flash_sale.py``: thousands of buyers taking free tickets of one
 event) must complete at least 10,000 orders a minute on a 2-core machine (issue #12). Through
 :func:`orders.services.complete_order` a free checkout cost 15.6 M instructions (callgrind,
-``bench/checkout_cost.py``, 2026-12-03), a third of them in the ORM unit of work (building the
-order, its item and its tickets as ORM objects, then sorting, flushing and bookkeeping them in
-two flushes); the race measured 5,424 orders a minute on a quiet machine (0.54 of the floor).
+``bench/checkout_cost.py``, 2026-12-03), a large share of them (cProfile) in the ORM unit of
+work (building the order, its item and its tickets as ORM objects, then sorting, flushing and
+bookkeeping them in two flushes); the race measured 5,424 orders a minute on a quiet machine
+with sync workers (0.54 of the floor).
 
 What differs from ``complete_order`` (everything else is the same, in the same order): the
-order, its item, its tickets and their days are inserted NOW, one ``INSERT ... RETURNING`` per
-table (SQLAlchemy's ORM bulk insert: the rows come back as the same ORM objects, persistent,
-for the answer and for ``order_completed``'s receivers), not added to the session for a flush;
-the door domain hears of the tickets through ``signals.tickets_inserted`` (the unit of work's
+order, its item, its tickets and their days are inserted NOW, one Core ``INSERT`` per table
+(``RETURNING id`` for the order and its item), not added to the session for a flush; the ORM
+objects the answer and ``order_completed``'s receivers read are made, detached, from the same
+values; the door domain hears of the tickets through ``signals.tickets_inserted`` (the unit of work's
 hook never sees them). Then, exactly as ``complete_order`` does: ``order_completed`` (the mail
 domain queues the e-mail), the units counted as sold with the inventory row locked
 (``holds.sell``: a sold-out raises and the caller rolls back), the door number at commit.
@@ -20,9 +21,11 @@ When: :func:`applies` -- the checkout is free, not a comp, with no discount code
 ticket type, by a buyer (not a box-office seller or a device), with the event's signing key
 version read with the event. Anything else takes ``complete_order``.
 
-Figure (``bench/checkout_cost.py``, same machine, back to back, 2026-12-03): instructions
-per free checkout 15.60 M -> see docs/purchase.md "The flash sale's fast path" for the
-measured figure and the predicted orders per minute.
+Figure (``bench/checkout_cost.py``, callgrind, back to back, 2026-12-03): instructions per
+free checkout 15.60 M (``complete_order``) -> 14.43 M (this path), -7.5 %; 11 statements
+either way. An ORM bulk insert (``insert(Order).returning(Order)``) was tried first and saved
+nothing. With the deployed gthread x 2 workers the race is predicted at 9,000-11,000 orders a
+minute on a quiet machine (docs/purchase.md, "The flash sale's fast path").
 """
 
 from __future__ import annotations
