@@ -410,7 +410,10 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=20_000, help="free tickets on sale")
     # 2 x cores, not gunicorn's 2 x cores + 1: PostgreSQL on the same cores does ~1/4 of the work.
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
-    parser.add_argument("--threads", type=int, default=1,
+    # As deployed (deploy/gunicorn.conf.py): gthread workers with 2 threads. Sync workers close
+    # the connection after every answer (no keep-alive), so each checkout also pays a TCP
+    # connect, accept and close; `--threads 1` measures them.
+    parser.add_argument("--threads", type=int, default=2,
                         help="threads per gunicorn worker (more than 1: the gthread class)")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
                         help="gunicorn worker class (default: sync, gthread with --threads > 1)")

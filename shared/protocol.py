@@ -184,6 +184,9 @@ class HeartbeatResponse(Shape):
     device_name: Annotated[str, text(empty=True, unchecked=True)]
     events: tuple[EventSummary, ...]
     protocol_version: Annotated[int, whole(1)] = PROTOCOL_VERSION
+    # The newest door-app release the server knows of; a door running an older one tells its
+    # staff (no self-update). Empty, absent or null (an older server): nothing to tell.
+    latest_app_version: Annotated[str, text(40, empty=True), null_is("")] = ""
 
 
 # --- door data ------------------------------------------------------------------------------

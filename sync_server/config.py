@@ -11,6 +11,7 @@ with mode 0600. Nothing secret ever lives in the repository.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 import secrets
@@ -39,6 +40,14 @@ def _secret_file(path: Path, make: Callable[[], str]) -> str:
         handle.write(value + "\n")
     logger.info("generated %s (mode 0600)", path)
     return value
+
+
+def _own_version() -> str:
+    """This server's package version (the door app ships from the same package)."""
+    try:
+        return importlib.metadata.version("stepperslife-door")
+    except importlib.metadata.PackageNotFoundError:  # run from a tree that was never installed
+        return ""
 
 
 def default_instance_path() -> Path:
@@ -89,6 +98,11 @@ class Config(BaseSettings):
     metrics_token: str = Field(
         "", description="Bearer token Prometheus sends to read `/metrics`; empty: `/metrics` "
                         "answers 404 (docs/operations.md).")
+    door_app_latest_version: str = Field(
+        _own_version(), max_length=40,
+        description="The newest door-app release, sent in every door heartbeat: a door running "
+                    "an older one tells its staff (no self-update); empty: say nothing. "
+                    "Default: this server's own version.")
     # --- limits -------------------------------------------------------------------------------
     max_content_length: int = Field(
         1024 * 1024, ge=1, description="Largest request body in bytes (larger: 413).")

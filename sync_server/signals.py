@@ -14,6 +14,9 @@ signals = blinker.Namespace()
 event_cancelled = signals.signal("event-cancelled")  # Event; session, by_user, reason
 order_completed = signals.signal("order-completed")  # Order; session, tickets, now
 ticket_transferred = signals.signal("ticket-transferred")  # new TicketInstance; session, to_email
+# Sent by a writer that inserts tickets without the ORM unit of work (orders.free_sale); the
+# door domain numbers them at commit, as it numbers what the unit of work writes.
+tickets_inserted = signals.signal("tickets-inserted")  # Order; session, event_id, ticket_ids
 # Sent by events.services.publish_event before a draft goes on sale; a receiver vetoes by raising
 # ApiError (payments: paid ticket types need an organizer account that takes charges).
 event_publishing = signals.signal("event-publishing")  # Event; session

@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from scanner_app import __version__
 from scanner_app.core import rules
 from scanner_app.core.debounce import COUNTED_S, Recent
 from scanner_app.core.payload import read_payload, without_controls
 from scanner_app.core.ports import DoorService, DoorStatus, TicketRow
+from scanner_app.core.releases import newer_release
 from scanner_app.core.verdict import Verdict, VerdictCode
 from scanner_app.storage import cache, journal
 from scanner_app.storage import models as m
-from scanner_app.storage.store import DoorStore
+from scanner_app.storage.store import LATEST_APP_VERSION, DoorStore
 from shared import protocol as p
 from shared.keys import Keyring
 from shared.ticket_token import Reason, TicketClaims, Verification, read_claims, verify
@@ -236,6 +238,7 @@ class Door:
             last_sync_at=info.last_success_at, online=info.online,
             conflicts=counts["conflicts"], admitted=counts["admitted"],
             refused=counts["refused"], set_aside=counts["scans_set_aside"],
+            newer_app_version=newer_release(self.store.setting(LATEST_APP_VERSION), __version__),
         )
 
     def conflicts(self) -> list[p.Conflict]:

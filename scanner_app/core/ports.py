@@ -69,6 +69,7 @@ class DoorStatus:
     admitted: int
     refused: int
     set_aside: int = 0  # scans the server kept refusing: journaled, no longer sent
+    newer_app_version: str | None = None  # a newer door-app release the server reported
 
 
 class DoorService(Protocol):

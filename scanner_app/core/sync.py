@@ -37,7 +37,7 @@ import httpx
 
 from scanner_app import __version__
 from scanner_app.core.ports import SyncOutcome
-from scanner_app.storage.store import DoorStore
+from scanner_app.storage.store import LATEST_APP_VERSION, DoorStore
 from shared import protocol as p
 
 logger = logging.getLogger(__name__)
@@ -215,6 +215,8 @@ class SyncEngine:
             refused = self._upload_step(http, report)
             sent_at = self.clock()
             beat = self._heartbeat(http)
+            if beat.latest_app_version:  # an older server says nothing: keep what we knew
+                self.store.set_setting(LATEST_APP_VERSION, beat.latest_app_version)
             if refused:  # the server answers, so those scans are at fault, not an outage
                 report.set_aside = self.store.note_refusals(refused, MAX_REFUSALS)
             skew = (beat.server_time - sent_at).total_seconds()

@@ -52,6 +52,10 @@ class SyncInfo:
     clock_skew_seconds: float | None = None
 
 
+# Settings key: the newest door-app release the server named in its last heartbeat.
+LATEST_APP_VERSION = "latest_app_version"
+
+
 class StoreClosed(RuntimeError):
     """The store was closed or wiped; open it again."""
 

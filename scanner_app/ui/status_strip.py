@@ -9,12 +9,18 @@ from datetime import UTC, datetime
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from scanner_app import __version__
 from scanner_app.core.ports import DoorStatus
 
 
 def set_aside_text(count: int) -> str:
     """'1 scan set aside': scans the server kept refusing (journaled, no longer sent)."""
     return f"{count:,} scan set aside" if count == 1 else f"{count:,} scans set aside"
+
+
+def update_text(newer: str | None) -> str:
+    """'Door app 0.2.0 available (this is 0.1.0)', or '' when this one is the newest."""
+    return f"Door app {newer} available (this is {__version__})" if newer else ""
 
 
 def last_sync_text(at: datetime | None, now: datetime | None = None) -> str:
@@ -72,6 +78,12 @@ class StatusStrip(QWidget):
                                   "no longer sent. See the log, or `scanner-app status`.")
         self.set_aside.hide()
         row.addWidget(self.set_aside)
+        self.update_notice = QLabel()
+        self.update_notice.setObjectName("updateNotice")
+        self.update_notice.setToolTip("The server reports a newer door app. Scanning goes on "
+                                      "as it is; install the new one between events.")
+        self.update_notice.hide()
+        row.addWidget(self.update_notice)
         row.addStretch(1)
 
     def show_status(self, status: DoorStatus) -> None:
@@ -82,3 +94,5 @@ class StatusStrip(QWidget):
         self.values["cached"].setText(f"{status.tickets_cached:,}")
         self.set_aside.setText(set_aside_text(status.set_aside))
         self.set_aside.setVisible(status.set_aside > 0)
+        self.update_notice.setText(update_text(status.newer_app_version))
+        self.update_notice.setVisible(status.newer_app_version is not None)

@@ -88,7 +88,8 @@ def heartbeat(req: ApiRequest) -> Response:
     revisions = changes.revisions(req.session, [e.id for e in events])
     answer = p.HeartbeatResponse(
         server_time=now, device_id=device.id, device_name=device.name,
-        events=tuple(p.EventSummary(e.id, e.name, revisions[e.id]) for e in events))
+        events=tuple(p.EventSummary(e.id, e.name, revisions[e.id]) for e in events),
+        latest_app_version=_config().door_app_latest_version)
     return _answer(answer)
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sync_server.door.models import DoorEventChange, DoorEventSettings, DoorScan, table_of
 from sync_server.events.models import Bundle, Event, EventDay, TicketType
 from sync_server.keys.models import EventKeyVersion, RevokedToken
+from sync_server.signals import tickets_inserted
 from sync_server.tickets.models import TicketInstance
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,12 @@ def _pending(session: Session) -> _Pending:
 def touch_tickets(session: Session, event_id: int, ticket_ids: Iterable[int]) -> None:
     """Number these tickets at commit (for writers that bypass the ORM unit of work)."""
     _pending(session).tickets.setdefault(event_id, set()).update(ticket_ids)
+
+
+def _tickets_inserted(_sender: object, *, session: Session, event_id: int,
+                      ticket_ids: Iterable[int], **_: Any) -> None:
+    """``signals.tickets_inserted``: a writer inserted tickets past the unit of work."""
+    touch_tickets(session, event_id, ticket_ids)
 
 
 def touch_scans(session: Session, event_id: int, door_scan_ids: Iterable[int]) -> None:
@@ -295,6 +302,7 @@ def install() -> None:
     for name, listener in hooks:
         if not sa.event.contains(Session, name, listener):
             sa.event.listen(Session, name, listener)
+    tickets_inserted.connect(_tickets_inserted)
 
 
 install()

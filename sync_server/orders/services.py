@@ -34,7 +34,7 @@ from sync_server.errors import ApiError, Code, validation_error
 from sync_server.events.models import Bundle, Event, EventStatus, EventType, TicketType
 from sync_server.keys.models import EventKeyVersion
 from sync_server.keys.services import active_key_version
-from sync_server.orders import holds, pricing
+from sync_server.orders import free_sale, holds, pricing
 from sync_server.orders.discounts import discount_for_checkout, use_discount_code
 from sync_server.orders.models import (
     DiscountCode,
@@ -225,6 +225,17 @@ def checkout(
     price = pricing.quote(lines, discount=discount,
                           fees=(settings.default_fees if free
                                 else event_fees(session, event, settings.default_fees)))
+    seller = by_user is not None and by_user is not buyer
+    if free_sale.applies(lines, price, complimentary=complimentary, discount_code=discount_code,
+                         seller=seller, device=sold_by_device_id is not None,
+                         key_version=signing_key_version):
+        assert signing_key_version is not None
+        order, tickets = free_sale.sell(
+            session, event=event, line=lines[0], buyer_id=buyer.id if buyer else None,
+            buyer_name=buyer_name, buyer_email=buyer_email.strip().lower(),
+            buyer_phone=buyer_phone, order_number=new_order_number(),
+            master_secret=settings.master_secret, key_version=signing_key_version, now=now)
+        return Outcome(order=order, issued=tickets, completed_now=True)
     order = Order(
         order_number=new_order_number(), event_id=event.id,
         user_id=buyer.id if buyer else None,
@@ -233,8 +244,8 @@ def checkout(
         discount_code_id=code.id if code and price.discount_cents else None,
         payment_method=payment_method, payment_status=PaymentStatus.PENDING,
         # A seller's sale (the box office): comps are recorded in the audit log instead.
-        sold_by_seller_id=(by_user.id if by_user is not None and by_user is not buyer
-                           and not complimentary else None),
+        sold_by_seller_id=by_user.id if by_user is not None and seller and not complimentary
+        else None,
         sold_by_device_id=sold_by_device_id,
         buyer_name=buyer_name, buyer_email=buyer_email.strip().lower(), buyer_phone=buyer_phone,
         created_at=now, updated_at=now,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -73,15 +73,14 @@ def new_ticket_ids(session: Session, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-def issue_tickets(
+def new_ticket_values(
     session: Session, *, order: OrderRef, event: Event, units: Sequence[Unit],
     holder_name: str, holder_email: str, master_secret: bytes, now: datetime,
-    owner_id: int | None, original_owner_id: int | None,
-    days: Sequence[EventDay] | None = None, key_version: int | None = None,
-) -> list[TicketInstance]:
-    """New VALID ticket instances of ``order``, one per unit, signed and added to the session
-    (inserted at the next flush). ``days``: the valid days of every one (default: each unit's
-    own); ``key_version``: the event's active signing key version, if the caller read it."""
+    owner_id: int | None, original_owner_id: int | None, key_version: int | None = None,
+) -> list[dict[str, Any]]:
+    """The columns of ``order``'s new VALID tickets, one per unit: ids taken, numbered and
+    signed (the ONE place a ticket's token is signed). :func:`issue_tickets` makes ORM rows of
+    them; ``orders.free_sale`` inserts them in one statement."""
     for ticket_type, bundle in units:
         if (ticket_type is None) == (bundle is None):
             raise ValueError("give exactly one of ticket_type and bundle")
@@ -92,22 +91,40 @@ def issue_tickets(
     if key_version is None:
         key_version = active_key_number(session, event.id)
     key = event_key(master_secret, event.id, key_version)
-    tickets = [
-        TicketInstance(
-            id=ticket_id, event_id=event.id, order_id=order.id,
-            ticket_type_id=ticket_type.id if ticket_type is not None else None,
-            bundle_id=bundle.id if bundle is not None else None,
-            ticket_number=ticket_number(ticket_id, master_secret),
-            holder_name=holder_name, holder_email=holder_email.strip().lower(),
-            status=TicketStatus.VALID, key_version=key_version,
-            token=sign(TicketClaims(event_id=event.id, ticket_id=ticket_id,
+    email = holder_email.strip().lower()
+    return [
+        {"id": ticket_id, "event_id": event.id, "order_id": order.id,
+         "ticket_type_id": ticket_type.id if ticket_type is not None else None,
+         "bundle_id": bundle.id if bundle is not None else None,
+         "ticket_number": ticket_number(ticket_id, master_secret),
+         "holder_name": holder_name, "holder_email": email,
+         "status": TicketStatus.VALID, "key_version": key_version,
+         "token": sign(TicketClaims(event_id=event.id, ticket_id=ticket_id,
                                     key_version=key_version), key),
-            original_owner_id=original_owner_id, current_owner_id=owner_id,
-            valid_days=list(valid_days(event, ticket_type, bundle) if days is None else days),
-            created_at=now, updated_at=now,
-        )
+         "original_owner_id": original_owner_id, "current_owner_id": owner_id,
+         "created_at": now, "updated_at": now}
         for (ticket_type, bundle), ticket_id in zip(units, new_ticket_ids(session, len(units)),
                                                     strict=True)
+    ]
+
+
+def issue_tickets(
+    session: Session, *, order: OrderRef, event: Event, units: Sequence[Unit],
+    holder_name: str, holder_email: str, master_secret: bytes, now: datetime,
+    owner_id: int | None, original_owner_id: int | None,
+    days: Sequence[EventDay] | None = None, key_version: int | None = None,
+) -> list[TicketInstance]:
+    """New VALID ticket instances of ``order``, one per unit, signed and added to the session
+    (inserted at the next flush). ``days``: the valid days of every one (default: each unit's
+    own); ``key_version``: the event's active signing key version, if the caller read it."""
+    values = new_ticket_values(
+        session, order=order, event=event, units=units, holder_name=holder_name,
+        holder_email=holder_email, master_secret=master_secret, now=now, owner_id=owner_id,
+        original_owner_id=original_owner_id, key_version=key_version)
+    tickets = [
+        TicketInstance(**columns, valid_days=list(
+            valid_days(event, ticket_type, bundle) if days is None else days))
+        for columns, (ticket_type, bundle) in zip(values, units, strict=True)
     ]
     session.add_all(tickets)
     return tickets

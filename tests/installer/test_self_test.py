@@ -25,6 +25,13 @@ def test_every_check_passes_and_versions_are_reported(capsys: pytest.CaptureFixt
     assert versions["sqlcipher"].startswith("4.")
     printed = report["print"]  # the box office's tickets: Qt print support is there
     assert isinstance(printed, dict) and printed["ok"] is True and "80 mm" in printed["detail"]
+    # how long each check took, and the start to ready figure (bench/package.py prints it)
+    assert all(isinstance(report[name]["seconds"], float)  # type: ignore[index]
+               for name in self_test.CHECKS)
+    started = report["start_to_ready_seconds"]
+    assert isinstance(started, float) and started > 0
+    cpu = report["start_to_ready_cpu_seconds"]
+    assert isinstance(cpu, float) and cpu > 0
 
 
 def test_a_missing_sample_fails_with_its_name_and_the_rest_still_runs(

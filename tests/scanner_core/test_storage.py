@@ -113,15 +113,51 @@ def test_server_slug_is_a_safe_folder_name() -> None:
     assert "/" not in db.server_slug("../../etc/passwd")
 
 
-def test_models_and_migrations_agree(door: Door) -> None:
+def _schema(engine: sa.Engine) -> dict[str, object]:
+    """Every table's columns, indexes, foreign keys and rowid-ness, as SQLite reports them."""
+    out: dict[str, object] = {}
+    with engine.connect() as conn:
+        tables = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all()
+        for name, sql in tables:
+            indexes = conn.exec_driver_sql(f"PRAGMA index_list('{name}')").all()
+            out[name] = {
+                "columns": conn.exec_driver_sql(f"PRAGMA table_info('{name}')").all(),
+                "indexes": sorted(
+                    (i[2], i[3], tuple(c[2] for c in conn.exec_driver_sql(
+                        f"PRAGMA index_info('{i[1]}')")))
+                    for i in indexes),
+                "foreign_keys": sorted(
+                    tuple(f[2:]) for f in conn.exec_driver_sql(
+                        f"PRAGMA foreign_key_list('{name}')")),
+                "without_rowid": "WITHOUT ROWID" in sql.upper(),
+            }
+    return out
+
+
+def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    """A database migrated from nothing matches the models (Alembic's comparison), and a new
+    one made at the newest schema from the models (what a door's first start does) is the same
+    database as the migrated one, table by table."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     from scanner_app.storage.models import Base
 
-    with door.store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert diff == []
+    migrated = db.create_engine(tmp_path / "migrated.db", None)
+    with migrated.begin() as conn:
+        db.migrate(conn)
+    created = db.create_engine(tmp_path / "created.db", None)
+    db.upgrade(created)
+    try:
+        with migrated.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert _schema(created) == _schema(migrated)
+        with created.connect() as conn:
+            assert db._current_revision(conn) == db.HEAD
+    finally:
+        migrated.dispose()
+        created.dispose()
 
 
 def test_an_os_keyring_holds_the_key_when_there_is_one(

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scanner_app import __version__
 from scanner_app.core.door import Door
 from scanner_app.core.sync import DeviceRevoked, NotPaired, SyncEngine, SyncError, pair
 from scanner_app.core.verdict import Verdict, VerdictCode
@@ -320,6 +321,22 @@ def test_scanning_goes_on_while_a_big_download_is_stored(paired: Door, setup: Se
     assert all(v.scan_id is not None and v.code is not V.ERROR for v in verdicts)
     assert paired.status().tickets_cached == 20_025
     assert paired.store.counts()["scans"] == len(verdicts)
+
+
+def test_the_door_hears_of_a_newer_door_app_at_the_heartbeat(paired: Door, setup: Setup) -> None:
+    """Told once, remembered (``scanner-app status`` and the status strip read it); an answer
+    without the field (an older server) changes nothing; the running release is no news."""
+    app = setup.server.app
+    config = app.extensions["sync_config"]
+    try:
+        for setting, told in (("99.1.0", "99.1.0"), ("", "99.1.0"), (__version__, None),
+                              ("0.0.1", None)):
+            app.extensions["sync_config"] = config.model_copy(
+                update={"door_app_latest_version": setting})
+            engine(paired, setup).sync_once()
+            assert paired.status().newer_app_version == told, setting
+    finally:
+        app.extensions["sync_config"] = config
 
 
 def test_clock_skew_is_measured_at_the_heartbeat(paired: Door, setup: Setup,

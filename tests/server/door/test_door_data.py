@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 
 import httpx
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared import protocol as p
 from shared.keys import derive_event_key
+from sync_server.db import utcnow
 from sync_server.door.changes import current_revision
 from sync_server.door.cursor import Delta, encode
 from sync_server.keys.services import rotate_key
@@ -133,6 +136,26 @@ def test_key_rotation_and_event_changes_move_the_revision(
     answer = p.HeartbeatResponse.from_json(beat.json())
     assert [(e.event_id, e.name, e.revision) for e in answer.events] == [
         (setup.event.id, "Renamed weekend", current_revision(session, setup.event.id))]
+
+
+def test_the_heartbeat_names_the_newest_door_app(
+    app: Flask, api: httpx.Client, door_setup: Setup
+) -> None:
+    """Default: the server's own version (the door app ships from the same package); the
+    setting overrides it; empty says nothing."""
+    def latest() -> str:
+        beat = api.post("/door/heartbeat", headers=door_setup.north.headers,
+                        json=p.HeartbeatRequest(device_time=utcnow()).to_json())
+        assert beat.status_code == 200, beat.text
+        return p.HeartbeatResponse.from_json(beat.json()).latest_app_version
+
+    assert latest() == importlib.metadata.version("stepperslife-door") != ""
+    config = app.extensions["sync_config"]
+    for setting in ("2.5.1", ""):
+        app.extensions["sync_config"] = config.model_copy(
+            update={"door_app_latest_version": setting})
+        assert latest() == setting
+    app.extensions["sync_config"] = config
 
 
 def test_pages_are_gzipped_for_clients_that_accept_it(
