@@ -229,6 +229,8 @@ def run(count: int) -> None:
                 line("door peak RSS", maxrss_mb(), "MB")
                 line("door peak RSS growth (download)", maxrss_mb() - rss_before, "MB")
                 plain_download(client, door, data_dir.with_name("door-plain"), full)
+                plain_download(client, door, data_dir.with_name("door-sequential"), full,
+                               prefetch=False)
 
                 changed = delta_changes(url, event_id, 1_000)
                 began = time.perf_counter()
@@ -258,22 +260,31 @@ def run(count: int) -> None:
                 door.close()
 
 
-def plain_download(client: httpx.Client, door: Door, folder: Path, encrypted: float) -> None:
-    """The same full download into a plain SQLite cache (same device), to compare in one run."""
+def plain_download(client: httpx.Client, door: Door, folder: Path, encrypted: float, *,
+                   prefetch: bool = True) -> None:
+    """The same full download into a plain SQLite cache (same device), to compare in one run;
+    ``prefetch=False``: into an encrypted cache, one page after the other (before issue #13's
+    prefetch), to show what asking for the next page while storing this one gains."""
     identity = door.store.identity()
     token = door.store.device_token()
     assert identity is not None and identity.device_id is not None and token is not None
-    plain = DoorStore.open_server(folder, identity.server_url, encrypt=False)
+    plain = DoorStore.open_server(folder, identity.server_url, encrypt=not prefetch)
     plain.save_pairing(identity.server_url,
                        p.PairResponse(identity.device_id, identity.device_name, token))
     began, cpu = time.perf_counter(), time.process_time()
-    SyncEngine(plain, client, batch_size=BATCH).sync_once()
+    SyncEngine(plain, client, batch_size=BATCH, prefetch=prefetch).sync_once()
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     plain.close()
-    print("the same full download into an unencrypted SQLite cache (same code, same run)")
+    if prefetch:
+        print("the same full download into an unencrypted SQLite cache (same code, same run)")
+    else:
+        print("the same full download, encrypted, without prefetch (pages one after the other)")
     line("seconds", seconds, "s", 10)
     line("door CPU (parsing + storing)", cpu, "s")
-    line("encrypted / unencrypted, wall", encrypted / seconds, "x")
+    if prefetch:
+        line("encrypted / unencrypted, wall", encrypted / seconds, "x")
+    else:
+        line("with prefetch / without, wall", encrypted / seconds, "x")
 
 
 def delta_changes(url: str, event_id: int, count: int) -> int:
