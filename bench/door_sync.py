@@ -156,7 +156,7 @@ def server(url: str, instance: Path) -> Iterator[str]:
          "--log-level", "warning", "sync_server:create_app()"], env=env, cwd=instance)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts gunicorn slowly
         while True:
             try:
                 httpx.get(base + "/api/v1/openapi.json", timeout=1)
