@@ -22,12 +22,17 @@ class SmtpSettings:
     password: str = ""
     starttls: bool = False
     timeout_seconds: float = 10.0
+    # Account mail's links (accounts.links): signed with the app's secret key, on this address.
+    link_secret: str = ""
+    public_url: str = "http://localhost:5000"
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpSettings:
         return cls(host=config.smtp_host, port=config.smtp_port, sender=config.smtp_from,
                    username=config.smtp_username, password=config.smtp_password,
-                   starttls=config.smtp_starttls, timeout_seconds=config.smtp_timeout_seconds)
+                   starttls=config.smtp_starttls, timeout_seconds=config.smtp_timeout_seconds,
+                   link_secret=config.secret_key,
+                   public_url=config.public_url or cls.public_url)
 
     @property
     def configured(self) -> bool:

@@ -128,7 +128,8 @@ class World:
         n = next(_counter)
         name = name or f"Person {n}"
         user = create_user(self.session, email=f"user{n}@example.test", password=PASSWORD,
-                           name=name, hasher=self.hasher, is_admin=is_admin)
+                           name=name, hasher=self.hasher, is_admin=is_admin,
+                           email_verified=True)  # a confirmed account (signs in like one)
         token, _ = issue_api_token(self.session, user, days=1)
         self.session.commit()
         return Person(user, token)
