@@ -186,10 +186,11 @@ def seed_demo(
             )
             tickets += 1
             if len(sample_tokens) < samples and (k == 0):
-                sample_tokens.append({"ticket_id": instance.id, "ticket_number": instance.ticket_number,
-                                "holder_name": holder, "token": instance.token,
-                                "valid_day_numbers": [d.day_number for d in instance.valid_days],
-                                "item": item.name})
+                sample_tokens.append({
+                    "ticket_id": instance.id, "ticket_number": instance.ticket_number,
+                    "holder_name": holder, "token": instance.token,
+                    "valid_day_numbers": [d.day_number for d in instance.valid_days],
+                    "item": item.name})
     session.flush()
     count = session.scalar(
         sa.select(sa.func.count()).select_from(Order).where(Order.event_id == event.id)

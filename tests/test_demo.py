@@ -50,7 +50,7 @@ def test_the_stand_in_camera_shows_each_fresh_ticket_once_before_it_loops() -> N
     admitted = {"token-side"}  # the side door's admission, downloaded by this door
     valid = {token for _, token in fresh} | admitted
     colours = []
-    for caption, token in line:
+    for _caption, token in line:
         if token not in valid and token != "token-side":
             colours.append("red")
         elif token in admitted:

@@ -22,7 +22,7 @@ class MailKind(StrEnum):
     # secret is stored): accounts.links
     VERIFY_EMAIL = "VERIFY_EMAIL"  # a new account: confirm the address
     ACCOUNT_EXISTS = "ACCOUNT_EXISTS"  # a sign-up with an address that has an account
-    PASSWORD_RESET = "PASSWORD_RESET"  # a link to choose a new password
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a mail kind: a link to choose a new password
     CHANGE_EMAIL = "CHANGE_EMAIL"  # to the new address (``detail``): confirm it
 
 

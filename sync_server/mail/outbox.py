@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.accounts.models import User
 from sync_server.db import utcnow
-from sync_server.mail.account_mail import ACCOUNT_KINDS, account_message
 from sync_server.events.models import Event
 from sync_server.mail import smtp
+from sync_server.mail.account_mail import ACCOUNT_KINDS, account_message
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.mail.render import ticket_message
 from sync_server.orders.models import Order

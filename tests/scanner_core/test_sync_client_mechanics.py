@@ -11,8 +11,8 @@ parsing are pure functions. Everything else about sync is in test_sync.py.
 from __future__ import annotations
 
 import json
-import threading
 import random
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
