@@ -159,7 +159,7 @@ def server(url: str, instance: Path) -> Iterator[str]:
         deadline = time.monotonic() + 120  # a loaded machine starts gunicorn slowly
         while True:
             try:
-                httpx.get(base + "/api/v1/openapi.json", timeout=1)
+                httpx.get(base + "/api/v1/openapi.json", timeout=60)  # slow under load
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
