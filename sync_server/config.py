@@ -111,6 +111,10 @@ class Config(BaseSettings):
     user_token_days: int = Field(30, ge=1, description="Lifetime of a user's API token.")
     hold_minutes: float = Field(
         10.0, gt=0, description="An unpaid order holds its tickets this long.")
+    online_cash_orders: bool = Field(
+        False, description="Let the online checkout take CASH orders (a reservation paid later "
+        "at the box office). Off: cash is taken at the box office only, so no unpaid online order "
+        "holds tickets without a payment under way (issue #13).")
     max_held_units_per_buyer: int = Field(
         20, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
         "0: no limit.")

@@ -45,6 +45,9 @@ def server_config(database_url: str, instance: Path) -> dict[str, Any]:
         "secret_key": "test-secret-key",
         "master_secret": MASTER_SECRET,
         "testing": True,
+        # The purchase tests buy CASH to hold tickets without Stripe (tests/server/payments has
+        # the card flow); production refuses CASH online (test_checkout checks it).
+        "online_cash_orders": True,
         # Cheap argon2 for tests: the cost is configuration, the algorithm is the same.
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
