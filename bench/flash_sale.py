@@ -440,6 +440,7 @@ def main() -> int:
                            SYNC_MASTER_SECRET=secrets.token_hex(32),
                            SYNC_SECRET_KEY=secrets.token_hex(32),
                            SYNC_HOLD_MINUTES=str(HOLD_MINUTES),
+                           SYNC_ONLINE_CASH_ORDERS="1",  # the held-never-paid tenth
                            # Every buyer comes from 127.0.0.1 here: count per user only.
                            SYNC_CHECKOUT_LIMIT_PER_ADDRESS="0",
                            SYNC_CHECKOUT_LIMIT_PER_USER="100000", SYNC_SMTP_HOST="",

@@ -3,10 +3,15 @@
 1. A throwaway sync server (SQLite in ``.demo/server``) with the demo dance weekend.
 2. Two paired doors: "Side door" admits one ticket and syncs, so the server knows it is used;
    the "Main entrance" door (``.demo/door``) then downloads the ticket list.
-3. Stand-in camera frames (``.demo/camera``): real QR codes on a phone-like screen — three valid
-   tickets, the one used at the side door, and a forged one.
-4. With a display, the door window opens on those frames; without one, the same pictures go
-   through the headless ``scanner-app check --image`` and each verdict is printed.
+3. Stand-in camera frames (``.demo/camera``): real QR codes on a phone-like screen, a line of
+   guests as a door sees it (:func:`guest_line`): mostly fresh tickets (green), now and then a
+   guest who comes back and shows the ticket again (orange, already used at this door), the
+   ticket used at the side door (orange) and a forged one (red). The line is long (about
+   :data:`GUESTS` tickets, 4 s each) so the camera does not loop back to tickets it already
+   admitted within minutes; after a loop every ticket is truthfully "already used".
+4. With a display, the door window opens on those frames; without one, the head of the line
+   (:data:`HEADLESS`) goes through the headless ``scanner-app check --image`` and each verdict
+   is printed.
 5. Card payments with a local stand-in for Stripe (``tests/fake_stripe`` as a subprocess, no
    Stripe account needed): the organizer connects, a buyer pays for a ticket by card on the
    stand-in Checkout page, the signed webhook completes the order (scripts/demo_card.py).
@@ -16,6 +21,7 @@ Each run starts from nothing, so the demo always shows the same thing.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -23,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -59,7 +66,7 @@ def door(data: Path, *args: str | Path) -> str:
     return run(BIN / "scanner-app", "--data-dir", data, *args)
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -87,7 +94,7 @@ def phone_frame(token: str | None, caption: str) -> Image.Image:
     return frame
 
 
-def make_camera(folder: Path, tickets: list[tuple[str, str | None]]) -> list[Path]:
+def make_camera(folder: Path, tickets: Sequence[tuple[str, str | None]]) -> list[Path]:
     """The stand-in camera plays ``folder`` at 30 frames a second, looping: each ticket is held
     up for 3 s with an empty screen between. Frames are symlinks to one picture per ticket."""
     stills_dir = folder.parent / "tickets"
@@ -108,6 +115,36 @@ def make_camera(folder: Path, tickets: list[tuple[str, str | None]]) -> list[Pat
     return stills
 
 
+GUESTS = 48  # fresh tickets in the line: 48 x 4 s, over three minutes before the camera loops
+HEADLESS = 6  # the head of the line, shown without a display: green x3, orange, red, orange
+SAMPLES = 90  # tickets the seed lists with their token; about two in three are good tonight
+
+Guest = tuple[str, str]  # caption, token
+
+
+def guest_line(fresh: list[Guest], used_elsewhere: Guest, forged: Guest) -> list[Guest]:
+    """The line of guests the stand-in camera shows, in order.
+
+    Its head: three fresh tickets, the one the side door admitted, a forged one, and the first
+    guest back again. Then fresh tickets, with every seventh guest one who came back (a ticket
+    this door admitted a few guests before) and every seventeenth a forgery. Each fresh ticket
+    is shown once, so none turns orange until the camera loops.
+    """
+    name, token = used_elsewhere
+    line: list[Guest] = [*fresh[:3], (f"{name} (used at the side door)", token), forged,
+                         (f"{fresh[0][0]} (again)", fresh[0][1])]
+    admitted = list(fresh[:3])
+    for n, guest in enumerate(fresh[3:], start=1):
+        line.append(guest)
+        admitted.append(guest)
+        if n % 7 == 0:
+            back = admitted[-4]
+            line.append((f"{back[0]} (again)", back[1]))
+        if n % 17 == 0:
+            line.append((f"Forged ticket {n // 17 + 1}", forge(guest[1])))
+    return line
+
+
 def forge(token: str) -> str:
     last = "A" if token[-1] != "A" else "B"
     return token[:-1] + last
@@ -119,11 +156,17 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.demo",
+        description="make demo: a throwaway sync server, two paired doors and a stand-in camera "
+                    "showing a line of guests (green, orange, red). Uses .demo/ (or "
+                    "$STEPPERSLIFE_DEMO_DIR), wiped at every run.")
+    parser.parse_args(argv)
     shutil.rmtree(DEMO, ignore_errors=True)
     DEMO.mkdir()
     print("demo: seeding the sync server (SQLite in .demo/server) …")
-    summary = json.loads(server("seed-demo", "--live", "--json"))
+    summary = json.loads(server("seed-demo", "--live", "--json", "--samples", str(SAMPLES)))
     event_id = int(summary["event_id"])
     # Tickets good for tonight (day 1): whole-weekend passes, bundles and Friday tickets.
     samples = [s for s in summary["sample_tokens"] if 1 in s["valid_day_numbers"]]
@@ -157,10 +200,9 @@ def main() -> int:
         door(side, "sync")
         door(main_door, "sync")
         print("demo: two doors paired; the side door admitted one ticket and synced")
-        tickets = [(f"{s['holder_name']}", s["token"]) for s in samples[:3]] + [
-            (f"{used['holder_name']} (again)", used["token"]),
-            ("Forged ticket", forge(samples[4]["token"])),
-        ]
+        fresh = [(s["holder_name"], s["token"]) for s in samples if s is not used][:GUESTS]
+        tickets = guest_line(fresh, (used["holder_name"], used["token"]),
+                             ("Forged ticket", forge(samples[-1]["token"])))
         stills = make_camera(DEMO / "camera", tickets)
         if has_display():
             print("demo: opening the door app with a stand-in camera; close the window to stop")
@@ -176,7 +218,7 @@ def main() -> int:
             )
         else:
             print("demo: no display here; the same tickets through `scanner-app check --image`:")
-            for (caption, _), still in zip(tickets, stills, strict=True):
+            for (caption, _), still in zip(tickets[:HEADLESS], stills[:HEADLESS], strict=True):
                 verdict = json.loads(door(main_door, "check", "--image", still))
                 colour, title = verdict.get("colour", "?"), verdict.get("title", "")
                 print(f"  {caption:<32} -> {colour:>6}  {title}  {verdict.get('detail', '')}")

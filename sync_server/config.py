@@ -138,6 +138,10 @@ class Config(BaseSettings):
         5, ge=1, description="Wrong seller codes allowed per seller in one window.")
     box_office_code_window_seconds: int = Field(
         300, ge=10, description="The window of box_office_code_attempts, in seconds.")
+    online_cash_orders: bool = Field(
+        False, description="Let the online checkout take CASH orders (a reservation paid later "
+        "at the box office). Off: cash is taken at the box office only, so no unpaid online order "
+        "holds tickets without a payment under way (issue #13).")
     max_held_units_per_buyer: int = Field(
         20, ge=0, description="Units one signed-in buyer may hold at once across unpaid orders; "
         "0: no limit.")

@@ -74,14 +74,19 @@ def _person(session: Session, hasher: PasswordHasher, email: str, name: str) -> 
     if find_user_by_email(session, email) is not None:
         raise ValueError(f"{email} already exists: this database was seeded with this seed")
     password = secrets.token_urlsafe(12)
-    return create_user(session, email=email, password=password, name=name, hasher=hasher), password
+    user = create_user(session, email=email, password=password, name=name, hasher=hasher,
+                       email_verified=True)  # demo people sign in at once
+    return user, password
 
 
 def seed_demo(
     session: Session, *, hasher: PasswordHasher, master_secret: bytes, seed: int = 1,
-    orders: int = 300, start: date | None = None, live: bool = False,
+    orders: int = 300, start: date | None = None, live: bool = False, samples: int = 12,
 ) -> DemoSummary:
     """Create the demo organizer, event, staff, seller and ``orders`` completed orders.
+
+    ``samples``: how many tickets (the first of each order) are listed with their token in
+    ``sample_tokens`` (``make demo`` shows a line of guests at the door and asks for more).
 
     ``live``: the first night started an hour ago (for demos at the door, at any hour);
     otherwise doors open at 19:00 on ``start`` (default today).
@@ -143,7 +148,7 @@ def seed_demo(
     choices: list[TicketType | Bundle] = [*tiers, bundle]
     weights = [3, 5, 1, 2, 2, 3]
     tickets = 0
-    samples: list[dict[str, Any]] = []
+    sample_tokens: list[dict[str, Any]] = []
     for n in range(1, orders + 1):
         buyer_first, buyer_last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         item = rng.choices(choices, weights)[0]
@@ -180,11 +185,12 @@ def seed_demo(
                 holder_name=holder, holder_email=order.buyer_email, master_secret=master_secret,
             )
             tickets += 1
-            if len(samples) < 12 and (k == 0):
-                samples.append({"ticket_id": instance.id, "ticket_number": instance.ticket_number,
-                                "holder_name": holder, "token": instance.token,
-                                "valid_day_numbers": [d.day_number for d in instance.valid_days],
-                                "item": item.name})
+            if len(sample_tokens) < samples and (k == 0):
+                sample_tokens.append({
+                    "ticket_id": instance.id, "ticket_number": instance.ticket_number,
+                    "holder_name": holder, "token": instance.token,
+                    "valid_day_numbers": [d.day_number for d in instance.valid_days],
+                    "item": item.name})
     session.flush()
     count = session.scalar(
         sa.select(sa.func.count()).select_from(Order).where(Order.event_id == event.id)
@@ -198,6 +204,6 @@ def seed_demo(
         ticket_types=[{"id": t.id, "name": t.name, "price_cents": t.price_cents,
                        "sold": t.quantity_sold} for t in tiers],
         bundles=[{"id": bundle.id, "name": bundle.name, "sold": bundle.quantity_sold}],
-        orders=int(count), tickets=tickets, sample_tokens=samples,
+        orders=int(count), tickets=tickets, sample_tokens=sample_tokens,
     )
 

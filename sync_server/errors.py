@@ -31,6 +31,7 @@ class Code(ErrorCode):
     METHOD_NOT_ALLOWED: Final = "method_not_allowed"
     CONFLICT: Final = "conflict"
     EMAIL_TAKEN: Final = "email_taken"
+    EMAIL_UNVERIFIED: Final = "email_unverified"  # 403 at sign-in: confirm the address first
     INVALID_STATE: Final = "invalid_state"
     UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
     # Purchase engine

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.demo import GUESTS, guest_line
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -31,7 +33,7 @@ def test_the_headless_demo_shows_green_orange_and_red(tmp_path: Path) -> None:
     verdicts = [
         line.split("->", 1)[1].split() for line in result.stdout.splitlines() if "->" in line
     ]
-    assert [v[0] for v in verdicts] == ["green", "green", "green", "orange", "red"]
+    assert [v[0] for v in verdicts] == ["green", "green", "green", "orange", "red", "orange"]
     lines = [line for line in result.stdout.splitlines() if "->" in line]
     assert "Side door" in lines[3]
     assert "signature" in lines[4]
@@ -46,3 +48,32 @@ def test_the_headless_demo_shows_green_orange_and_red(tmp_path: Path) -> None:
     assert charged.split()[2] == total  # what Stripe was asked for is what the buyer was shown
     assert "$0.00 of it" not in charged  # the platform's fee went with it
     assert "ticket " in card and "issued" in card
+    assert "(again)" in lines[5]
+    camera = tmp_path / "demo" / "camera"
+    stills = {frame.resolve() for frame in camera.iterdir()}
+    assert len(stills) >= GUESTS  # a long line of distinct tickets, not 5 on a loop
+
+
+def test_the_stand_in_camera_shows_each_fresh_ticket_once_before_it_loops() -> None:
+    """The second pass of 5 tickets turned every green orange within 20 s (issue #13): the line
+    now holds GUESTS fresh tickets, over three minutes, with believable oranges and reds."""
+    fresh = [(f"Guest {n}", f"token-{n}") for n in range(GUESTS)]
+    line = guest_line(fresh, ("Side", "token-side"), ("Forged ticket", "forged"))
+    admitted = {"token-side"}  # the side door's admission, downloaded by this door
+    valid = {token for _, token in fresh} | admitted
+    colours = []
+    for _caption, token in line:
+        if token not in valid and token != "token-side":
+            colours.append("red")
+        elif token in admitted:
+            colours.append("orange")
+        else:
+            colours.append("green")
+            admitted.add(token)
+    assert colours[:6] == ["green", "green", "green", "orange", "red", "orange"]
+    assert colours.count("green") == GUESTS  # every fresh ticket, once
+    assert 0.08 <= colours.count("orange") / len(line) <= 0.25
+    assert colours.count("red") >= 3
+    assert len(line) * 4 >= 180  # 4 s a ticket: three minutes before the camera loops
+    for (caption, _), colour in zip(line, colours, strict=True):
+        assert ("(again)" in caption or "side door" in caption) == (colour == "orange")

@@ -33,24 +33,38 @@ def ticket_terms(
     holder_name: str, holder_email: str, order_number: str, ticket_number: str
 ) -> set[str]:
     """A ticket's terms. Its stored terms are deleted by recomputing them (no ticket_id index):
-    a change here needs a migration that rebuilds ``ticket_terms``."""
+    a change here needs a migration that rebuilds ``ticket_terms``.
+
+    Runs 9 times a ticket-second during a full download (100,000 tickets): the common case
+    (ASCII text, words of letters and digits) takes the short paths, same terms as the long.
+    """
     terms: set[str] = set()
+    add = terms.add
     for word in _SPLIT.split(normalise(holder_name)):
         if word:
-            terms.add(word)
-            # "jean-pierre" is also found as "pierre"; "o'brien" as "brien"
-            terms.update(p for p in _PUNCT.split(word) if p)
+            add(word)
+            if not (word.isascii() and word.isalnum()):
+                # "jean-pierre" is also found as "pierre"; "o'brien" as "brien"
+                terms.update(p for p in _PUNCT.split(word) if p)
     email = normalise(holder_email)
     if email:
-        terms.add(email)
+        add(email)
     for number in (order_number, ticket_number):
         text = normalise(number)
         if text:
-            terms.add(text)
-            compact = _PUNCT.sub("", text)
+            add(text)
+            if text.isascii() and text.isalnum():
+                continue  # its compact form and its parts are itself
+            parts = [p for p in _PUNCT.split(text) if p]
+            compact = "".join(parts)
             if compact:
-                terms.add(compact)
-            terms.update(p for p in _PUNCT.split(text) if p and len(p) > 2)
+                add(compact)
+            terms.update(p for p in parts if len(p) > 2)
+    if (len(holder_name) <= MAX_TERM and len(holder_email) <= MAX_TERM
+            and len(order_number) <= MAX_TERM and len(ticket_number) <= MAX_TERM
+            and holder_name.isascii() and holder_email.isascii()
+            and order_number.isascii() and ticket_number.isascii()):
+        return terms  # ASCII normalises to the same length: nothing to cut
     return {t[:MAX_TERM] for t in terms}
 
 

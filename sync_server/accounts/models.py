@@ -25,6 +25,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     # Platform administrator: may act as the organizer of every event.
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Part of every session cookie's check: "sign out everywhere" adds one (auth.sessions).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -41,7 +41,7 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 def create_user(
     session: Session, *, email: str, password: str | None, name: str, hasher: PasswordHasher,
-    is_admin: bool = False,
+    is_admin: bool = False, email_verified: bool = False,
 ) -> User:
     """A new user; ``email_taken`` (409) if the address already has an account,
     ``validation_failed`` (422) for a common password."""
@@ -53,13 +53,22 @@ def create_user(
         raise ApiError(409, Code.EMAIL_TAKEN, "an account with this e-mail already exists",
                        {"email": ["already registered"]})
     user = User(
-        email=email, name=name, is_admin=is_admin,
+        email=email, name=name, is_admin=is_admin, email_verified=email_verified,
         password_hash=hasher.hash(password) if password is not None else None,
     )
     session.add(user)
     session.flush()
     logger.info("created user %s", user.id)
     return user
+
+
+def set_password(user: User, password: str, hasher: PasswordHasher) -> None:
+    """A new password (refused if common: ``validation_failed``). Changing it ends every
+    session cookie of the user (``auth.sessions``)."""
+    if is_common_password(password):
+        raise ApiError(422, Code.VALIDATION_FAILED, "this password is too common; choose another",
+                       {"password": ["too common: it is on a list of passwords people often use"]})
+    user.password_hash = hasher.hash(password)
 
 
 def check_password(

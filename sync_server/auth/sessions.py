@@ -29,8 +29,10 @@ def current_web_user(db: Session) -> User | None:
 
 
 def _session_hash(user: User) -> str:
-    # A password change invalidates every session cookie of that user.
-    return token_hash(f"{user.id}:{user.password_hash or ''}")[:16]
+    # A password change, or "sign out everywhere" (the epoch), ends every session cookie.
+    # (Epoch 0 hashes as before the epoch existed: cookies issued then stay valid.)
+    epoch = f":{user.session_epoch}" if user.session_epoch else ""
+    return token_hash(f"{user.id}:{user.password_hash or ''}{epoch}")[:16]
 
 
 def sign_in_web(user: User) -> None:

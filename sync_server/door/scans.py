@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 # stolen door's forged early admissions would otherwise win as the "earliest" and refuse the
 # real holders. Doors open early and events run late: 12 hours either side of the event's days.
 EVENT_MARGIN = timedelta(hours=12)
-CLOCK_SKEW = timedelta(minutes=10)  # a door's clock may run this far behind the server's
+# A door's clock may be this far off the server's, either way: scans dated before its pairing
+# or after the server's now by more than this are refused (SCAN_TIME_OUT_OF_RANGE, per scan).
+CLOCK_SKEW = timedelta(minutes=10)
 SCAN_LOG_PAYLOAD_CHARS = 256  # scans.raw_payload; door_scans keeps the whole payload
 _IN_LIMIT = 900
 _T = TypeVar("_T")
@@ -306,9 +308,17 @@ def _windows(device: Device) -> dict[int, tuple[datetime, datetime]]:
     return windows
 
 
+def latest_scan_time(now: datetime) -> datetime:
+    """The latest scan time a door may upload: the server's clock plus :data:`CLOCK_SKEW`."""
+    return now + CLOCK_SKEW
+
+
 def _refusal(scan: p.ScanRecord | p.RefusedScan,
-             served: dict[int, tuple[datetime, datetime]], paired: datetime) -> str | None:
-    """Why the scan is refused, or None."""
+             served: dict[int, tuple[datetime, datetime]], paired: datetime,
+             latest: datetime) -> str | None:
+    """Why the scan is refused, or None. ``latest``: the server's clock plus
+    :data:`CLOCK_SKEW`; a scan dated after it has not happened yet (issue #13: a stolen or
+    mis-set door cannot plant admissions dated later tonight)."""
     if isinstance(scan, p.RefusedScan):  # its texts hold control characters
         logger.warning("scan %s refused, control characters in %s", scan.scan_id,
                        ", ".join(scan.fields))
@@ -316,7 +326,7 @@ def _refusal(scan: p.ScanRecord | p.RefusedScan,
     if scan.event_id is not None and scan.event_id not in served:
         return Code.EVENT_NOT_SERVED
     low, high = served[scan.event_id] if scan.event_id is not None else (paired, scan.scanned_at)
-    if not low <= scan.scanned_at <= high:
+    if not low <= scan.scanned_at <= min(high, latest):
         return Code.SCAN_TIME_OUT_OF_RANGE
     return None
 
@@ -327,7 +337,7 @@ def upload(session: Session, device: Device, batch: p.ScanBatch,
     served = _windows(device)
     paired = device.paired_at - CLOCK_SKEW
     refused = {s.scan_id: why for s in batch.scans
-               if (why := _refusal(s, served, paired)) is not None}
+               if (why := _refusal(s, served, paired, latest_scan_time(now))) is not None}
     if refused:
         logger.warning("device %s: %d scans refused (%s)", device.id, len(refused),
                        ", ".join(sorted(set(refused.values()))))

@@ -18,6 +18,12 @@ from sync_server.db import Base, UTCDateTime, enum_type, utcnow
 class MailKind(StrEnum):
     ORDER_TICKETS = "ORDER_TICKETS"  # every valid ticket of an order, to the buyer
     TRANSFERRED_TICKET = "TRANSFERRED_TICKET"  # one ticket, to its new holder
+    # Account mail (no order; ``user_id`` set; the link is made when the mail is sent, so no
+    # secret is stored): accounts.links
+    VERIFY_EMAIL = "VERIFY_EMAIL"  # a new account: confirm the address
+    ACCOUNT_EXISTS = "ACCOUNT_EXISTS"  # a sign-up with an address that has an account
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a mail kind: a link to choose a new password
+    CHANGE_EMAIL = "CHANGE_EMAIL"  # to the new address (``detail``): confirm it
 
 
 class MailStatus(StrEnum):
@@ -35,9 +41,13 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MailKind] = mapped_column(enum_type(MailKind, length=30))
-    order_id: Mapped[int] = mapped_column(
+    order_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    detail: Mapped[str | None] = mapped_column(sa.String(254))  # CHANGE_EMAIL: the new address
     ticket_instance_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("ticket_instances.id", ondelete="CASCADE")
     )

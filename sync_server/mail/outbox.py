@@ -19,9 +19,11 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from sync_server.accounts.models import User
 from sync_server.db import utcnow
 from sync_server.events.models import Event
 from sync_server.mail import smtp
+from sync_server.mail.account_mail import ACCOUNT_KINDS, account_message
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.mail.render import ticket_message
 from sync_server.orders.guest_links import guest_link_path
@@ -63,7 +65,7 @@ class NothingToSend(Exception):
     pass
 
 
-def _buyer_email(session: Session, order_id: int) -> str:
+def _buyer_email(session: Session, order_id: int | None) -> str:
     order = session.get(Order, order_id)
     assert order is not None
     return order.buyer_email
@@ -80,6 +82,13 @@ def _tickets(session: Session, row: OutboxMessage) -> list[TicketInstance]:
 
 
 def _render(session: Session, row: OutboxMessage, settings: smtp.SmtpSettings) -> EmailMessage:
+    if row.kind in ACCOUNT_KINDS:
+        user = session.get(User, row.user_id)
+        if user is None:
+            raise NothingToSend("the account is gone")
+        return account_message(kind=row.kind, user=user, to=row.to_email,
+                               sender=settings.sender, base_url=settings.public_url,
+                               secret=settings.link_secret, detail=row.detail)
     order = session.get(Order, row.order_id)
     assert order is not None
     event = session.get(Event, order.event_id)

@@ -22,14 +22,17 @@ class SmtpSettings:
     password: str = ""
     starttls: bool = False
     timeout_seconds: float = 10.0
-    public_url: str = ""  # the server's address, for links in e-mails (a guest's order link)
+    # Account mail's links (accounts.links): signed with the app's secret key, on this address.
+    link_secret: str = ""
+    public_url: str = "http://localhost:5000"  # also a guest's order link (orders.guest_links)
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpSettings:
         return cls(host=config.smtp_host, port=config.smtp_port, sender=config.smtp_from,
                    username=config.smtp_username, password=config.smtp_password,
                    starttls=config.smtp_starttls, timeout_seconds=config.smtp_timeout_seconds,
-                   public_url=config.public_url)
+                   link_secret=config.secret_key,
+                   public_url=config.public_url or cls.public_url)
 
     @property
     def configured(self) -> bool:

@@ -126,6 +126,12 @@ def checkout(req: ApiRequest) -> dict[str, Any]:
     a card order keeps its hold only if its payment page opens."""
     user = require_user(req.actor)
     body: schemas.CheckoutBody = req.body
+    config: Config = current_app.extensions["sync_config"]
+    if body.payment_method == "CASH" and not config.online_cash_orders:
+        # An online CASH order holds tickets with no payment under way (issue #13): cash is
+        # taken at the box office (its own holds, within the seller's allocation).
+        raise ApiError(422, Code.VALIDATION_FAILED, "cash is paid at the box office: pay by card",
+                       {"payment_method": ["CASH is for the box office; choose STRIPE"]})
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     count_checkout(user.id)  # (its own transaction: before this one writes the key)
     now = utcnow()

@@ -18,3 +18,21 @@ class SignUpForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
 class SignInForm(FlaskForm):  # type: ignore[misc]
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), _EMAIL])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class ProfileForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), _EMAIL])
+
+
+class ResetRequestForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), _EMAIL])
+
+
+class NewPasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField("New password",
+                             validators=[DataRequired(), Length(min=10, max=200)])
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    """A button and its CSRF token."""

@@ -8,13 +8,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from sync_server.accounts import services
 from sync_server.auth.sessions import current_web_user, sign_in_web, sign_out_web
-from sync_server.config import Config
-from sync_server.db import db_session, engine
+from sync_server.db import db_session
 from sync_server.errors import ApiError
-from sync_server.ratelimit.services import hit
-from sync_server.signin import limits
+from sync_server.signin import flows, limits
 from sync_server.signin.forms import SignInForm, SignUpForm
 
 logger = logging.getLogger(__name__)
@@ -40,25 +37,26 @@ def home() -> str:
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
-def sign_up() -> str | Response:
+def sign_up() -> str | Response | tuple[str, int]:
     form = SignUpForm()
     if form.validate_on_submit():
-        config: Config = current_app.extensions["sync_config"]
         session = db_session()
         try:
-            hit(engine(), action="SIGN_UP", subject=f"ip:{request.remote_addr}",
-                limit=config.sign_in_limit_per_address,
-                window_seconds=config.sign_in_window_seconds)
-            user = services.create_user(
-                session, email=form.email.data or "", password=form.password.data or "",
-                name=(form.name.data or "").strip(), hasher=current_app.extensions["sync_hasher"],
-            )
+            flows.limit_client("SIGN_UP")
+            flows.sign_up(session, email=form.email.data or "", password=form.password.data or "",
+                          name=(form.name.data or "").strip(),
+                          hasher=current_app.extensions["sync_hasher"])
         except ApiError as error:
-            form.email.errors = [*form.email.errors, error.message]
-        else:
-            session.commit()
-            sign_in_web(user)
-            return redirect(url_for("accounts.home"))
+            session.rollback()
+            for name, messages in error.fields.items():
+                target = getattr(form, name, form.email)
+                target.errors = [*target.errors, *messages]
+            if not error.fields:
+                form.email.errors = [*form.email.errors, error.message]
+            return render_template("sign_up.html", form=form), error.status
+        # The same page whether or not the address has an account (issue #13).
+        return render_template("check_email.html", message=(
+            f"We sent a mail to {form.email.data}: follow its link to continue."))
     return render_template("sign_up.html", form=form)
 
 
@@ -70,6 +68,7 @@ def sign_in() -> str | Response | tuple[str, int]:
         try:
             user = limits.check_password(session, email=form.email.data or "",
                                          password=form.password.data or "")
+            flows.refuse_unverified(session, user)
         except ApiError as error:
             flash(error.message, "error")
             return render_template("sign_in.html", form=form), error.status
@@ -83,3 +82,6 @@ def sign_in() -> str | Response | tuple[str, int]:
 def sign_out() -> Response:
     sign_out_web()
     return redirect(url_for("accounts.sign_in"))
+
+
+from sync_server.signin import account_pages  # noqa: E402,F401  (registers /account/... on bp)

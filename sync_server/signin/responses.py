@@ -26,3 +26,8 @@ class MeOut(Out):
 
 class SignedOutOut(Out):
     signed_out: bool
+
+
+class SignUpOut(Out):
+    status: str  # "check_email", whatever the address
+    message: str

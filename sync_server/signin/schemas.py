@@ -15,3 +15,7 @@ class SignInBody(Body):
     email: Email
     # No minimum here: a wrong password is "invalid_credentials", not a field error.
     password: str
+
+
+class ResetBody(Body):
+    email: Email

@@ -6,10 +6,19 @@ import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from sync_server.accounts.links import PATHS, Purpose, make_token
 from sync_server.accounts.models import User
 from tests.browser.look import look
 
 PASSWORD = "step-in-time-2026"
+
+
+def _link(app: Flask, purpose: Purpose, email: str) -> str:
+    """The path of the link an account mail to ``email`` carries (the mail tests read it from
+    real mail: tests/server/test_account_mail.py)."""
+    with app.extensions["sync_db_sessionmaker"]() as session:
+        user = session.scalars(sa.select(User).where(User.email == email)).one()
+        return PATHS[purpose] + make_token(app.secret_key or "", purpose, user)  # type: ignore[arg-type]
 
 
 def _users(app: Flask) -> list[str]:
@@ -24,9 +33,12 @@ def test_sign_up_sign_out_and_sign_in(live_app: tuple[Flask, str], phone: Page) 
     phone.get_by_label("E-mail").fill("Dee@Example.com")
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Sign up").click()
+    expect(phone.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    assert _users(app) == ["dee@example.com"]
+    phone.goto(f"{base}{_link(app, Purpose.VERIFY, 'dee@example.com')}")  # the mailed link
+    phone.goto(f"{base}/")
     expect(phone.get_by_text("Signed in as")).to_be_visible()
     expect(phone.locator("strong")).to_have_text("Dee Organizer")
-    assert _users(app) == ["dee@example.com"]
     look(phone, "web-signed-in-phone")
 
     phone.get_by_role("button", name="Sign out").click()

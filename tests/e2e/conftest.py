@@ -147,7 +147,7 @@ def stage(server: ServerProcess) -> Iterator[Stage]:
     session = Session(engine, expire_on_commit=False)
     hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     organizer = create_user(session, email="org@example.test", password="correct horse battery",
-                            name="Olive Organizer", hasher=hasher)
+                            name="Olive Organizer", hasher=hasher, email_verified=True)
     now = datetime.now(UTC)
     start = now - timedelta(hours=1)
     event = create_event(session, organizer=organizer, values={

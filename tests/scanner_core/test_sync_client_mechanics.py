@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -177,3 +178,59 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
     assert parse_retry_after("nan", now) is None
+
+
+def test_the_next_page_is_asked_for_while_this_one_is_stored(rig: Rig) -> None:
+    """Prefetch (the full download's time, issue #13): page n + 1's request reaches the server
+    while page n is being stored; pages are still stored in order, and a failed prefetch ends
+    the round with every earlier page kept, so the next round resumes from its cursor."""
+    asked: list[str | None] = []
+    second_asked = threading.Event()
+
+    def note(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == p.door_data_path(rig.event.id):
+            asked.append(request.url.params.get("cursor"))
+            if len(asked) == 2:
+                second_asked.set()
+            if len(asked) == 3 and fail_third:
+                return fault(503, "unavailable")
+        return None
+
+    store = rig.door.store
+    real_store_page = store.store_page
+    overlapped: list[bool] = []
+
+    def store_page(event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
+        if not overlapped:  # page 1: wait (up to 5 s) for page 2's request to arrive
+            overlapped.append(second_asked.wait(5))
+        return real_store_page(event_id, page, revision)
+
+    fail_third = True
+    rig.faults.rule = note
+    store.store_page = store_page  # type: ignore[method-assign]
+    with pytest.raises(SyncError):
+        rig.engine(page_size=3).sync_once()
+    assert overlapped == [True]
+    assert rig.door.status().tickets_cached == 6  # pages 1 and 2 stored, page 3 refused
+    fail_third = False
+    asked.clear()
+    report = rig.engine(page_size=3).sync_once()
+    assert asked[0] is not None  # resumed from page 2's cursor, not from the start
+    assert report.tickets == 4 and rig.door.status().tickets_cached == 10
+
+
+def test_without_prefetch_pages_are_asked_for_one_after_the_other(rig: Rig) -> None:
+    second_asked = threading.Event()
+    rig.faults.rule = lambda r: (second_asked.set() if "cursor" in r.url.params else None)
+    store = rig.door.store
+    real_store_page = store.store_page
+    seen: list[bool] = []
+
+    def store_page(event_id: int, page: p.DoorDataPage, revision: int | None) -> int:
+        seen.append(second_asked.is_set())
+        return real_store_page(event_id, page, revision)
+
+    store.store_page = store_page  # type: ignore[method-assign]
+    rig.engine(page_size=3, prefetch=False).sync_once()
+    assert seen == [False, True, True, True]
+    assert rig.door.status().tickets_cached == 10

@@ -45,6 +45,9 @@ def server_config(database_url: str, instance: Path) -> dict[str, Any]:
         "secret_key": "test-secret-key",
         "master_secret": MASTER_SECRET,
         "testing": True,
+        # The purchase tests buy CASH to hold tickets without Stripe (tests/server/payments has
+        # the card flow); production refuses CASH online (test_checkout checks it).
+        "online_cash_orders": True,
         # Cheap argon2 for tests: the cost is configuration, the algorithm is the same.
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
@@ -128,7 +131,8 @@ class World:
         n = next(_counter)
         name = name or f"Person {n}"
         user = create_user(self.session, email=f"user{n}@example.test", password=PASSWORD,
-                           name=name, hasher=self.hasher, is_admin=is_admin)
+                           name=name, hasher=self.hasher, is_admin=is_admin,
+                           email_verified=True)  # a confirmed account (signs in like one)
         token, _ = issue_api_token(self.session, user, days=1)
         self.session.commit()
         return Person(user, token)

@@ -2,7 +2,7 @@
 """box office: sellers' code secrets, cash sales, offline stock — issue 16
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03
 """
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shared import protocol as p
 from sync_server.devices.models import Device
+from sync_server.door import scans
 from sync_server.events.models import Event, TicketType
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.tickets.models import TicketInstance
@@ -46,6 +47,15 @@ def reload_ticket(session: Session, ticket_id: int) -> TicketInstance:
 
 
 T0 = datetime(2030, 6, 7, 0, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def server_clock_after_the_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests date scans in June 2030 (the World's events): the server's bound on scan
+    times in the future (``scans.latest_scan_time``) reads the clock as a month after T0.
+    ``test_scan_upload`` sets it back to test that bound itself."""
+    monkeypatch.setattr(scans, "latest_scan_time",
+                        lambda now: max(now, T0 + timedelta(days=30)) + scans.CLOCK_SKEW)
 
 
 def scan(event: Event | int | None, ticket: TicketInstance | int | None, *, minutes: float = 0,

@@ -13,7 +13,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared import protocol as p
+from sync_server.door import scans
 from sync_server.door.models import DoorScan
+from sync_server.door.scans import latest_scan_time as real_latest_scan_time
 from sync_server.orders.models import Order
 from sync_server.scanning.models import Scan
 from sync_server.tickets.models import TicketInstance, TicketStatus
@@ -164,6 +166,29 @@ def test_scan_times_outside_the_event_or_before_the_device_was_paired_are_refuse
                                        scan(None, None, verdict="malformed", minutes=-30)])
     assert {r.error for r in before.results} == {"scan_time_out_of_range"}
     assert _ticket(session, setup.tickets[0].id).status is TicketStatus.VALID
+
+
+def test_scan_times_in_the_future_beyond_the_clock_skew_are_refused_per_scan(
+    api: httpx.Client, door_setup: Setup, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = door_setup
+    skew = scans.CLOCK_SKEW
+    server_now = T0  # inside the event: a forged "later tonight" would be in its window
+    monkeypatch.setattr(scans, "latest_scan_time", lambda now: server_now + skew)
+    ahead = scan(setup.event, setup.tickets[0], minutes=skew.total_seconds() / 60 + 1)
+    no_event = scan(None, None, verdict="malformed", minutes=90)
+    within = scan(setup.event, setup.tickets[1], minutes=skew.total_seconds() / 60 - 1)
+    result = upload(api, setup.north, [ahead, no_event, within])
+    assert [(r.outcome, r.error) for r in result.results] == [
+        (p.ScanOutcome.REJECTED, "scan_time_out_of_range")] * 2 + [
+        (p.ScanOutcome.ACCEPTED, None)]
+    assert _ticket(session, setup.tickets[0].id).status is TicketStatus.VALID
+    assert _ticket(session, setup.tickets[1].id).status is TicketStatus.SCANNED
+
+
+def test_the_future_bound_is_the_servers_clock_plus_the_skew() -> None:
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    assert real_latest_scan_time(now) == now + timedelta(minutes=10)  # unpatched
 
 
 def _snapshot_cursor(api: httpx.Client, setup: Setup) -> tuple[p.DoorDataPage, str]:

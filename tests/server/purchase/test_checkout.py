@@ -387,3 +387,24 @@ def test_a_free_checkout_sells_a_unit_whose_hold_lapsed(
     assert row is not None and (row.quantity_sold, row.quantity_reserved) == (1, 0)
     assert session.scalar(sa.select(sa.func.count()).select_from(TicketInstance)
                           .where(TicketInstance.ticket_type_id == small.id)) == 2
+
+
+def test_online_cash_orders_are_refused_unless_the_server_allows_them(
+    api: httpx.Client, app: Flask, shop: Shop, world: World, session: Session
+) -> None:
+    """Issue #13, "inventory held for free": an online CASH order held tickets with no payment
+    under way. By default cash is for the box office only (SYNC_ONLINE_CASH_ORDERS)."""
+    buyer = world.person()
+    config = app.extensions["sync_config"]
+    app.extensions["sync_config"] = config.model_copy(update={"online_cash_orders": False})
+    try:
+        before = available(api, shop)
+        refused = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 2))
+        assert (refused.status_code, error_code(refused)) == (422, "validation_failed")
+        assert "payment_method" in refused.json()["error"]["fields"]
+        assert available(api, shop) == before  # nothing held
+        assert session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    finally:
+        app.extensions["sync_config"] = config
+    allowed = buy(api, buyer, shop.event, ("ticket_type", shop.day1.id, 2))
+    assert allowed.status_code == 201  # a server that opts in (the tests' default)
