@@ -16,7 +16,7 @@ from alembic import op
 import sync_server.db
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
