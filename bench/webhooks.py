@@ -137,7 +137,10 @@ def hammer(base: str, jobs: list[Callable[[httpx.Client], int]],
                 if index is None:
                     return
                 began = time.perf_counter()
-                status = jobs[index](client)
+                try:
+                    status = jobs[index](client)
+                except httpx.HTTPError:
+                    status = 0  # no answer: counted, never hidden
                 took = time.perf_counter() - began
                 with lock:
                     latencies.append(took)

@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from shared.vocabulary import format_time
+from shared.vocabulary import format_optional_time, format_time
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
 from sync_server.config import Config
@@ -30,7 +30,7 @@ from sync_server.events.models import Event
 from sync_server.orders.models import Order
 from sync_server.payments import onboarding, refund_jobs, refunds, schemas, splits, webhooks
 from sync_server.payments.checkout import start_card_payment
-from sync_server.payments.models import SplitStatus
+from sync_server.payments.models import SplitPayment, SplitShare, SplitStatus
 
 routes = Routes("payments")  # endpoints "payments_<view>"
 api_route = routes.route
@@ -110,6 +110,22 @@ def refund_tickets(req: ApiRequest) -> dict[str, Any]:
             "payment_status": order.payment_status.value}
 
 
+def _share_json(share: SplitShare, *, with_link: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": share.id, "payer_name": share.payer_name,
+                           "amount_cents": share.amount_cents, "status": share.status.value,
+                           "paid_at": format_optional_time(share.paid_at)}
+    if with_link:
+        out["payer_email"] = share.payer_email
+        out["pay_url"] = url_for("api_v1.payments_share_pay", token=share.token, _external=True)
+    return out
+
+
+def _split_json(split: SplitPayment, *, with_links: bool) -> dict[str, Any]:
+    return {"id": split.id, "order_id": split.order_id, "status": split.status.value,
+            "deadline": format_time(split.deadline), "currency": split.currency,
+            "shares": [_share_json(s, with_link=with_links) for s in split.shares]}
+
+
 @api_route("/payments/splits", method="POST", access=Access.USER, tag=TAG, status=201,
            body=schemas.SplitBody, response=schemas.SplitEnvelopeOut,
            summary="Split the caller's held SPLIT order among named payers: a link each")
@@ -124,7 +140,7 @@ def create_split(req: ApiRequest) -> dict[str, Any]:
         [splits.ShareRequest(s.payer_name, s.payer_email, s.amount_cents) for s in body.shares],
         hours=config.split_payment_hours)
     req.session.commit()
-    return {"split": splits.split_json(split, with_links=True)}
+    return {"split": _split_json(split, with_links=True)}
 
 
 @api_route("/payments/splits", method="GET", access=Access.USER, tag=TAG,
@@ -135,7 +151,7 @@ def get_split(req: ApiRequest) -> dict[str, Any]:
     split = splits.split_of(req.session, req.query.order_id)
     if order is None or split is None or order.user_id != require_user(req.actor).id:
         raise not_found("split payment")
-    return {"split": splits.split_json(split, with_links=True)}
+    return {"split": _split_json(split, with_links=True)}
 
 
 @api_route("/payments/shares", method="GET", access=Access.PUBLIC, tag=TAG,
@@ -148,7 +164,7 @@ def share(req: ApiRequest) -> dict[str, Any]:
     event = req.session.get(Event, order.event_id) if order else None
     assert order is not None and event is not None
     payable = split.status is SplitStatus.OPEN and found.status in splits.UNPAID_STATES
-    return {"share": splits.share_json(found, with_link=False),
+    return {"share": _share_json(found, with_link=False),
             "order_number": order.order_number, "event_name": event.name,
             "order_total_cents": order.total_cents, "split_status": split.status.value,
             "deadline": format_time(split.deadline), "currency": split.currency,

@@ -26,7 +26,6 @@ import stripe
 from flask import current_app, url_for
 from sqlalchemy.orm import Session
 
-from shared.vocabulary import format_optional_time, format_time
 from sync_server.audit.services import record
 from sync_server.db import utcnow
 from sync_server.errors import ApiError, Code, not_found, validation_error
@@ -169,7 +168,10 @@ def open_share_payment(session: Session, share: SplitShare, now: datetime | None
         reconcile_share(session, share)  # its page lapsed (or was paid and not yet heard of)
     if share.status is ShareStatus.PAID or share.status is ShareStatus.REFUNDED:
         raise ApiError(409, Code.INVALID_STATE, "this share is already paid")
-    if split.status is not SplitStatus.OPEN or split.deadline <= now:
+    order = session.get(Order, split.order_id)
+    assert order is not None
+    if split.status is not SplitStatus.OPEN or split.deadline <= now \
+            or order.payment_status is not PaymentStatus.PENDING:  # (e.g. the buyer abandoned it)
         raise ApiError(409, Code.INVALID_STATE, "this split payment is closed")
     if share.status is ShareStatus.UNPAID:
         share.attempt += 1
@@ -179,8 +181,6 @@ def open_share_payment(session: Session, share: SplitShare, now: datetime | None
             .replace(microsecond=0)
         share.status = ShareStatus.OPEN
     session.commit()  # the same parameters on every retry of this attempt
-    order = session.get(Order, split.order_id)
-    assert order is not None
     try:
         created = cfg.client().v1.checkout.sessions.create(
             params=_session_params(order, split, share),  # type: ignore[arg-type]
@@ -388,19 +388,3 @@ def _expire_page(checkout_session_id: str) -> None:
                     checkout_session_id, error.code)
     except stripe.StripeError as error:
         logger.warning("checkout session %s could not be expired: %r", checkout_session_id, error)
-
-
-def share_json(share: SplitShare, *, with_link: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": share.id, "payer_name": share.payer_name,
-                           "amount_cents": share.amount_cents, "status": share.status.value,
-                           "paid_at": format_optional_time(share.paid_at)}
-    if with_link:
-        out["payer_email"] = share.payer_email
-        out["pay_url"] = url_for("api_v1.payments_share_pay", token=share.token, _external=True)
-    return out
-
-
-def split_json(split: SplitPayment, *, with_links: bool) -> dict[str, Any]:
-    return {"id": split.id, "order_id": split.order_id, "status": split.status.value,
-            "deadline": format_time(split.deadline), "currency": split.currency,
-            "shares": [share_json(s, with_link=with_links) for s in split.shares]}

@@ -243,3 +243,17 @@ def test_the_deadline_is_a_setting(api: httpx.Client, world: World, shop: Shop,
     _order_id, split = split_order(api, world.person(), shop)
     left = datetime.fromisoformat(split["deadline"]) - utcnow()
     assert timedelta(minutes=29) < left <= timedelta(minutes=30)
+
+
+def test_an_abandoned_split_order_takes_no_more_payments(
+    api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
+) -> None:
+    buyer = world.person()
+    order_id, split = split_order(api, buyer, shop)
+    gone = api.post("/me/orders/abandon", headers=buyer.headers, json={"order_id": order_id})
+    assert gone.status_code == 200, gone.text
+    closed = api.get("/payments/shares/pay",
+                     params={"token": token_of(split["shares"][0]["pay_url"])})
+    assert (closed.status_code, error_code(closed)) == (409, "invalid_state")
+    assert held(api, shop) == (0, 0)
+    assert fake_stripe.ledger()["charged"] == 0
