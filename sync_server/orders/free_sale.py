@@ -12,10 +12,11 @@ What differs from ``complete_order`` (everything else is the same, in the same o
 order, its item, its tickets and their days are inserted NOW, one Core ``INSERT`` per table
 (``RETURNING id`` for the order and its item), not added to the session for a flush; the ORM
 objects the answer and ``order_completed``'s receivers read are made, detached, from the same
-values; the door domain hears of the tickets through ``signals.tickets_inserted`` (the unit of
-work's hook never sees them). Then, exactly as ``complete_order`` does: ``order_completed``
-(the mail domain queues the e-mail), the units counted as sold with the inventory row locked
-(``holds.sell``: a sold-out raises and the caller rolls back), the door number at commit.
+values; the door domain hears of the tickets through ``signals.tickets_inserted`` (the unit
+of work's hook never sees them). Then, exactly as ``complete_order`` does:
+``order_completed`` (the mail domain queues the e-mail), the units counted as sold with the
+inventory row locked (``holds.sell``: a sold-out raises and the caller rolls back), the door
+number at commit.
 
 When: :func:`applies` -- the checkout is free, not a comp, with no discount code, of one
 ticket type, by a buyer (not a box-office seller or a device), with the event's signing key
