@@ -97,12 +97,12 @@ def make_camera(folder: Path, tickets: Sequence[tuple[str, str | None]]) -> list
     stills_dir.mkdir(parents=True)
     folder.mkdir(parents=True)
     blank = stills_dir / "blank.png"
-    phone_frame(None, "next in line…").save(blank)
+    phone_frame(None, "next in line…").save(blank, compress_level=1)
     stills: list[Path] = []
     n = 0
     for caption, token in tickets:
         still = stills_dir / f"ticket-{len(stills):02d}.png"
-        phone_frame(token, caption).save(still)
+        phone_frame(token, caption).save(still, compress_level=1)  # fast: 60 stills
         stills.append(still)
         for source, count in ((still, 90), (blank, 30)):
             for _ in range(count):
