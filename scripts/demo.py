@@ -68,7 +68,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -
         if process.poll() is not None:
             sys.exit("demo: the sync server stopped during start-up; see .demo/server.log")
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
+            if httpx.get(url, timeout=30).status_code < 500:  # openapi.json is slow under load
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
