@@ -72,7 +72,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -
         if process.poll() is not None:
             sys.exit("demo: the sync server stopped during start-up; see .demo/server.log")
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
+            if httpx.get(url, timeout=30).status_code < 500:  # openapi.json is slow under load
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -101,12 +101,12 @@ def make_camera(folder: Path, tickets: Sequence[tuple[str, str | None]]) -> list
     stills_dir.mkdir(parents=True)
     folder.mkdir(parents=True)
     blank = stills_dir / "blank.png"
-    phone_frame(None, "next in line…").save(blank)
+    phone_frame(None, "next in line…").save(blank, compress_level=1)
     stills: list[Path] = []
     n = 0
     for caption, token in tickets:
         still = stills_dir / f"ticket-{len(stills):02d}.png"
-        phone_frame(token, caption).save(still)
+        phone_frame(token, caption).save(still, compress_level=1)  # fast: 60 stills
         stills.append(still)
         for source, count in ((still, 90), (blank, 30)):
             for _ in range(count):
