@@ -84,7 +84,7 @@ def api_domains() -> tuple[Routes, ...]:
 
     return (signin.routes, devices.routes, door.routes, door_voids.routes,
             events.routes, orders.routes,
-            tickets.routes, mail.routes, staff.routes, box_office.routes, payments.routes,
+            tickets.routes, mail.routes, box_office.routes, staff.routes, payments.routes,
             openapi.routes)
 
 

@@ -201,6 +201,7 @@ def confirm_sale(
     session.refresh(sale)
     if sale.status is SaleStatus.COMPLETED:
         return []
+    check_seller_active(seller)
     if sale.status is not SaleStatus.HELD:
         raise ApiError(409, Code.INVALID_STATE, f"this sale is {sale.status.value}")
     assert sale.expires_at is not None

@@ -163,6 +163,8 @@ def record_offline_sale(
     existing = sale_by_client_id(session, event, sale.client_sale_id)
     if existing is not None:
         return OfflineResult(sale.client_sale_id, "duplicate", existing.id)
+    if len(set(sale.ticket_ids)) != len(sale.ticket_ids):
+        return OfflineResult(sale.client_sale_id, "rejected", error="validation_failed")
     stock = {row.ticket_id: row for row in session.scalars(sa.select(StockTicket).where(
         StockTicket.ticket_id.in_(sale.ticket_ids), StockTicket.event_id == event.id))}
     for ticket_id in sale.ticket_ids:

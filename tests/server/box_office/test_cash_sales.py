@@ -161,3 +161,22 @@ def test_a_door_device_and_strangers_are_refused(api: httpx.Client, desk: Desk,
     stranger = world.person("Stan Stranger")
     other = api.get(desk.base + "/report", headers=stranger.headers)
     assert other.status_code == 403
+
+
+def test_the_tidy_job_releases_lapsed_cash_holds(api: httpx.Client, desk: Desk,
+                                                 session: Session) -> None:
+    from sync_server.orders.cancellation import tidy_expired_orders
+    from sync_server.orders.models import Order, PaymentStatus
+
+    sale = hold(api, desk, 3).json()["sale"]
+    later = session.get(BoxOfficeSale, sale["sale_id"])
+    assert later is not None and later.expires_at is not None
+    tidy_expired_orders(session, now=later.expires_at + timedelta(seconds=1))
+    session.commit()
+    session.expire_all()
+    row = session.get(BoxOfficeSale, sale["sale_id"])
+    assert row is not None and row.status.value == "RELEASED"
+    order = session.get(Order, row.order_id)
+    assert order is not None and order.payment_status is PaymentStatus.FAILED
+    tier = session.get(TicketType, desk.tier.id)
+    assert tier is not None and tier.quantity_reserved == 0

@@ -145,3 +145,11 @@ def test_refund_of_an_offline_sale_and_a_cancelled_event(api: httpx.Client, desk
     assert mine["refunded_cents"] == 5000
     statuses = set(session.scalars(sa.select(StockTicket.status)))
     assert statuses == {StockStatus.SOLD, StockStatus.REVOKED}
+
+
+def test_a_ticket_listed_twice_in_one_sale_is_refused(api: httpx.Client, desk: Desk) -> None:
+    stock = [t["ticket_id"] for t in get_stock(api, desk, 2).json()["stock"]]
+    twice = api.post(desk.base + "/offline-sales", headers=desk.device,
+                     json={"sales": [offline_sale(desk, [stock[0], stock[0]])]})
+    assert twice.json()["results"][0] == {"client_sale_id": twice.json()["results"][0][
+        "client_sale_id"], "outcome": "rejected", "sale_id": None, "error": "validation_failed"}
