@@ -21,7 +21,7 @@ from shared import protocol as p
 
 if TYPE_CHECKING:  # the desk imports nothing Qt-side; this keeps ports free of its imports
     from scanner_app.core.box_api import Seller
-    from scanner_app.core.desk import RefreshReport
+    from scanner_app.core.desk_upload import RefreshReport
 
 GrayFrame = npt.NDArray[np.uint8]  # one 8-bit greyscale frame, shape (height, width)
 

@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -41,11 +40,12 @@ from scanner_app.core.box_office import (
     money,
     parse_cash,
 )
+from scanner_app.ui.sale_done import QR_SIDE, SoldPanel
+from scanner_app.ui.seller_sign_in import SignInForm
 from scanner_app.ui.status_strip import OnlineBadge
 from scanner_app.ui.ticket_print import PrintOutcome, qr_image
 
 MAX_TIER_KEYS = 9
-QR_SIDE = 480  # pixels: large enough for a buyer's phone to photograph from the other side
 
 
 class SaleScreen(QWidget):
@@ -132,59 +132,17 @@ class SaleScreen(QWidget):
         body.addLayout(left, 3)
         body.addLayout(right, 2)
 
-        self.done = QWidget()
-        self.done_title = QLabel("")
-        self.done_title.setObjectName("heading")
-        self.done_qr = QLabel()
-        self.done_qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.done_qr.setMinimumSize(QR_SIDE, QR_SIDE)
-        self.done_info = QLabel("")
-        self.done_info.setObjectName("eventName")
-        self.done_info.setWordWrap(True)
-        self.print_label = QLabel("")
-        self.print_label.setObjectName("hint")
-        self.next_ticket_button = QPushButton("Next ticket")
-        self.reprint_button = QPushButton("Reprint")
-        self.void_button = QPushButton("Void…")
-        self.new_sale_button = QPushButton("Next sale (Enter)")
-        self.new_sale_button.setObjectName("primary")
-        self.void_reason = QLineEdit()
-        self.void_reason.setPlaceholderText("Why is this sale voided? Enter to void")
-        self.void_reason.hide()
-        buttons = QHBoxLayout()
-        for button in (self.next_ticket_button, self.reprint_button, self.void_button,
-                       self.new_sale_button):
-            buttons.addWidget(button)
-        done_layout = QHBoxLayout(self.done)
-        done_layout.addWidget(self.done_qr, 3)
-        side = QVBoxLayout()
-        for widget in (self.done_title, self.done_info, self.print_label, self.void_reason):
-            side.addWidget(widget)
-        side.addLayout(buttons)
-        side.addStretch(1)
-        done_layout.addLayout(side, 2)
+        self.done = SoldPanel()
+        done = self.done
+        self.done_title, self.done_qr, self.done_info = done.title, done.qr, done.info
+        self.print_label, self.void_reason = done.print_label, done.void_reason
+        self.next_ticket_button, self.reprint_button = done.next_ticket_button, done.reprint
+        self.void_button, self.new_sale_button = done.void_button, done.new_sale_button
 
-        self.sign_in = QWidget()
-        self.event_choice = QComboBox()
-        self.email_edit = QLineEdit()
-        self.email_edit.setPlaceholderText("Seller e-mail")
-        self.sign_in_code = QLineEdit()
-        self.sign_in_code.setPlaceholderText("Code of the day")
-        self.sign_in_code.setEchoMode(QLineEdit.EchoMode.Password)
-        self.sign_in_code.setMaxLength(4)
-        self.password_edit = QLineEdit()
-        self.password_edit.setPlaceholderText("Password (only at a door laptop)")
-        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.sign_in_button = QPushButton("Sign in")
-        self.sign_in_button.setObjectName("primary")
-        self.sign_in_message = QLabel("Sellers: sign in with your e-mail and your 4-digit code "
-                                      "of the day (the organizer gives it to you).")
-        self.sign_in_message.setWordWrap(True)
-        form = QVBoxLayout(self.sign_in)
-        for part in (self.sign_in_message, self.event_choice, self.email_edit,
-                     self.sign_in_code, self.password_edit, self.sign_in_button):
-            form.addWidget(part)
-        form.addStretch(1)
+        self.sign_in = SignInForm()
+        self.sign_in.sign_in_requested.connect(self.sign_in_requested)
+        self.event_choice, self.email_edit = self.sign_in.event_choice, self.sign_in.email_edit
+        self.sign_in_code, self.sign_in_button = self.sign_in.code_edit, self.sign_in.button
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self.sign_in)
@@ -195,9 +153,6 @@ class SaleScreen(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.pages, 1)
 
-        self.email_edit.returnPressed.connect(self.sign_in_code.setFocus)
-        self.sign_in_code.returnPressed.connect(self._sign_in)
-        self.sign_in_button.clicked.connect(self._sign_in)
         self.cash_edit.returnPressed.connect(self._cash_entered)
         self.cash_edit.textChanged.connect(lambda _t: self._show_cart())
         self.code_edit.returnPressed.connect(self.submit)
@@ -215,10 +170,7 @@ class SaleScreen(QWidget):
     # --- what the desk tells us --------------------------------------------------------------
 
     def set_events(self, events: list[tuple[int, str]]) -> None:
-        self.event_choice.clear()
-        for event_id, name in events:
-            self.event_choice.addItem(name, event_id)
-        self.event_choice.setVisible(len(events) > 1)
+        self.sign_in.set_events(events)
 
     def show_seller(self, name: str | None) -> None:
         """A seller signed in (the sale entry), or none (the sign-in form)."""
@@ -232,18 +184,7 @@ class SaleScreen(QWidget):
         self.new_sale()
 
     def show_sign_in_refusal(self, message: str) -> None:
-        self.sign_in_message.setText(message)
-        self.sign_in_code.clear()
-        self.sign_in_code.setFocus()
-
-    def _sign_in(self) -> None:
-        event_id = self.event_choice.currentData()
-        if event_id is None:
-            self.show_sign_in_refusal("This device serves no event yet: wait for its sync.")
-            return
-        self.sign_in_requested.emit(int(event_id), self.email_edit.text(),
-                                    self.sign_in_code.text(), self.password_edit.text())
-        self.password_edit.clear()
+        self.sign_in.show_refusal(message)
 
     def set_tiers(self, tiers: list[Tier]) -> None:
         night = self.nights[self.night_index][0] if self.nights else None
