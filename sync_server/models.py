@@ -17,6 +17,7 @@ from sync_server.events.models import (
     EventType,
     TicketType,
 )
+from sync_server.jobs.models import JobRun
 from sync_server.keys.models import EventKeyVersion, RevokedToken
 from sync_server.mail.models import OutboxMessage
 from sync_server.orders.models import (
@@ -48,3 +49,4 @@ __all__ = [
 __all__ += ["EventFees", "InventoryHold", "OutboxMessage"]  # purchase engine (issue 4)
 __all__ += ["DoorEventChange", "DoorEventSettings", "DoorScan"]  # door sync (issue 5)
 __all__ += ["CardPayment", "ConnectedAccount", "StripeEvent"]  # card payments (issue 14)
+__all__ += ["JobRun"]  # the jobs worker (issue 17)

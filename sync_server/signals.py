@@ -20,3 +20,10 @@ event_publishing = signals.signal("event-publishing")  # Event; session
 # Sent by the order flow once a PENDING card order is committed; the receiver (payments)
 # returns the URL of the hosted payment page the buyer is sent to.
 card_order_placed = signals.signal("card-order-placed")  # Order; session
+# Units of a ticket type went back on sale: a PENDING order's holds released (abandoned, cancelled,
+# a lapsed waiting-list offer), a completed order cancelled or refunded, the organizer raised the
+# quantity. The queue offers them to the people waiting, in the sender's transaction.
+capacity_returned = signals.signal("capacity-returned")  # TicketType; session, now
+# Sent by the queue when it reserves a ticket for the next person waiting; the mail domain queues
+# the offer e-mail in the same transaction.
+queue_offer_made = signals.signal("queue-offer-made")  # WaitingListEntry; session, order

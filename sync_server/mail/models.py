@@ -18,6 +18,7 @@ from sync_server.db import Base, UTCDateTime, enum_type, utcnow
 class MailKind(StrEnum):
     ORDER_TICKETS = "ORDER_TICKETS"  # every valid ticket of an order, to the buyer
     TRANSFERRED_TICKET = "TRANSFERRED_TICKET"  # one ticket, to its new holder
+    QUEUE_OFFER = "QUEUE_OFFER"  # a waiting-list offer: a ticket reserved for a few minutes
 
 
 class MailStatus(StrEnum):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sync_server.mail.after_commit import send_queued
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.orders.models import Order
-from sync_server.signals import order_completed, ticket_transferred
+from sync_server.signals import order_completed, queue_offer_made, ticket_transferred
 from sync_server.tickets.models import TicketInstance
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,13 @@ def queue_transferred_ticket(ticket: TicketInstance, *, session: Session, to_ema
                                   next_attempt_at=ticket.created_at))
 
 
+def queue_offer(entry: Any, *, session: Session, order: Order, **_: Any) -> None:
+    """``queue_offer_made``: tell the person a ticket is reserved for them."""
+    _queue(session, OutboxMessage(kind=MailKind.QUEUE_OFFER, order_id=order.id,
+                                  to_email=order.buyer_email, status=MailStatus.PENDING,
+                                  attempts=0, next_attempt_at=order.created_at))
+
+
 def _send_after_commit(session: Session) -> None:
     rows: Sequence[OutboxMessage] = session.info.pop(_TO_SEND, ())
     if rows and has_request_context():  # else `sync-server send-mail` sends them
@@ -60,6 +67,7 @@ def connect() -> None:
     """Connect the receivers and the after-commit send (idempotent)."""
     order_completed.connect(queue_order_tickets)
     ticket_transferred.connect(queue_transferred_ticket)
+    queue_offer_made.connect(queue_offer)
     for name, listener in (("after_commit", _send_after_commit),
                            ("after_soft_rollback", _forget)):
         if not sa.event.contains(Session, name, listener):

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from sync_server.accounts.models import User
 from sync_server.audit.services import record
 from sync_server.db import utcnow
-from sync_server.events.models import Event
+from sync_server.events.models import Event, TicketType
 from sync_server.keys.services import revoke_ticket
 from sync_server.orders import holds, idempotency
 from sync_server.orders.models import DiscountCode, InventoryHold, Order, PaymentStatus
 from sync_server.orders.refunds import refund
 from sync_server.orders.services import Outcome, wanted_stock
+from sync_server.signals import capacity_returned
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,17 @@ def cancel_order(
            user=by_user, event_id=order.event_id,
            details={"reason": reason, "was": current.value})
     session.flush()
+    _capacity_returned(session, order, now)
     return Outcome(order=order)
+
+
+def _capacity_returned(session: Session, order: Order, now: datetime) -> None:
+    """Tell the queue which ticket types have units back (in this transaction)."""
+    for stock in sorted(wanted_stock(order), key=lambda s: s.id):
+        if stock.kind == "ticket_type":
+            ticket_type = session.get(TicketType, stock.id)
+            if ticket_type is not None:
+                capacity_returned.send(ticket_type, session=session, now=now)
 
 
 def cancel_event_orders(

@@ -1,0 +1,178 @@
+"""The stream process's side: one ``Hub`` per app and process, one thread, one database
+connection for every open stream of that process.
+
+The thread waits for a NOTIFY on :data:`~sync_server.live.publish.CHANNEL` (PostgreSQL) or for
+its poll tick (SQLite; PostgreSQL too, every ``poll_seconds``, because a lapsing hold changes
+availability without anyone writing). It then recomputes the snapshot of each watched event that
+may have changed, once for all its streams (``snapshot(session, event_id, user_ids)`` given by the
+domain: the event's availability and each watching person's place in line), and hands each
+stream what differs from what it last sent. A stream keeps only the latest value of each kind
+(``availability``, ``queue``): a slow client skips states, never piles them up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync_server.live.publish import CHANNEL
+
+logger = logging.getLogger(__name__)
+
+# (session, event_id, user ids watching) -> (the event's public data, {user_id: their data})
+Snapshot = Callable[[Session, int, frozenset[int]], tuple[Any, dict[int, Any]]]
+# Recompute one event at most this often however many NOTIFYs arrive (a flash sale sends many).
+MIN_INTERVAL_SECONDS = 0.1
+
+
+@dataclass(eq=False)
+class Subscription:
+    event_id: int
+    user_id: int | None
+    sent: dict[str, str] = field(default_factory=dict)  # kind -> JSON last handed over
+    pending: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def offer(self, kind: str, data: Any) -> None:
+        text = json.dumps(data, separators=(",", ":"), sort_keys=True, default=str)
+        with self.lock:
+            if self.sent.get(kind) == text:
+                return
+            self.sent[kind] = text
+            self.pending[kind] = text
+        self.ready.set()
+
+    def take(self, timeout: float) -> list[tuple[str, str]]:
+        """What changed since the last take (waits up to ``timeout``; [] on time-out)."""
+        if not self.ready.wait(timeout):
+            return []
+        with self.lock:
+            self.ready.clear()
+            items, self.pending = list(self.pending.items()), {}
+        return items
+
+
+class Hub:
+    def __init__(self, factory: sessionmaker[Session], snapshot: Snapshot, *,
+                 poll_seconds: float = 0.5) -> None:
+        self.factory = factory
+        self.snapshot = snapshot
+        self.poll_seconds = poll_seconds
+        self.subs: set[Subscription] = set()
+        self.lock = threading.Lock()
+        self.dirty: set[int] = set()
+        self.dirty_users: set[int] = set()
+        self.computed = 0  # snapshots computed (tests, bench)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- streams ----------------------------------------------------------------------------
+
+    def subscribe(self, event_id: int, user_id: int | None) -> Subscription:
+        sub = Subscription(event_id, user_id)
+        with self.lock:
+            self.subs.add(sub)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="live-hub")
+                self._thread.start()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self.lock:
+            self.subs.discard(sub)
+
+    def stream(self, sub: Subscription, *, keepalive_seconds: float,
+               max_seconds: float | None = None) -> Iterator[str]:
+        """The ``text/event-stream`` body of ``sub`` (ends after ``max_seconds`` if given; the
+        browser's EventSource reconnects by itself)."""
+        started = time.monotonic()
+        try:
+            yield "retry: 2000\n\n"
+            while max_seconds is None or time.monotonic() - started < max_seconds:
+                items = sub.take(keepalive_seconds if max_seconds is None
+                                 else min(keepalive_seconds, max_seconds))
+                if not items:
+                    yield ": keepalive\n\n"
+                for kind, text in items:
+                    yield f"event: {kind}\ndata: {text}\n\n"
+        finally:
+            self.unsubscribe(sub)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # --- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.factory.kw["bind"].dialect.name == "postgresql":
+                    self._listen_loop()
+                else:
+                    self._poll_loop()
+            except Exception:  # the database went away: keep serving, retry in a moment
+                logger.exception("live hub: lost the database; retrying")
+                self._stop.wait(1.0)
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self.refresh(None)
+            self._stop.wait(self.poll_seconds)
+
+    def _listen_loop(self) -> None:
+        engine = self.factory.kw["bind"]
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            raw.autocommit = True
+            raw.execute(f"LISTEN {CHANNEL}")
+            last_poll = time.monotonic()
+            while not self._stop.is_set():
+                topics: set[str] = set()
+                for note in raw.notifies(timeout=self.poll_seconds, stop_after=1):
+                    topics.update(note.payload.split(","))
+                if topics:
+                    time.sleep(MIN_INTERVAL_SECONDS)  # let a burst of NOTIFYs gather
+                    for note in raw.notifies(timeout=0.001):
+                        topics.update(note.payload.split(","))
+                if time.monotonic() - last_poll >= self.poll_seconds:
+                    last_poll = time.monotonic()
+                    self.refresh(None)
+                elif topics:
+                    self.refresh(topics)
+
+    def refresh(self, topics: set[str] | None) -> None:
+        """Recompute the watched events named by ``topics`` (None: every watched event) and
+        hand each stream what changed."""
+        with self.lock:
+            subs = list(self.subs)
+        by_event: dict[int, list[Subscription]] = {}
+        for sub in subs:
+            by_event.setdefault(sub.event_id, []).append(sub)
+        if topics is not None:
+            events = {int(t[6:]) for t in topics if t.startswith("event:") and t[6:].isdigit()}
+            users = {int(t[5:]) for t in topics if t.startswith("user:") and t[5:].isdigit()}
+            by_event = {e: s for e, s in by_event.items()
+                        if e in events or any(x.user_id in users for x in s)}
+        for event_id, watching in by_event.items():
+            users_watching = frozenset(s.user_id for s in watching if s.user_id is not None)
+            try:
+                with self.factory() as session:
+                    public, personal = self.snapshot(session, event_id, users_watching)
+                    session.rollback()
+            except sa.exc.SQLAlchemyError:
+                logger.exception("live hub: snapshot of event %s failed", event_id)
+                continue
+            self.computed += 1
+            for sub in watching:
+                sub.offer("availability", public)
+                if sub.user_id is not None:
+                    sub.offer("queue", personal.get(sub.user_id, {"entries": []}))
