@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.live.publish import CHANNEL
@@ -31,6 +30,7 @@ logger = logging.getLogger(__name__)
 Snapshot = Callable[[Session, int, frozenset[int]], tuple[Any, dict[int, Any]]]
 # Recompute one event at most this often however many NOTIFYs arrive (a flash sale sends many).
 MIN_INTERVAL_SECONDS = 0.1
+IDLE_SECONDS = 5.0  # the thread ends after this long with no stream open
 
 
 @dataclass(eq=False)
@@ -74,6 +74,7 @@ class Hub:
         self.computed = 0  # snapshots computed (tests, bench)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._idle_since: float | None = None
 
     # --- streams ----------------------------------------------------------------------------
 
@@ -97,23 +98,43 @@ class Hub:
         started = time.monotonic()
         try:
             yield "retry: 2000\n\n"
-            while max_seconds is None or time.monotonic() - started < max_seconds:
-                items = sub.take(keepalive_seconds if max_seconds is None
-                                 else min(keepalive_seconds, max_seconds))
-                if not items:
-                    yield ": keepalive\n\n"
+            while True:
+                left = None if max_seconds is None else max_seconds - (time.monotonic() - started)
+                items = sub.take(keepalive_seconds if left is None
+                                 else max(min(keepalive_seconds, left), 0.0))
                 for kind, text in items:
                     yield f"event: {kind}\ndata: {text}\n\n"
+                if left is not None and left <= 0:
+                    return
+                if not items:
+                    yield ": keepalive\n\n"
         finally:
             self.unsubscribe(sub)
 
     def stop(self) -> None:
         self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)
 
     # --- the thread ---------------------------------------------------------------------------
 
+    def _idle(self) -> bool:
+        """No stream for IDLE_SECONDS: the thread ends (the next stream starts another)."""
+        with self.lock:
+            if self.subs:
+                self._idle_since = None
+                return False
+            if self._idle_since is None:
+                self._idle_since = time.monotonic()
+            if time.monotonic() - self._idle_since < IDLE_SECONDS and not self._stop.is_set():
+                return False
+            self._thread = None
+            self._idle_since = None
+            return True
+
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._thread is threading.current_thread():
             try:
                 if self.factory.kw["bind"].dialect.name == "postgresql":
                     self._listen_loop()
@@ -124,7 +145,7 @@ class Hub:
                 self._stop.wait(1.0)
 
     def _poll_loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._idle():
             self.refresh(None)
             self._stop.wait(self.poll_seconds)
 
@@ -135,7 +156,7 @@ class Hub:
             raw.autocommit = True
             raw.execute(f"LISTEN {CHANNEL}")
             last_poll = time.monotonic()
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self._idle():
                 topics: set[str] = set()
                 for note in raw.notifies(timeout=self.poll_seconds, stop_after=1):
                     topics.update(note.payload.split(","))
@@ -168,7 +189,7 @@ class Hub:
                 with self.factory() as session:
                     public, personal = self.snapshot(session, event_id, users_watching)
                     session.rollback()
-            except sa.exc.SQLAlchemyError:
+            except Exception:  # one event's failure never stops the others' streams
                 logger.exception("live hub: snapshot of event %s failed", event_id)
                 continue
             self.computed += 1

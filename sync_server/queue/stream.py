@@ -7,6 +7,9 @@ pages (the session cookie; the browser's ``EventSource`` sends no bearer token).
 
 - ``availability``: ``{"event_id", "ticket_types": [{"id", "available", "held", "sold_out",
   "waiting"}], "bundles": [{"id", "available", "held"}]}``, on connect and whenever it changes;
+A client that does not ask for ``text/event-stream`` (``Accept``) gets the current events once
+and the end of the body (a script's snapshot); ``EventSource`` always asks for the stream.
+
 - ``queue`` (signed-in only): ``{"entries": [entry]}``, the person's entries for this event with
   their ``position`` or ``offer`` (as ``GET /me/queue``), on connect and whenever they change.
 """
@@ -17,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, current_app, g
+from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
 from sync_server.api import ApiRequest, Routes
@@ -34,6 +37,7 @@ routes = Routes("live")  # endpoints "live_<view>"
 api_route = routes.route
 bp = Blueprint("live", __name__)
 
+EVENT_STREAM = "text/event-stream"
 ENDED_SHOWN_FOR = timedelta(minutes=15)  # an offer that ended lately still shows (why it went)
 
 
@@ -46,7 +50,7 @@ def event_snapshot(session: Session, event_id: int,
         sa.select(WaitingListEntry.ticket_type_id, sa.func.count())
         .where(WaitingListEntry.event_id == event_id,
                WaitingListEntry.status == WaitingStatus.WAITING)
-        .group_by(WaitingListEntry.ticket_type_id)).tuples().all())
+        .group_by(WaitingListEntry.ticket_type_id)).all())
     public = {
         "event_id": event_id,
         "ticket_types": [{"id": s.id, "available": a.available, "held": a.held,
@@ -69,12 +73,12 @@ def event_snapshot(session: Session, event_id: int,
         places: dict[int, int] = {}
         if any(e.status is WaitingStatus.WAITING for e in entries):
             ranked = (sa.select(WaitingListEntry.id, sa.func.row_number().over(
-                partition_by=WaitingListEntry.ticket_type_id, order_by=WaitingListEntry.id))
+                partition_by=WaitingListEntry.ticket_type_id, order_by=WaitingListEntry.id).label("place"))
                 .where(WaitingListEntry.event_id == event_id,
                        WaitingListEntry.status == WaitingStatus.WAITING).subquery())
             mine = [e.id for e in entries if e.status is WaitingStatus.WAITING]
             places = {int(i): int(p) for i, p in session.execute(
-                sa.select(ranked.c.id, ranked.c.row_number).where(ranked.c.id.in_(mine)))}
+                sa.select(ranked.c.id, ranked.c.place).where(ranked.c.id.in_(mine)))}
         for user_id in users:
             personal[user_id] = {"entries": [
                 entry_json(session, e, place=places.get(e.id),
@@ -105,8 +109,12 @@ def _stream(session: Session, event_id: int, user_id: int | None) -> Response:
     sub.offer("availability", public)
     if user_id is not None:
         sub.offer("queue", personal.get(user_id, {"entries": []}))
-    response = Response(live.stream(sub, keepalive_seconds=config.live_keepalive_seconds),
-                        mimetype="text/event-stream")
+    # EventSource asks for text/event-stream; a client that does not (a script, a probe) gets
+    # the current events once and the end of the body, never a response that does not end.
+    streaming = request.accept_mimetypes.best == EVENT_STREAM
+    response = Response(live.stream(sub, keepalive_seconds=config.live_keepalive_seconds,
+                                    max_seconds=None if streaming else 0.0),
+                        mimetype=EVENT_STREAM)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
