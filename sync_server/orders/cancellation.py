@@ -106,10 +106,12 @@ def tidy_expired_orders(session: Session, *, now: datetime | None = None) -> int
     """Release expired holds, mark PENDING orders with no live hold FAILED and forget expired
     checkout idempotency keys (housekeeping)."""
     now = now or utcnow()
-    holds.tidy_expired(session, now=now)
-    idempotency.tidy(session, now)
+    # Orders first, then inventory rows: the lock order of every other path (cancel_order,
+    # complete_order take the order row, then the inventory row). Releasing the holds first
+    # deadlocked with a buyer abandoning a lapsed order (the jobs worker's race test found it).
     live = sa.select(InventoryHold.id).where(
-        InventoryHold.order_id == Order.id, InventoryHold.released_at.is_(None)).exists()
+        InventoryHold.order_id == Order.id, InventoryHold.released_at.is_(None),
+        InventoryHold.expires_at > now).exists()
     lapsed = holds.rowcount(session.execute(
         sa.update(Order)
         .where(Order.payment_status == PaymentStatus.PENDING, ~live,
@@ -117,4 +119,6 @@ def tidy_expired_orders(session: Session, *, now: datetime | None = None) -> int
         .values(payment_status=PaymentStatus.FAILED, updated_at=now)
         .execution_options(synchronize_session=False)
     ))
+    holds.tidy_expired(session, now=now)
+    idempotency.tidy(session, now)
     return lapsed
