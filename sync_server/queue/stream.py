@@ -72,8 +72,9 @@ def event_snapshot(session: Session, event_id: int,
             .order_by(WaitingListEntry.id)))
         places: dict[int, int] = {}
         if any(e.status is WaitingStatus.WAITING for e in entries):
-            ranked = (sa.select(WaitingListEntry.id, sa.func.row_number().over(
-                partition_by=WaitingListEntry.ticket_type_id, order_by=WaitingListEntry.id).label("place"))
+            place = sa.func.row_number().over(partition_by=WaitingListEntry.ticket_type_id,
+                                              order_by=WaitingListEntry.id).label("place")
+            ranked = (sa.select(WaitingListEntry.id, place)
                 .where(WaitingListEntry.event_id == event_id,
                        WaitingListEntry.status == WaitingStatus.WAITING).subquery())
             mine = [e.id for e in entries if e.status is WaitingStatus.WAITING]

@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from sync_server.events.models import Event, TicketType
-from sync_server.queue.services import QueueSettings
 from sync_server.orders.services import PurchaseSettings
+from sync_server.queue.services import QueueSettings
 from tests.server.conftest import MASTER_SECRET, Person, World
 
 SETTINGS = QueueSettings(purchase=PurchaseSettings(master_secret=MASTER_SECRET), offer_minutes=5)

@@ -72,7 +72,7 @@ def _buyer(app: Flask, seed: int, event_id: int, tier_id: int, stop: threading.E
                 except ApiError as error:
                     session.rollback()
                     tally.note(error.code)
-                except Exception as error:  # noqa: BLE001 - every surprise is a failure
+                except Exception as error:
                     session.rollback()
                     with tally.lock:
                         tally.errors.append(f"buyer: {type(error).__name__}: {error}")
@@ -109,7 +109,7 @@ def _waiter(app: Flask, seed: int, user_ids: list[int], stop: threading.Event,
                         except ApiError as error:
                             session.rollback()
                             tally.note(error.code)
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     session.rollback()
                     with tally.lock:
                         tally.errors.append(f"waiter: {type(error).__name__}: {error}")
@@ -125,7 +125,7 @@ def _worker(app: Flask, stop: threading.Event, tally: Tally) -> None:
                 result = advance_queues(ctx)
                 tally.note(f"worker offered {result['offered']}")
                 tidy_holds(ctx)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 with tally.lock:
                     tally.errors.append(f"worker: {type(error).__name__}: {error}")
             time.sleep(0.05)
