@@ -62,7 +62,7 @@ def sales(url: str, tier_id: int, since: float) -> list[float]:
                    Order.payment_status == PaymentStatus.COMPLETED)
             .order_by(Order.completed_at)).scalars().all()
     engine.dispose()
-    return [r.timestamp() for r in rows if r.timestamp() >= since]
+    return [r.timestamp() for r in rows if r is not None and r.timestamp() >= since]
 
 
 class Clients:
@@ -172,8 +172,8 @@ def main() -> int:
                                "--worker-connections", str(args.clients + 100),
                                "--timeout", "0")
             processes += [api, streams]
-            wait_ready(f"http://127.0.0.1:{api_port}", api)
-            wait_ready(f"http://127.0.0.1:{stream_port}", streams)
+            wait_ready(f"http://127.0.0.1:{api_port}", api, seconds=180)
+            wait_ready(f"http://127.0.0.1:{stream_port}", streams, seconds=180)
             script = lua_script(seeded)
             base = f"http://127.0.0.1:{api_port}"
 

@@ -53,6 +53,7 @@ class Job:
 
 
 _registered: dict[str, Job] = {}
+OFFER_BATCH = 50  # offers made per transaction by the queue job
 
 
 def register_job(job: Job) -> None:
@@ -70,10 +71,14 @@ def advance_queues(ctx: JobContext) -> dict[str, int]:
         session.commit()
         offered = 0
         for ticket_type_id in tiers_to_advance(session, now=utcnow()):
-            session.rollback()  # each ticket type in its own short transaction
-            offered += len(advance(session, ticket_type_id, settings=settings, now=utcnow(),
-                                   skip_locked=True))
-            session.commit()
+            session.rollback()
+            while True:  # batches in short transactions: the first offers go out at once
+                batch = advance(session, ticket_type_id, settings=settings, now=utcnow(),
+                                skip_locked=True, limit=OFFER_BATCH)
+                session.commit()
+                offered += len(batch)
+                if len(batch) < OFFER_BATCH:
+                    break
     return {"expired": expired, "offered": offered}
 
 

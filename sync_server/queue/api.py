@@ -61,10 +61,10 @@ def join(req: ApiRequest) -> dict[str, Any]:
     if event is None or ticket_type is None or ticket_type.event_id != event.id:
         raise not_found("ticket type")
     now = utcnow()
-    if services.live_entry(req.session, user, ticket_type.id) is not None:
-        # Refused with words before counting: a second join is not another attempt.
-        raise ApiError(409, services.ALREADY_WAITING,
-                       "you are already in line for this ticket type")
+    # A join refused with words (a second join, not sold out) is no join: checked before it is
+    # counted. The count runs in its own short transaction, before this one writes.
+    services.check_join(req.session, user=user, event=event, ticket_type=ticket_type, now=now)
+    req.session.rollback()  # nothing written: no lock held while the count commits (SQLite)
     config: Config = current_app.extensions["sync_config"]
     if config.queue_joins_per_hour:
         count_hits(engine(), action=JOIN_ACTION,

@@ -121,15 +121,7 @@ def join(session: Session, *, user: User, event: Event, ticket_type: TicketType,
          now: datetime | None = None) -> WaitingListEntry:
     """Put ``user`` in line for one ticket of ``ticket_type`` (sold out now)."""
     now = now or utcnow()
-    if ticket_type.event_id != event.id:
-        raise ApiError(404, Code.NOT_FOUND, "ticket type not found")
-    if event.status is not EventStatus.PUBLISHED or not _on_sale(ticket_type, now):
-        raise ApiError(409, Code.INVALID_STATE, "this ticket type is not on sale")
-    if live_entry(session, user, ticket_type.id) is not None:
-        raise ApiError(409, ALREADY_WAITING, "you are already in line for this ticket type")
-    if _available(session, ticket_type, now) > 0:
-        raise ApiError(409, NOT_SOLD_OUT, "tickets of this type can be bought now: no need to "
-                                          "wait in line")
+    check_join(session, user=user, event=event, ticket_type=ticket_type, now=now)
     entry = WaitingListEntry(user_id=user.id, event_id=event.id, ticket_type_id=ticket_type.id,
                              quantity=1, status=WaitingStatus.WAITING, joined_at=now,
                              updated_at=now)
@@ -142,6 +134,21 @@ def join(session: Session, *, user: User, event: Event, ticket_type: TicketType,
     publish(session, f"event:{event.id}", f"user:{user.id}")
     logger.info("user %s joined the line of ticket type %s", user.id, ticket_type.id)
     return entry
+
+
+def check_join(session: Session, *, user: User, event: Event, ticket_type: TicketType,
+               now: datetime) -> None:
+    """Refuse a join that cannot be (writes nothing): not on sale, already in line, not sold
+    out."""
+    if ticket_type.event_id != event.id:
+        raise ApiError(404, Code.NOT_FOUND, "ticket type not found")
+    if event.status is not EventStatus.PUBLISHED or not _on_sale(ticket_type, now):
+        raise ApiError(409, Code.INVALID_STATE, "this ticket type is not on sale")
+    if live_entry(session, user, ticket_type.id) is not None:
+        raise ApiError(409, ALREADY_WAITING, "you are already in line for this ticket type")
+    if _available(session, ticket_type, now) > 0:
+        raise ApiError(409, NOT_SOLD_OUT, "tickets of this type can be bought now: no need to "
+                                          "wait in line")
 
 
 def leave(session: Session, entry: WaitingListEntry, *, now: datetime | None = None) -> None:
@@ -255,12 +262,14 @@ def tiers_to_advance(session: Session, *, now: datetime | None = None) -> list[i
 
 
 def advance(session: Session, ticket_type_id: int, *, settings: QueueSettings,
-            now: datetime | None = None, skip_locked: bool = False) -> list[WaitingListEntry]:
+            now: datetime | None = None, skip_locked: bool = False,
+            limit: int | None = None) -> list[WaitingListEntry]:
     """Offer the free units of a ticket type to the people waiting, in order of joining.
 
     Takes the ticket type's inventory row lock (``skip_locked``: on PostgreSQL, give up at once
     if another transaction holds it; a jobs worker retries on its next tick). Runs in the
-    caller's transaction; returns the entries offered now."""
+    caller's transaction; returns the entries offered now (at most ``limit``: the jobs worker
+    commits every batch, so the first offers reach people while later ones are made)."""
     now = now or utcnow()
     first = session.scalar(
         sa.select(WaitingListEntry.id)
@@ -282,6 +291,8 @@ def advance(session: Session, ticket_type_id: int, *, settings: QueueSettings,
         if got is None:
             return []
     free = holds.free_units(session, stock, now=now)
+    if limit is not None:
+        free = min(free, limit)
     offered: list[WaitingListEntry] = []
     while free > 0:
         entries = list(session.scalars(

@@ -66,6 +66,18 @@ def test_three_joins_an_hour(api: httpx.Client, world: World, sold_out: SoldOut)
     fourth = join(api, person, s.event, s.tier)
     assert fourth.status_code == 429 and error_code(fourth) == "rate_limited"
     assert "Retry-After" in fourth.headers
+    assert _mine(api, person)[0]["status"] == "CANCELLED"  # the refused join wrote nothing
+
+
+def test_a_refused_join_is_not_counted(api: httpx.Client, world: World,
+                                       sold_out: SoldOut) -> None:
+    s = sold_out
+    person = world.person()
+    entry = join(api, person, s.event, s.tier)
+    for _ in range(4):  # second joins: refused with words, never counted
+        assert error_code(join(api, person, s.event, s.tier)) == "already_waiting"
+    api.post("/queue/leave", headers=person.headers, json={"entry_id": entry.json()["entry"]["id"]})
+    assert join(api, person, s.event, s.tier).status_code == 201
 
 
 def test_cancelled_order_offers_the_next_person_who_accepts(
