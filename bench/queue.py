@@ -43,12 +43,13 @@ from sync_server.accounts.models import User
 from sync_server.db import utcnow
 from sync_server.events.models import Event, EventType, TicketType
 from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
-from sync_server.jobs.registry import JobContext, advance_queues
+from sync_server.jobs.registry import OFFER_BATCH, JobContext
 from sync_server.migrate import upgrade
 from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import InventoryHold, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.services import PurchaseSettings, WantedLine, checkout, complete_order
 from sync_server.queue.models import WaitingListEntry, WaitingStatus
+from sync_server.queue.services import QueueSettings, advance, expire_offers, tiers_to_advance
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -136,15 +137,27 @@ def lapse_round(app: Any, tier_id: int, released_at: datetime, tickets: int,
     latencies: list[float] = []
     lock, stop = threading.Lock(), threading.Event()
 
+    settings = QueueSettings.from_config(ctx.config)
+
     def worker() -> None:
-        with app.app_context():
+        """The queue job's loop (jobs.registry.advance_queues), timing each batch's commit."""
+        with app.app_context(), factory() as session:
             while not stop.is_set():
-                result = advance_queues(ctx)
-                done = time.time()
-                with lock:
-                    latencies.extend([done - released_at.timestamp()] * result["offered"])
-                    if len(latencies) >= tickets:
-                        stop.set()
+                expire_offers(session)
+                session.commit()
+                for ticket_type_id in tiers_to_advance(session):
+                    session.rollback()
+                    while True:
+                        batch = advance(session, ticket_type_id, settings=settings,
+                                        skip_locked=True, limit=OFFER_BATCH)
+                        session.commit()
+                        done = time.time()
+                        with lock:
+                            latencies.extend([done - released_at.timestamp()] * len(batch))
+                            if len(latencies) >= tickets:
+                                stop.set()
+                        if len(batch) < OFFER_BATCH:
+                            break
                 stop.wait(ctx.config.jobs_queue_seconds)
 
     pause = released_at.timestamp() - time.time()
