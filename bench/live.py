@@ -194,7 +194,11 @@ def main() -> int:
                 time.sleep(0.2)
             time.sleep(2)  # every client has its first availability
             began2, ended2, _ = round_("with clients")
-            time.sleep(3)  # the last sales reach the clients
+            final = 20_000 - len(sales(url, seeded.free_type_id, 0))
+            deadline = time.time() + 60  # the last sales reach every client (or a minute)
+            while time.time() < deadline and not all(
+                    seen and seen[-1][1] <= final for seen in clients.seen):
+                time.sleep(0.2)
             clients.close()
             during = [t for t in sales(url, seeded.free_type_id, began2) if t <= ended2]
             waits, missed = latencies(clients, during, 20_000 - sold_before, samples=50)
