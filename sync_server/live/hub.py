@@ -33,6 +33,10 @@ MIN_INTERVAL_SECONDS = 0.1
 IDLE_SECONDS = 5.0  # the thread ends after this long with no stream open
 
 
+def as_json(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, default=str)
+
+
 @dataclass(eq=False)
 class Subscription:
     event_id: int
@@ -43,7 +47,10 @@ class Subscription:
     ready: threading.Event = field(default_factory=threading.Event)
 
     def offer(self, kind: str, data: Any) -> None:
-        text = json.dumps(data, separators=(",", ":"), sort_keys=True, default=str)
+        self.offer_text(kind, as_json(data))
+
+    def offer_text(self, kind: str, text: str) -> None:
+        """Hand ``text`` (JSON) over unless it is what this stream last got."""
         with self.lock:
             if self.sent.get(kind) == text:
                 return
@@ -193,7 +200,8 @@ class Hub:
                 logger.exception("live hub: snapshot of event %s failed", event_id)
                 continue
             self.computed += 1
+            public_text = as_json(public)  # once for the event's thousands of streams
             for sub in watching:
-                sub.offer("availability", public)
+                sub.offer_text("availability", public_text)
                 if sub.user_id is not None:
                     sub.offer("queue", personal.get(sub.user_id, {"entries": []}))

@@ -205,7 +205,7 @@ def test_many_buyers_lapsing_holds_and_two_workers(database_url: str, tmp_path: 
         threads += [threading.Thread(target=_worker, args=(app, stop, tally)) for _ in range(2)]
         for thread in threads:
             thread.start()
-        time.sleep(8 if postgres else 4)
+        time.sleep(8)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
