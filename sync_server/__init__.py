@@ -79,13 +79,15 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server.orders import api as orders
     from sync_server.orders import buyer_api as tickets
     from sync_server.payments import api as payments
+    from sync_server.queue import api as waiting_list
+    from sync_server.queue import stream as live
     from sync_server.signin import api as signin
     from sync_server.staff import api as staff
 
     return (signin.routes, devices.routes, door.routes, door_voids.routes,
             events.routes, orders.routes,
             tickets.routes, mail.routes, box_office.routes, staff.routes, payments.routes,
-            openapi.routes)
+            waiting_list.routes, live.routes, openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:
@@ -95,9 +97,11 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from sync_server.events import pages as event_pages
     from sync_server.orders import routes as orders
     from sync_server.organizer import pages as organizer
+    from sync_server.queue import stream as live
     from sync_server.signin import pages as signin
 
-    return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp, box_office.bp)
+    return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp, box_office.bp,
+            live.bp)
 
 
 def api_routes() -> list[ApiRoute]:
@@ -135,13 +139,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     site.init_app(app)  # what every HTML page shares: navigation, filters
     ops.init_app(app)  # probes, metrics, the production start-up check
     auth.init_app(app, _principals())
-    from sync_server import box_office, mail, orders, payments
+    from sync_server import box_office, mail, orders, payments, queue
 
     payments.init_app(app)
 
     orders.connect_signals()  # event cancelled -> its orders cancelled and refunded
     mail.connect_signals()  # order completed, ticket transferred -> their e-mail
     box_office.connect_signals()  # tidy job -> cash holds released; event cancelled -> closed
+    queue.connect_signals(config)  # units back on sale -> offered to the waiting list
     app.session_interface = WebOnlySessions(api.API_PREFIX)
 
     csrf = CSRFProtect(app)

@@ -20,6 +20,7 @@ from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, routes_command, 
 
 from shared.vocabulary import format_optional_time as iso
 from sync_server.config import Config
+from sync_server.jobs.cli import jobs_command
 from sync_server.mail.cli import send_mail
 from sync_server.migrate import upgrade, upgraded_sessions
 from sync_server.ops.commands import backup_command, config_command, doctor_command, restore_command
@@ -67,6 +68,7 @@ cli.params = [p for p in cli.params if p.name not in {"app", "debug"}]
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(send_mail)
+cli.add_command(jobs_command)
 cli.add_command(config_command)
 cli.add_command(doctor_command)
 cli.add_command(backup_command)

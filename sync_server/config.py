@@ -148,6 +148,23 @@ class Config(BaseSettings):
     max_held_units_per_address: int = Field(
         100, ge=0, description="Units one client address may hold at once across unpaid orders; "
         "0: no limit.")
+    # --- waiting-list queue, jobs worker, live updates (docs/queue.md) ------------------------
+    queue_offer_minutes: float = Field(
+        5.0, gt=0, description="A waiting-list offer reserves its ticket this long.")
+    queue_joins_per_hour: int = Field(
+        3, ge=0, description="Waiting-list joins per user per hour; 0: no limit.")
+    jobs_queue_seconds: float = Field(
+        1.0, gt=0, description="How often `sync-server jobs` looks for lapsed offers and holds "
+        "that free tickets for a waiting list.")
+    jobs_heartbeat_stale_seconds: int = Field(
+        120, ge=5, description="`sync-server doctor` fails when the jobs worker's heartbeat is "
+        "older than this.")
+    live_poll_seconds: float = Field(
+        0.5, gt=0, description="Live updates: how often a stream process reads new messages "
+        "(SQLite; PostgreSQL wakes on NOTIFY and polls this often as a fallback).")
+    live_keepalive_seconds: float = Field(
+        15.0, gt=0, description="Live updates: a comment line this often keeps idle streams "
+        "open through proxies.")
     # --- password hashing (argon2id; defaults: RFC 9106's "low memory" profile) ----------------
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes over memory.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory, KiB.")

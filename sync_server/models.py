@@ -18,6 +18,7 @@ from sync_server.events.models import (
     EventType,
     TicketType,
 )
+from sync_server.jobs.models import JobRun
 from sync_server.keys.models import EventKeyVersion, RevokedToken
 from sync_server.mail.models import OutboxMessage
 from sync_server.orders.models import (
@@ -61,3 +62,4 @@ __all__ += ["DoorEventChange", "DoorEventSettings", "DoorScan"]  # door sync (is
 __all__ += ["CardPayment", "ConnectedAccount", "RefundJob", "RefundJobItem",  # card payments
             "SplitPayment", "SplitShare", "StripeEvent"]  # (issue 14)
 __all__ += ["FormNonce"]  # organizer pages (issue 15)
+__all__ += ["JobRun"]  # the jobs worker (issue 17)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from shared.wire_fields import adapter
-from sync_server.api import API_PREFIX, ApiRequest, Routes, registered_routes
+from sync_server.api import API_PREFIX, ApiRequest, ApiRoute, Routes, registered_routes
 from sync_server.auth.access import Access
 
 routes = Routes("sync_server")  # endpoints "sync_server_<view>"
@@ -66,6 +66,19 @@ def _error(description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
 
 
+EVENT_STREAM = "text/event-stream"
+
+
+def _success_schema(route: ApiRoute, components: dict[str, Any]) -> dict[str, Any]:
+    if route.response is not None:
+        return _schema(route.response, components)
+    if route.produces == EVENT_STREAM:  # server-sent events: `event: <name>` + `data: <JSON>`
+        return {"type": "string", "description": "A stream of server-sent events (one "
+                "`event:` name and one `data:` JSON line each; `:` comment lines keep it open). "
+                "See docs/queue.md, Streams."}
+    return {"type": "object"}
+
+
 def build_document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
@@ -79,8 +92,7 @@ def build_document() -> dict[str, Any]:
             "parameters": [],
             "responses": {
                 str(route.status): {"description": "success", "content": {route.produces: {
-                    "schema": (_schema(route.response, components) if route.response is not None
-                               else {"type": "object"})}}},
+                    "schema": _success_schema(route, components)}}},
                 "default": _error("an error envelope"),
             },
         }

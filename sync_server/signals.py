@@ -28,3 +28,10 @@ guest_link_replaced = signals.signal("guest-link-replaced")  # Order; session, n
 # Sent by orders.cancellation.tidy_expired_orders (the jobs' housekeeping) before it marks
 # lapsed orders FAILED: receivers release what lapsed on their side (box office: cash holds).
 tidying_holds = signals.signal("tidying-holds")  # None; session, now
+# Units of a ticket type went back on sale: a PENDING order's holds released (abandoned, cancelled,
+# a lapsed waiting-list offer), a completed order cancelled or refunded, the organizer raised the
+# quantity. The queue offers them to the people waiting, in the sender's transaction.
+capacity_returned = signals.signal("capacity-returned")  # TicketType; session, now
+# Sent by the queue when it reserves a ticket for the next person waiting; the mail domain queues
+# the offer e-mail in the same transaction.
+queue_offer_made = signals.signal("queue-offer-made")  # WaitingListEntry; session, order

@@ -32,7 +32,7 @@ from sync_server.events.models import (
     event_categories,
 )
 from sync_server.keys.services import rotate_key
-from sync_server.signals import event_cancelled, event_publishing
+from sync_server.signals import capacity_returned, event_cancelled, event_publishing
 
 logger = logging.getLogger(__name__)
 
@@ -367,6 +367,7 @@ def update_ticket_type(
     session: Session, event: Event, row: TicketType, *, user: User, values: Mapping[str, Any]
 ) -> TicketType:
     _refuse_save_the_date(event)
+    before = row.quantity_total
     with session.no_autoflush:
         for name, value in values.items():
             setattr(row, name, value)
@@ -374,6 +375,8 @@ def update_ticket_type(
     session.flush()
     record(session, action="ticket_type.update", entity_type="ticket_type", entity_id=row.id,
            user=user, event_id=event.id, details={"fields": sorted(values)})
+    if row.quantity_total > before:  # more on sale: the waiting list is offered them first
+        capacity_returned.send(row, session=session, now=utcnow())
     return row
 
 

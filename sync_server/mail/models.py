@@ -24,6 +24,7 @@ class MailKind(StrEnum):
     ACCOUNT_EXISTS = "ACCOUNT_EXISTS"  # a sign-up with an address that has an account
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a mail kind: a link to choose a new password
     CHANGE_EMAIL = "CHANGE_EMAIL"  # to the new address (``detail``): confirm it
+    QUEUE_OFFER = "QUEUE_OFFER"  # a waiting-list offer: a ticket reserved for a few minutes
 
 
 class MailStatus(StrEnum):

@@ -25,9 +25,9 @@ from sync_server.events.models import Event
 from sync_server.mail import smtp
 from sync_server.mail.account_mail import ACCOUNT_KINDS, account_message
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
-from sync_server.mail.render import ticket_message
+from sync_server.mail.render import offer_message, ticket_message
 from sync_server.orders.guest_links import guest_link_path
-from sync_server.orders.models import Order
+from sync_server.orders.models import InventoryHold, Order, PaymentStatus
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ def _render(session: Session, row: OutboxMessage, settings: smtp.SmtpSettings) -
     assert order is not None
     event = session.get(Event, order.event_id)
     assert event is not None
+    if row.kind is MailKind.QUEUE_OFFER:
+        return _offer(session, row, order, event, settings)
     tickets = _tickets(session, row)
     if not tickets:
         raise NothingToSend("no valid ticket to send")
@@ -102,6 +104,18 @@ def _render(session: Session, row: OutboxMessage, settings: smtp.SmtpSettings) -
     link = settings.public_url.rstrip("/") + path if path and settings.public_url else None
     return ticket_message(sender=settings.sender, to=row.to_email, event=event, order=order,
                           tickets=tickets, intro=intro, order_link=link)
+
+
+def _offer(session: Session, row: OutboxMessage, order: Order, event: Event,
+           settings: smtp.SmtpSettings) -> EmailMessage:
+    """A waiting-list offer: only while its order still holds the ticket."""
+    until = session.scalar(
+        sa.select(sa.func.min(InventoryHold.expires_at))
+        .where(InventoryHold.order_id == order.id, InventoryHold.released_at.is_(None)))
+    if order.payment_status is not PaymentStatus.PENDING or until is None or until <= utcnow():
+        raise NothingToSend("the offer has ended")
+    return offer_message(sender=settings.sender, to=row.to_email, event=event, order=order,
+                         until=until)
 
 
 def _claim(factory: sessionmaker[Session], row_id: int, now: datetime) -> bool:

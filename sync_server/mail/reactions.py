@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sync_server.mail.after_commit import send_queued
 from sync_server.mail.models import MailKind, MailStatus, OutboxMessage
 from sync_server.orders.models import Order
-from sync_server.signals import guest_link_replaced, order_completed, ticket_transferred
+from sync_server.signals import (
+    guest_link_replaced,
+    order_completed,
+    queue_offer_made,
+    ticket_transferred,
+)
 from sync_server.tickets.models import TicketInstance
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,13 @@ def queue_transferred_ticket(ticket: TicketInstance, *, session: Session, to_ema
                                   next_attempt_at=ticket.created_at))
 
 
+def queue_offer(entry: Any, *, session: Session, order: Order, **_: Any) -> None:
+    """``queue_offer_made``: tell the person a ticket is reserved for them."""
+    _queue(session, OutboxMessage(kind=MailKind.QUEUE_OFFER, order_id=order.id,
+                                  to_email=order.buyer_email, status=MailStatus.PENDING,
+                                  attempts=0, next_attempt_at=order.created_at))
+
+
 def _send_after_commit(session: Session) -> None:
     rows: Sequence[OutboxMessage] = session.info.pop(_TO_SEND, ())
     if rows and has_request_context():  # else `sync-server send-mail` sends them
@@ -64,6 +76,7 @@ def connect() -> None:
     order_completed.connect(queue_order_tickets)
     guest_link_replaced.connect(queue_order_tickets)  # the same e-mail, with the new link
     ticket_transferred.connect(queue_transferred_ticket)
+    queue_offer_made.connect(queue_offer)
     for name, listener in (("after_commit", _send_after_commit),
                            ("after_soft_rollback", _forget)):
         if not sa.event.contains(Session, name, listener):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from zoneinfo import ZoneInfo
@@ -79,4 +80,22 @@ def ticket_message(
     pdf = tickets_pdf([face_of(event, t) for t in tickets])
     message.add_attachment(pdf, maintype="application", subtype="pdf",
                            filename=f"tickets-{order.order_number}.pdf")
+    return message
+
+
+def offer_message(*, sender: str, to: str, event: Event, order: Order,
+                  until: datetime) -> EmailMessage:
+    """A waiting-list offer: a ticket is reserved for the reader until ``until``."""
+    local = until.astimezone(ZoneInfo(event.timezone)).strftime("%H:%M")
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = f"A ticket for {event.name} is yours until {local}"
+    message.set_content("\n".join([
+        "Good news: a ticket you were waiting for came free, and it is reserved for you.",
+        "", event.name, _when(event), _where(event), "",
+        f"Buy it before {local} ({event.timezone}): open the event page and accept the offer",
+        f"(order {order.order_number}). After that it goes to the next person in line.",
+        "If you do not want it, decline the offer so the next person gets it sooner.",
+    ]))
     return message

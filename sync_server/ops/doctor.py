@@ -3,7 +3,7 @@
 Checks: the database answers, its migrations are at head, the master secret is present and long
 and random enough, the SMTP server accepts a connection (when one is set), a Stripe secret key
 has the right form (when set; nothing is sent to Stripe), and the database's clock agrees with
-this machine's. The jobs worker's heartbeat is not checked: there is no jobs worker yet (#17).
+this machine's, and the jobs worker (``sync-server jobs``) beat recently.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from sync_server.config import Config
+from sync_server.jobs.models import JobRun
 from sync_server.ops.health import database_problems
 from sync_server.ops.secrets import master_secret_problems
 
@@ -112,6 +113,29 @@ def check_clock(engine: Engine, now: Callable[[], datetime]) -> Check:
     return Check("clock", True, f"{skew:+.1f} s from the database's")
 
 
+def check_jobs(config: Config, engine: Engine, now: Callable[[], datetime]) -> Check:
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(sa.select(JobRun.last_ok_at, JobRun.worker)
+                                     .where(JobRun.name == "worker")).first()
+            failing = connection.execute(
+                sa.select(JobRun.name, JobRun.last_error)
+                .where(JobRun.last_error.is_not(None)).order_by(JobRun.name)).all()
+    except sa.exc.SQLAlchemyError:
+        return Check("jobs", False, "unknown: the database is unreachable or not migrated")
+    if row is None or row[0] is None:
+        return Check("jobs", False, "no jobs worker has run: start `sync-server jobs` "
+                                    "(deploy/systemd/sync-server-jobs.service)")
+    age = (now() - row[0]).total_seconds()
+    if age > config.jobs_heartbeat_stale_seconds:
+        return Check("jobs", False, f"the jobs worker's last heartbeat is {age:.0f} s old "
+                                    f"({row[1]}): is `sync-server jobs` running?")
+    if failing:
+        names = ", ".join(f"{name} ({error})" for name, error in failing)
+        return Check("jobs", False, f"worker alive; last run failed: {names}"[:300])
+    return Check("jobs", True, f"heartbeat {age:.0f} s ago ({row[1]})")
+
+
 def run_checks(config: Config, engine: Engine, *,
                now: Callable[[], datetime] = lambda: datetime.now(UTC),
                stripe_key: str | None = None) -> list[Check]:
@@ -119,4 +143,4 @@ def run_checks(config: Config, engine: Engine, *,
     if stripe_key is None:
         stripe_key = os.environ.get(STRIPE_VARIABLE, "")
     return [*check_database(engine), check_master_secret(config), check_smtp(config),
-            check_stripe(stripe_key), check_clock(engine, now)]
+            check_stripe(stripe_key), check_clock(engine, now), check_jobs(config, engine, now)]

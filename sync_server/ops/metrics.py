@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 
 from sync_server.config import Config
 from sync_server.devices.models import Device
+from sync_server.jobs.models import JobRun
 from sync_server.mail.models import MailStatus, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,16 @@ class DatabaseCollector(Collector):
             "sync_device_last_contact_timestamp_seconds",
             "Unix time a paired (not revoked) device last reached the server",
             labels=["device_id", "name"])
+        jobs_ok = GaugeMetricFamily(
+            "sync_job_last_success_timestamp_seconds",
+            "Unix time each job of `sync-server jobs` last finished without error (job "
+            "\"worker\": the worker's heartbeat)", labels=["job"])
+        jobs_failed = GaugeMetricFamily(
+            "sync_job_failed", "1 when the job's last run failed", labels=["job"])
         try:
             with self.engine.connect() as connection:
+                runs = connection.execute(
+                    sa.select(JobRun.name, JobRun.last_ok_at, JobRun.last_error)).all()
                 pending = connection.scalar(
                     sa.select(sa.func.count()).select_from(OutboxMessage)
                     .where(OutboxMessage.status == MailStatus.PENDING))
@@ -87,7 +96,10 @@ class DatabaseCollector(Collector):
         for device_id, name, last_seen, paired in devices:
             seen = last_seen or paired
             contact.add_metric([str(device_id), name], seen.timestamp() if seen else 0)
-        yield from (up, outbox, contact)
+        for name, last_ok, last_error in runs:
+            jobs_ok.add_metric([name], last_ok.timestamp() if last_ok else 0)
+            jobs_failed.add_metric([name], 1 if last_error else 0)
+        yield from (up, outbox, contact, jobs_ok, jobs_failed)
 
 
 def _started() -> None:

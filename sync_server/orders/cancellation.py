@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from sync_server.accounts.models import User
 from sync_server.audit.services import record
 from sync_server.db import utcnow
-from sync_server.events.models import Event
+from sync_server.events.models import Event, TicketType
 from sync_server.keys.services import revoke_ticket
 from sync_server.orders import holds, idempotency
 from sync_server.orders.models import DiscountCode, InventoryHold, Order, PaymentStatus
 from sync_server.orders.refunds import refund
 from sync_server.orders.services import Outcome, wanted_stock
-from sync_server.signals import tidying_holds
+from sync_server.signals import capacity_returned, tidying_holds
 from sync_server.tickets.models import TicketInstance, TicketStatus
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,17 @@ def cancel_order(
            user=by_user, event_id=order.event_id,
            details={"reason": reason, "was": current.value})
     session.flush()
+    _capacity_returned(session, order, now)
     return Outcome(order=order)
+
+
+def _capacity_returned(session: Session, order: Order, now: datetime) -> None:
+    """Tell the queue which ticket types have units back (in this transaction)."""
+    for stock in sorted(wanted_stock(order), key=lambda s: s.id):
+        if stock.kind == "ticket_type":
+            ticket_type = session.get(TicketType, stock.id)
+            if ticket_type is not None:
+                capacity_returned.send(ticket_type, session=session, now=now)
 
 
 def cancel_event_orders(
@@ -96,11 +106,13 @@ def tidy_expired_orders(session: Session, *, now: datetime | None = None) -> int
     """Release expired holds, mark PENDING orders with no live hold FAILED and forget expired
     checkout idempotency keys (housekeeping)."""
     now = now or utcnow()
-    tidying_holds.send(None, session=session, now=now)
-    holds.tidy_expired(session, now=now)
-    idempotency.tidy(session, now)
+    tidying_holds.send(None, session=session, now=now)  # the box office's cash holds first
+    # Orders first, then inventory rows: the lock order of every other path (cancel_order,
+    # complete_order take the order row, then the inventory row). Releasing the holds first
+    # deadlocked with a buyer abandoning a lapsed order (the jobs worker's race test found it).
     live = sa.select(InventoryHold.id).where(
-        InventoryHold.order_id == Order.id, InventoryHold.released_at.is_(None)).exists()
+        InventoryHold.order_id == Order.id, InventoryHold.released_at.is_(None),
+        InventoryHold.expires_at > now).exists()
     lapsed = holds.rowcount(session.execute(
         sa.update(Order)
         .where(Order.payment_status == PaymentStatus.PENDING, ~live,
@@ -108,4 +120,6 @@ def tidy_expired_orders(session: Session, *, now: datetime | None = None) -> int
         .values(payment_status=PaymentStatus.FAILED, updated_at=now)
         .execution_options(synchronize_session=False)
     ))
+    holds.tidy_expired(session, now=now)
+    idempotency.tidy(session, now)
     return lapsed

@@ -280,6 +280,19 @@ def tidy_expired(session: Session, *, now: datetime) -> int:
     return total
 
 
+def free_units(session: Session, stock: Stock, *, now: datetime) -> int:
+    """Lock ``stock``'s row (until the transaction ends), release its expired holds and return
+    the units free now (total - sold - unexpired holds): what the queue may offer."""
+    reserved = lock(session, [stock])[stock]
+    if reserved:
+        freed = _release_expired(session, stock, now)
+        if freed:
+            t = _table(stock)
+            session.execute(t.update().where(t.c.id == stock.id)
+                            .values(quantity_reserved=t.c.quantity_reserved - freed))
+    return max(_left(session, stock, 0), 0)
+
+
 @dataclass(frozen=True)
 class Availability:
     total: int

@@ -201,11 +201,14 @@ def checkout(
     sold_by_device_id: int | None = None,
     now: datetime | None = None,
     signing_key_version: int | None = None,
+    hold_only: bool = False,
 ) -> Outcome:
     """Price ``wanted`` and place the order: one that costs nothing completes now
     (:func:`complete_order`, method FREE); any other is PENDING, its units held until
     ``settings.hold_minutes`` from now, for its payment method to complete.
     ``signing_key_version``: the event's active key version if the caller read it with the event.
+    ``hold_only``: place a PENDING order with its hold even when it costs nothing (a waiting-list
+    offer: the ticket is reserved for its person, who completes the order when accepting it).
 
     Raises ``validation_failed`` (422) for a bad request, ``sold_out`` (409) when too few are
     left, ``invalid_state`` (409) when the event is not on sale.
@@ -254,7 +257,7 @@ def checkout(
                          subtotal_cents=line.subtotal_cents) for line in lines],
     )
     session.add(order)
-    if price.total_cents == 0:
+    if price.total_cents == 0 and not hold_only:
         outcome = complete_order(session, order, method=PaymentMethod.FREE, settings=settings,
                                  now=now, signing_key_version=signing_key_version)
         if complimentary:

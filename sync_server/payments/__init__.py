@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from sync_server import signals
 from sync_server.headers import FORM_TARGETS
+
+if TYPE_CHECKING:
+    from sync_server.jobs.registry import JobContext
 
 
 def _on_publishing(event: Any, *, session: Session, **_: Any) -> None:
@@ -31,6 +34,7 @@ def _on_card_order(order: Any, *, session: Session, **_: Any) -> str:
 
 
 def init_app(app: Flask, environ: Mapping[str, str] = os.environ) -> None:
+    from sync_server.jobs.registry import Job, register_job
     from sync_server.orders.models import PaymentMethod
     from sync_server.orders.refunds import register_refund_handler
     from sync_server.payments.refund_jobs import refund_hook
@@ -43,6 +47,12 @@ def init_app(app: Flask, environ: Mapping[str, str] = os.environ) -> None:
     signals.event_publishing.connect(_on_publishing, weak=False)
     signals.card_order_placed.connect(_on_card_order, weak=False)
     register_refund_handler(PaymentMethod.STRIPE, refund_hook)
+    register_job(Job("payments", 60, _payments_job))  # `sync-server jobs` runs run_jobs
+
+
+def _payments_job(ctx: JobContext) -> dict[str, int]:
+    with ctx.app.app_context(), ctx.factory() as session:
+        return run_jobs(session)
 
 
 def run_jobs(session: Session, now: Any = None) -> dict[str, int]:

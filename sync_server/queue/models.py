@@ -1,6 +1,12 @@
-"""The waiting list for sold-out ticket types (model only; the queue engine comes later).
+"""The waiting list of a sold-out ticket type: one row per person per join (docs/queue.md).
 
-Positions are unique per ticket type (a database guard against the seed's racy positions).
+A person's place is computed from the order of joining (the row id, a sequence), never stored:
+``position`` = 1 + the WAITING rows of the same ticket type with a smaller id. A database guard
+(a partial unique index) keeps one live row (WAITING or OFFERED) per person and ticket type.
+
+An OFFERED row names its offer's order (``order_id``): a PENDING order of the person whose hold
+reserves the ticket until ``offer_expires_at`` (the purchase engine's own hold, so nobody else can
+buy it; docs/purchase.md).
 """
 
 from __future__ import annotations
@@ -15,20 +21,25 @@ from sync_server.db import Base, UTCDateTime, enum_type, utcnow
 
 
 class WaitingStatus(StrEnum):
-    WAITING = "WAITING"
-    OFFERED = "OFFERED"
-    EXPIRED = "EXPIRED"
-    PURCHASED = "PURCHASED"
-    CANCELLED = "CANCELLED"
+    WAITING = "WAITING"  # in line
+    OFFERED = "OFFERED"  # a ticket is reserved for them until offer_expires_at
+    EXPIRED = "EXPIRED"  # the offer lapsed unused
+    PURCHASED = "PURCHASED"  # they bought within the offer
+    CANCELLED = "CANCELLED"  # they left the line or declined the offer
+
+
+LIVE_STATUSES = (WaitingStatus.WAITING, WaitingStatus.OFFERED)
 
 
 class WaitingListEntry(Base):
     __tablename__ = "waiting_list"
     __table_args__ = (
-        sa.UniqueConstraint("ticket_type_id", "position"),
-        sa.Index("ix_waiting_list_event_id_ticket_type_id_position",
-                 "event_id", "ticket_type_id", "position"),
+        sa.Index("ix_waiting_list_ticket_type_id_status_id", "ticket_type_id", "status", "id"),
         sa.Index("ix_waiting_list_status_offer_expires_at", "status", "offer_expires_at"),
+        # One live row per person and ticket type: the database refuses a second join.
+        sa.Index("uq_waiting_list_live_user", "ticket_type_id", "user_id", unique=True,
+                 sqlite_where=sa.text("status IN ('WAITING', 'OFFERED')"),
+                 postgresql_where=sa.text("status IN ('WAITING', 'OFFERED')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,7 +48,6 @@ class WaitingListEntry(Base):
     ticket_type_id: Mapped[int] = mapped_column(
         sa.ForeignKey("ticket_types.id", ondelete="CASCADE")
     )
-    position: Mapped[int]
     quantity: Mapped[int] = mapped_column(default=1)
     status: Mapped[WaitingStatus] = mapped_column(
         enum_type(WaitingStatus), default=WaitingStatus.WAITING
@@ -45,4 +55,8 @@ class WaitingListEntry(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     offer_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The offer's PENDING order (its hold reserves the ticket); kept after the offer ends.
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

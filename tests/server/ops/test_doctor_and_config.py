@@ -42,17 +42,40 @@ def lines(app: Flask, **changes: object) -> dict[str, tuple[bool, str]]:
     return {c.name: (c.ok, c.detail) for c in checks}
 
 
+def _heartbeat(app: Flask, at: datetime, error: str | None = None) -> None:
+    from sync_server.jobs.models import JobRun
+
+    with app.extensions["sync_db_sessionmaker"]() as session:
+        session.merge(JobRun(name="worker", last_ok_at=at, runs=1, failures=0, worker="w:1"))
+        if error:
+            session.merge(JobRun(name="mail", last_ok_at=at, runs=1, failures=1,
+                                 last_error=error))
+        session.commit()
+
+
 def test_all_well(app: Flask, smtp_port: int) -> None:
+    _heartbeat(app, datetime.now(UTC))
     found = lines(app, smtp_host="127.0.0.1", smtp_port=smtp_port)
     assert all(ok for ok, _ in found.values()), found
-    assert list(found) == ["database", "migrations", "master secret", "smtp", "stripe", "clock"]
+    assert list(found) == ["database", "migrations", "master secret", "smtp", "stripe", "clock",
+                           "jobs"]
     runner = app.test_cli_runner()
     from sync_server.ops.commands import doctor_command
 
     result = runner.invoke(doctor_command, env={"STRIPE_SECRET_KEY": GOOD_STRIPE})
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("all well")
-    assert len(result.output.splitlines()) == 7  # one line a check, then the verdict
+    assert len(result.output.splitlines()) == 8  # one line a check, then the verdict
+
+
+def test_jobs_worker_heartbeat(app: Flask) -> None:
+    assert not lines(app)["jobs"][0] and "no jobs worker" in lines(app)["jobs"][1]
+    _heartbeat(app, datetime.now(UTC) - timedelta(minutes=10))
+    ok, detail = lines(app)["jobs"]
+    assert not ok and "600 s old" in detail
+    _heartbeat(app, datetime.now(UTC), error="SMTPServerDisconnected: gone")
+    ok, detail = lines(app)["jobs"]
+    assert not ok and "mail (SMTPServerDisconnected: gone)" in detail
 
 
 def test_each_problem_is_named(app: Flask) -> None:
