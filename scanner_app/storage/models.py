@@ -208,7 +208,7 @@ class BoxTier(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     price_cents: Mapped[int]
     available: Mapped[int | None]
-    position: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class BoxStock(Base):
@@ -221,7 +221,8 @@ class BoxStock(Base):
     tier_id: Mapped[int] = mapped_column(index=True)
     ticket_number: Mapped[str] = mapped_column(sa.String(64))
     token: Mapped[str] = mapped_column(sa.String(200))
-    seller_id: Mapped[int] = mapped_column(default=0)  # whose allocation it was drawn from
+    # whose allocation it was drawn from
+    seller_id: Mapped[int] = mapped_column(default=0, server_default="0")
     sale_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
 
 
@@ -236,22 +237,24 @@ class BoxSale(Base):
     state: Mapped[str] = mapped_column(sa.String(12))
     sold_at: Mapped[datetime] = mapped_column(UTCDateTime)
     event_id: Mapped[int]
-    seller_id: Mapped[int] = mapped_column(default=0)
+    seller_id: Mapped[int] = mapped_column(default=0, server_default="0")
     server_sale_id: Mapped[int | None]  # the server's id of the sale, once it answered
-    night: Mapped[str] = mapped_column(sa.String(200), default="")
-    order_number: Mapped[str] = mapped_column(sa.String(64), default="")
-    lines_json: Mapped[str] = mapped_column(sa.Text, default="[]")
+    night: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    order_number: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    lines_json: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]")
     total_cents: Mapped[int]
     tendered_cents: Mapped[int]
-    buyer_name: Mapped[str] = mapped_column(sa.String(200), default="")
-    buyer_email: Mapped[str] = mapped_column(sa.String(254), default="")
-    buyer_phone: Mapped[str] = mapped_column(sa.String(40), default="")
-    seller_code: Mapped[str] = mapped_column(sa.String(8), default="")  # offline sales only
-    uploaded: Mapped[bool] = mapped_column(default=True)
+    buyer_name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    buyer_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
+    buyer_phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    # offline sales only
+    seller_code: Mapped[str] = mapped_column(sa.String(8), default="", server_default="")
+    uploaded: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     upload_error: Mapped[str | None] = mapped_column(sa.String(200))
-    printed: Mapped[bool] = mapped_column(default=False)
+    printed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     void_reason: Mapped[str | None] = mapped_column(sa.String(500))
-    void_pending: Mapped[bool] = mapped_column(default=False)  # voided offline, not yet sent
+    # voided offline, not yet sent
+    void_pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class BoxSaleTicket(Base):
