@@ -21,11 +21,20 @@ from sqlalchemy.orm import Session
 from scanner_app.core.door import Door
 from scanner_app.core.sync import Backoff, SyncEngine, SyncReport, pair
 from sync_server.devices.services import create_pairing_code
+from sync_server.door import scans
 from sync_server.events.models import Event
 from tests.server.conftest import Person, World, app, session, world  # noqa: F401 (fixtures)
 
 # Inside day 1 of tests.server.conftest.World.event (which starts 2030-06-06 23:00 UTC).
 DOOR_TIME = datetime(2030, 6, 7, 0, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def server_clock_after_the_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doors here live in June 2030: the server's bound on scan times in the future
+    (``scans.latest_scan_time``, issue #13) reads its clock as a month after DOOR_TIME."""
+    monkeypatch.setattr(scans, "latest_scan_time",
+                        lambda now: max(now, DOOR_TIME + timedelta(days=30)) + scans.CLOCK_SKEW)
 SERVER = "http://testserver"
 
 
