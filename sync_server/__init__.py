@@ -78,20 +78,28 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server.orders import api as orders
     from sync_server.orders import buyer_api as tickets
     from sync_server.payments import api as payments
+    from sync_server.reports import api as reports
     from sync_server.signin import api as signin
     from sync_server.staff import api as staff
 
     return (signin.routes, devices.routes, door.routes, door_voids.routes,
             events.routes, orders.routes,
-            tickets.routes, mail.routes, staff.routes, payments.routes, openapi.routes)
+            tickets.routes, mail.routes, staff.routes, payments.routes, reports.routes,
+            openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
+    from sync_server.door import pages as door_pages
+    from sync_server.mail import pages as mail_pages
+    from sync_server.orders import pages as order_pages
     from sync_server.orders import routes as orders
+    from sync_server.payments import pages as payment_pages
+    from sync_server.reports import pages as report_pages
     from sync_server.signin import pages as signin
 
-    return (signin.bp, orders.bp)
+    return (signin.bp, orders.bp, order_pages.bp, payment_pages.bp, mail_pages.bp,
+            door_pages.bp, report_pages.bp)
 
 
 def api_routes() -> list[ApiRoute]:
