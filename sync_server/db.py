@@ -204,7 +204,7 @@ def epoch_bucket(session: Session, column: Any, seconds: int) -> sa.ColumnElemen
     """A whole number per ``seconds``-long slice of time (UTC, counted from 1970) at ``column``:
     group by it for per-minute or per-hour counts; ``bucket * seconds`` is the slice's start."""
     if session.get_bind().dialect.name == "sqlite":
-        return sa.cast(sa.func.strftime("%s", column), sa.Integer) / seconds  # whole division
+        return sa.cast(sa.func.strftime("%s", column), sa.Integer) // seconds
     return sa.cast(sa.func.floor(sa.extract("epoch", column) / seconds), sa.BigInteger)
 
 

@@ -11,7 +11,7 @@ CONFIRM = DataRequired(message="Tick the box to confirm.")
 
 
 class CancelOrderForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
-    reason = TextAreaField("Reason", validators=[
+    reason = TextAreaField("Why is it cancelled?", validators=[
         DataRequired(message="Say why (the buyer is told)."), Length(max=500)])
     confirm = BooleanField("Yes: cancel the order, revoke its tickets and refund it",
                            validators=[CONFIRM])
