@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bench.databases import fresh_database
@@ -46,6 +46,12 @@ LAST = ["Lopez", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Muller", "O
 DOORS = ["North", "South", "East", "VIP"]
 REFUSED = ["already_scanned", "forged", "malformed", "wrong_event", "cancelled", "repeat"]
 MIGRATION = "sync_server.migrations.versions.2026_12_03_0012_organizer_page_indexes"
+
+
+def one(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...] = ()) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def stage(url: str, orders: int, scans: int) -> tuple[int, str, str]:
@@ -79,13 +85,14 @@ def stage(url: str, orders: int, scans: int) -> tuple[int, str, str]:
     rng = random.Random(15)
     sold_from = start - timedelta(days=30)
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-        codes = [conn.execute(
+        codes = [one(conn,
             "INSERT INTO discount_codes (event_id, code, description, discount_type, "
             "discount_value, current_uses, valid_from, valid_until, active, created_at) VALUES "
             "(%s, %s, '', 'PERCENTAGE', 10, 0, %s, %s, true, now()) RETURNING id",
-            (event_id, code, sold_from, start)).fetchone()[0] for code in ("EARLY", "FRIENDS")]
-        first_order = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM orders").fetchone()[0]
-        ticket_rows, item_rows = [], []
+            (event_id, code, sold_from, start)) for code in ("EARLY", "FRIENDS")]
+        first_order = one(conn, "SELECT coalesce(max(id), 0) + 1 FROM orders")
+        ticket_rows: list[tuple[Any, ...]] = []
+        item_rows: list[tuple[Any, ...]] = []
         with conn.cursor().copy(
                 "COPY orders (id, order_number, event_id, subtotal_cents, fees_cents, "
                 "discount_cents, total_cents, discount_code_id, payment_method, payment_status, "
@@ -95,15 +102,15 @@ def stage(url: str, orders: int, scans: int) -> tuple[int, str, str]:
                 tier = rng.randrange(3)
                 qty = rng.choice((1, 1, 2, 2, 2, 3, 4))
                 subtotal = qty * (2000, 3000, 6000)[tier]
-                code = rng.choice(codes) if rng.random() < 0.1 else None
-                discount = subtotal // 10 if code else 0
+                code_id = rng.choice(codes) if rng.random() < 0.1 else None
+                discount = subtotal // 10 if code_id else 0
                 fees = (subtotal - discount) * 5 // 100 + 100 * qty
                 at = sold_from + timedelta(seconds=int(30 * 86400 * rng.random() ** 0.5))
                 status = "COMPLETED" if rng.random() < 0.97 else rng.choice(
                     ("REFUNDED", "FAILED"))
                 name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
                 cp.write_row((oid, f"SL-{i:05d}-{rng.randrange(10**5):05d}", event_id, subtotal,
-                              fees, discount, subtotal - discount + fees, code, "STRIPE", status,
+                              fees, discount, subtotal - discount + fees, code_id, "STRIPE", status,
                               name, f"{name.split()[0].lower()}{i}@example.com", at, at, at))
                 item_rows.append((oid, tier_ids[tier], qty, (2000, 3000, 6000)[tier], subtotal))
                 for n in range(qty):
@@ -124,8 +131,7 @@ def stage(url: str, orders: int, scans: int) -> tuple[int, str, str]:
         ticket_ids = [r[0] for r in conn.execute(
             "SELECT id FROM ticket_instances WHERE event_id = %s ORDER BY id LIMIT %s",
             (event_id, scans)).fetchall()]
-        first_scan = conn.execute(
-            "SELECT coalesce(max(id), 0) + 1 FROM door_scans").fetchone()[0]
+        first_scan = one(conn, "SELECT coalesce(max(id), 0) + 1 FROM door_scans")
         with conn.cursor().copy(
                 "COPY door_scans (id, scan_id, device_id, event_id, ticket_id, "
                 "ticket_instance_id, scanned_at, received_at, door, direction, verdict, "
@@ -144,8 +150,8 @@ def stage(url: str, orders: int, scans: int) -> tuple[int, str, str]:
                               at, at, DOORS[d], direction, verdict, "QR_SCAN", "",
                               verdict == "admit", lost, 0))
         for table in ("orders", "ticket_instances", "door_scans"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT max(id) FROM {table}))")
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                         f"(SELECT max(id) FROM {table}))")  # (fixed table names)
         conn.commit()
         conn.execute("ANALYZE")
         conn.commit()
@@ -186,6 +192,7 @@ def indexes(url: str, present: bool) -> None:
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
             else:
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.execute(module.TRIGRAM[1] if present else f"DROP INDEX IF EXISTS {module.TRIGRAM[0]}")
         conn.execute("ANALYZE")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,7 @@ def _cell(value: Any) -> Any:
 def csv_download(filename: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
     """A CSV file (UTF-8, a header row) streamed as it is written, offered as ``filename``."""
 
-    def lines() -> Iterable[str]:
+    def lines() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns)

@@ -96,28 +96,53 @@ def _entry() -> sa.ColumnElement[bool]:
                    DoorScan.direction == Direction.ENTRY)
 
 
-def _exit() -> sa.ColumnElement[bool]:
-    return sa.or_(DoorScan.verdict == VerdictCode.EXIT.value,
-                  sa.and_(DoorScan.verdict.in_(sorted(COUNTED_VERDICTS)),
-                          DoorScan.direction == Direction.EXIT))
+def _is_entry(verdict: str, direction: Direction) -> bool:
+    return verdict in ADMITTING_VERDICTS and direction is Direction.ENTRY
+
+
+def _is_exit(verdict: str, direction: Direction) -> bool:
+    return verdict == VerdictCode.EXIT.value or (
+        verdict in COUNTED_VERDICTS and direction is Direction.EXIT)
+
+
+@dataclass(frozen=True)
+class _Group:
+    device_id: int | None
+    verdict: str
+    direction: Direction
+    lost: bool
+    count: int
+    latest_scan: datetime
+    last_received: datetime
 
 
 def live_figures(session: Session, event_id: int, *, now: datetime) -> LiveFigures:
+    """All of the event's scans are read once, grouped by (device, verdict, direction, lost):
+    a few dozen rows from which every total below is summed; then the last half hour by
+    minute (the scans-by-time index) and the latest double entries."""
     figures = LiveFigures(as_of=now)
-    mine = DoorScan.event_id == event_id
-    entries, exits, latest = session.execute(sa.select(
-        sa.func.count().filter(_entry()), sa.func.count().filter(_exit()),
-        sa.func.max(DoorScan.scanned_at)).where(mine)).one()
-    figures.entries, figures.exits = int(entries or 0), int(exits or 0)
-    figures.refused = [
-        (code, REASONS.get(code, code), int(n)) for code, n in session.execute(
-            sa.select(DoorScan.verdict, sa.func.count()).where(
-                mine, DoorScan.verdict.not_in(sorted(COUNTED_VERDICTS)))
-            .group_by(DoorScan.verdict).order_by(sa.func.count().desc(), DoorScan.verdict))]
-    if latest is not None:
-        _per_minute(session, figures, event_id, latest)
-    _double_entries(session, figures, event_id)
-    _devices(session, figures, event_id, now)
+    groups = [_Group(d, v, Direction(r), bool(lost), int(n), latest, received)
+              for d, v, r, lost, n, latest, received in session.execute(
+                  sa.select(DoorScan.device_id, DoorScan.verdict, DoorScan.direction,
+                            DoorScan.lost_to_id.is_not(None), sa.func.count(),
+                            sa.func.max(DoorScan.scanned_at), sa.func.max(DoorScan.received_at))
+                  .where(DoorScan.event_id == event_id)
+                  .group_by(DoorScan.device_id, DoorScan.verdict, DoorScan.direction,
+                            DoorScan.lost_to_id.is_not(None)))]
+    figures.entries = sum(g.count for g in groups if _is_entry(g.verdict, g.direction))
+    figures.exits = sum(g.count for g in groups if _is_exit(g.verdict, g.direction))
+    figures.double_entry_count = sum(g.count for g in groups if g.lost)
+    refused: dict[str, int] = {}
+    for g in groups:
+        if g.verdict not in COUNTED_VERDICTS:
+            refused[g.verdict] = refused.get(g.verdict, 0) + g.count
+    figures.refused = [(code, REASONS.get(code, code), n)
+                       for code, n in sorted(refused.items(), key=lambda x: (-x[1], x[0]))]
+    if groups:
+        _per_minute(session, figures, event_id, max(g.latest_scan for g in groups))
+    if figures.double_entry_count:
+        _double_entries(session, figures, event_id)
+    _devices(session, figures, event_id, now, groups)
     return figures
 
 
@@ -141,8 +166,6 @@ def _per_minute(session: Session, figures: LiveFigures, event_id: int, latest: d
 def _double_entries(session: Session, figures: LiveFigures, event_id: int) -> None:
     loser, winner = aliased(DoorScan), aliased(DoorScan)
     flagged = sa.and_(loser.event_id == event_id, loser.lost_to_id.is_not(None))
-    figures.double_entry_count = session.scalar(
-        sa.select(sa.func.count()).select_from(loser).where(flagged)) or 0
     rows = session.execute(
         sa.select(TicketInstance.ticket_number, loser.door, loser.scanned_at, winner.door,
                   winner.scanned_at)
@@ -152,20 +175,23 @@ def _double_entries(session: Session, figures: LiveFigures, event_id: int) -> No
     figures.double_entries = [DoubleEntry(*row) for row in rows]
 
 
-def _devices(session: Session, figures: LiveFigures, event_id: int, now: datetime) -> None:
-    uploads = (sa.select(DoorScan.device_id, sa.func.max(DoorScan.received_at).label("last"),
-                         sa.func.count().label("n"))
-               .where(DoorScan.event_id == event_id).group_by(DoorScan.device_id).subquery())
+def _devices(session: Session, figures: LiveFigures, event_id: int, now: datetime,
+             groups: list[_Group]) -> None:
+    sent: dict[int, tuple[int, datetime]] = {}
+    for g in groups:
+        if g.device_id is not None:
+            n, last = sent.get(g.device_id, (0, g.last_received))
+            sent[g.device_id] = (n + g.count, max(last, g.last_received))
     rows = session.execute(
-        sa.select(Device.name, Device.last_seen_at, uploads.c.last, uploads.c.n)
+        sa.select(Device.id, Device.name, Device.last_seen_at)
         .join(device_events, device_events.c.device_id == Device.id)
-        .outerjoin(uploads, uploads.c.device_id == Device.id)
         .where(device_events.c.event_id == event_id, Device.revoked_at.is_(None))
         .order_by(Device.name, Device.id))
-    for name, seen, last_upload, n in rows:
+    for device_id, name, seen in rows:
+        n, last_upload = sent.get(device_id, (0, None))
         contact = max((t for t in (seen, last_upload) if t is not None), default=None)
         figures.devices.append(DeviceContact(
-            name, contact, last_upload, int(n or 0),
+            name, contact, last_upload, n,
             silent=contact is None or now - contact > SILENT_AFTER))
 
 

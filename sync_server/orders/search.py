@@ -54,20 +54,28 @@ def clean_search(text: str | None) -> str:
     return text
 
 
-def _matching(event_id: int, text: str) -> list[sa.ColumnElement[bool]]:
+def buyer_text() -> sa.ColumnElement[str]:
+    """The buyer's name and e-mail as one lower-case text: what a part of a name or an e-mail
+    is looked for in (PostgreSQL: the trigram index of migration 0012 on this expression)."""
+    return sa.func.lower(Order.buyer_name + " " + Order.buyer_email)
+
+
+def _matching(session: Session, event_id: int, text: str) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [Order.event_id == event_id]
     if not text:
         return where
     lowered = text.lower()
     numbers = sorted({text, text.upper()})  # numbers are printed upper-case, typed any case
-    by_ticket = sa.select(TicketInstance.order_id).where(
+    # Orders of the tickets with that number or holder e-mail: a few ids, read by index first
+    # so that every branch below is an index lookup.
+    by_ticket = list(session.scalars(sa.select(TicketInstance.order_id).where(
+        TicketInstance.event_id == event_id,
         sa.or_(TicketInstance.ticket_number.in_(numbers),
-               TicketInstance.holder_email == lowered))
+               TicketInstance.holder_email == lowered)).limit(1000)))
     where.append(sa.or_(
-        Order.order_number.in_(numbers + [lowered]),
+        Order.order_number.in_([*numbers, lowered]),
         Order.id.in_(by_ticket),
-        sa.func.lower(Order.buyer_email).contains(lowered, autoescape=True),
-        sa.func.lower(Order.buyer_name).contains(lowered, autoescape=True),
+        buyer_text().contains(lowered, autoescape=True),
     ))
     return where
 
@@ -79,7 +87,7 @@ def search_orders(session: Session, event_id: int, *, text: str | None = None,
     text = clean_search(text)
     if not 1 <= page <= MAX_PAGE:
         raise validation_error({"page": [f"pages are numbered from 1 to {MAX_PAGE:,}"]})
-    where = _matching(event_id, text)
+    where = _matching(session, event_id, text)
     if status is not None:
         where.append(Order.payment_status == status)
     total = session.scalar(sa.select(sa.func.count()).select_from(Order).where(*where)) or 0

@@ -20,7 +20,8 @@ from tests.server.organizer.conftest import Night, web_as
 
 def _door_night(api: httpx.Client, night: Night) -> None:
     t = night.tickets
-    upload(api, night.north, [scan(night.event, t[0], minutes=0), scan(night.event, t[1], minutes=1),
+    upload(api, night.north, [scan(night.event, t[0], minutes=0),
+                              scan(night.event, t[1], minutes=1),
                               scan(night.event, t[2], minutes=1, verdict="forged"),
                               scan(night.event, None, minutes=2, verdict="malformed")])
     upload(api, night.south, [scan(night.event, t[3], minutes=2, door="South"),
