@@ -139,9 +139,9 @@ def stage(url: str, orders: int, scans: int) -> tuple[int, str, str]:
             for i in range(scans):
                 d = rng.randrange(len(DOORS))
                 roll = rng.random()
-                verdict, direction = (("admit", "ENTRY") if roll < 0.88 else
-                                      ("exit", "EXIT") if roll < 0.94 else
-                                      (rng.choice(REFUSED), "ENTRY"))
+                verdict, direction = (("admit", "entry") if roll < 0.88 else
+                                      ("exit", "exit") if roll < 0.94 else
+                                      (rng.choice(REFUSED), "entry"))
                 lost = first_scan + rng.randrange(max(i, 1)) if (
                     i and verdict == "admit" and rng.random() < 0.01) else None
                 tid = ticket_ids[i % len(ticket_ids)]

@@ -63,7 +63,11 @@ def line_chart(values: Sequence[int], labels: Sequence[str], *, title: str, desc
                       for i, v in enumerate(values))
     body = _axes(top, width, height, labels[0] if labels else "", labels[-1] if labels else "")
     line = f'<polyline class="line" fill="none" stroke-width="2" points="{points}"/>' \
-        if values else ""
+        if len(values) > 1 else ""
+    if len(values) == 1:  # one slice: a dot, where a line would need two
+        y = TOP + plot_h - plot_h * values[0] / top
+        line = f'<circle class="bar" cx="{LEFT + 4}" cy="{y:.1f}" r="4"/>'
+
     return _frame(title, desc, body + line, width, height)
 
 

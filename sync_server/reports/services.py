@@ -79,79 +79,87 @@ class Analytics:
 
 
 def analytics(session: Session, event_id: int) -> Analytics:
+    """Three grouped passes: the event's completed orders by (slice, discount code), their
+    items by (slice, ticket type, bundle), its admissions by quarter hour; the rest (refunded
+    orders, ticket types, codes) are a few rows each."""
     found = Analytics()
     done = sa.and_(Order.event_id == event_id, Order.payment_status == PaymentStatus.COMPLETED)
-    row = session.execute(sa.select(
-        sa.func.count(), sa.func.coalesce(sa.func.sum(Order.total_cents), 0),
-        sa.func.coalesce(sa.func.sum(Order.fees_cents), 0),
-        sa.func.coalesce(sa.func.sum(Order.discount_cents), 0),
-        sa.func.min(Order.completed_at), sa.func.max(Order.completed_at)).where(done)).one()
-    found.orders, found.gross_cents, found.fees_cents, found.discount_cents = map(int, row[:4])
+    span = session.execute(sa.select(sa.func.min(Order.completed_at),
+                                     sa.func.max(Order.completed_at)).where(done)).one()
+    first_sale, last_sale = span
+    if first_sale is not None and last_sale is not None and \
+            last_sale - first_sale > timedelta(days=3):
+        found.slice_seconds = DAY
+    bucket = epoch_bucket(session, sa.func.coalesce(Order.completed_at, Order.created_at),
+                          found.slice_seconds)
+    per_slice: dict[int, list[int]] = {}  # slice -> [orders, tickets, gross]
+    given: dict[int, int] = {}  # discount code id -> discount cents
+    for b, code_id, n, gross, fees, discount in session.execute(
+            sa.select(bucket, Order.discount_code_id, sa.func.count(),
+                      sa.func.sum(Order.total_cents), sa.func.sum(Order.fees_cents),
+                      sa.func.sum(Order.discount_cents))
+            .where(done).group_by(bucket, Order.discount_code_id)):
+        row = per_slice.setdefault(int(b), [0, 0, 0])
+        row[0] += int(n)
+        row[2] += int(gross or 0)
+        found.orders += int(n)
+        found.gross_cents += int(gross or 0)
+        found.fees_cents += int(fees or 0)
+        found.discount_cents += int(discount or 0)
+        if code_id is not None:
+            given[code_id] = given.get(code_id, 0) + int(discount or 0)
+    sold: dict[tuple[int | None, int | None], tuple[int, int]] = {}
+    for b, type_id, bundle_id, n, subtotal in session.execute(
+            sa.select(bucket, OrderItem.ticket_type_id, OrderItem.bundle_id,
+                      sa.func.sum(OrderItem.quantity), sa.func.sum(OrderItem.subtotal_cents))
+            .join(Order, Order.id == OrderItem.order_id).where(done)
+            .group_by(bucket, OrderItem.ticket_type_id, OrderItem.bundle_id)):
+        per_slice.setdefault(int(b), [0, 0, 0])[1] += int(n or 0)
+        units, cents = sold.get((type_id, bundle_id), (0, 0))
+        sold[(type_id, bundle_id)] = (units + int(n or 0), cents + int(subtotal or 0))
     refunded = session.execute(sa.select(sa.func.count(),
                                          sa.func.coalesce(sa.func.sum(Order.total_cents), 0))
                                .where(Order.event_id == event_id,
                                       Order.payment_status == PaymentStatus.REFUNDED)).one()
     found.refunded_orders, found.refunded_cents = int(refunded[0]), int(refunded[1])
-    found.types = _types(session, event_id, done)
+    found.types = _types(session, event_id, sold)
     found.tickets = sum(t.sold for t in found.types)
-    first_sale, last_sale = row[4], row[5]
-    if first_sale is not None and last_sale is not None:
-        found.slice_seconds = HOUR if last_sale - first_sale <= timedelta(days=3) else DAY
-        found.sales = _sales(session, done, found.slice_seconds)
-    found.codes = _codes(session, event_id, done)
+    found.sales = _slices(per_slice, found.slice_seconds)
+    found.codes = _codes(session, event_id, given)
     found.checkins = _checkins(session, event_id)
     return found
 
 
-def _sales(session: Session, done: sa.ColumnElement[bool], seconds: int) -> list[Slice]:
-    """Orders and gross per slice from the orders, tickets per slice from their items: two
-    grouped passes over the event's completed orders."""
-    bucket = epoch_bucket(session, Order.completed_at, seconds)
-    dated = sa.and_(done, Order.completed_at.is_not(None))
-    orders = {int(b): (int(n), int(g)) for b, n, g in session.execute(
-        sa.select(bucket, sa.func.count(), sa.func.coalesce(sa.func.sum(Order.total_cents), 0))
-        .where(dated).group_by(bucket))}
-    if not orders:
+def _slices(per_slice: dict[int, list[int]], seconds: int) -> list[Slice]:
+    if not per_slice:
         return []
-    units = {int(b): int(n or 0) for b, n in session.execute(
-        sa.select(bucket, sa.func.sum(OrderItem.quantity))
-        .join(Order, Order.id == OrderItem.order_id).where(dated).group_by(bucket))}
-    first = min(orders)
-    last = min(max(orders), first + MAX_SLICES - 1)
-    return [Slice(bucket_start(b, seconds), orders.get(b, (0, 0))[0], units.get(b, 0),
-                  orders.get(b, (0, 0))[1]) for b in range(first, last + 1)]
+    first = min(per_slice)
+    last = min(max(per_slice), first + MAX_SLICES - 1)
+    return [Slice(bucket_start(b, seconds), *per_slice.get(b, [0, 0, 0]))
+            for b in range(first, last + 1)]
 
 
-def _types(session: Session, event_id: int, done: sa.ColumnElement[bool]) -> list[TypeSales]:
-    sold = (sa.select(OrderItem.ticket_type_id, OrderItem.bundle_id,
-                      sa.func.sum(OrderItem.quantity).label("n"),
-                      sa.func.sum(OrderItem.subtotal_cents).label("g"))
-            .join(Order, Order.id == OrderItem.order_id).where(done)
-            .group_by(OrderItem.ticket_type_id, OrderItem.bundle_id).subquery())
-    types = session.execute(
-        sa.select(TicketType.name, TicketType.price_cents, TicketType.quantity_total,
-                  sold.c.n, sold.c.g)
-        .outerjoin(sold, sold.c.ticket_type_id == TicketType.id)
-        .where(TicketType.event_id == event_id).order_by(TicketType.id))
-    bundles = session.execute(
-        sa.select(Bundle.name, Bundle.price_cents, Bundle.quantity_total, sold.c.n, sold.c.g)
-        .outerjoin(sold, sold.c.bundle_id == Bundle.id)
-        .where(Bundle.event_id == event_id).order_by(Bundle.id))
-    return [TypeSales(name, int(price), int(total), int(n or 0), int(g or 0))
-            for name, price, total, n, g in [*types, *bundles]]
+def _types(session: Session, event_id: int,
+           sold: dict[tuple[int | None, int | None], tuple[int, int]]) -> list[TypeSales]:
+    types = [TypeSales(name, int(price), int(total), *sold.get((tid, None), (0, 0)))
+             for tid, name, price, total in session.execute(
+                 sa.select(TicketType.id, TicketType.name, TicketType.price_cents,
+                           TicketType.quantity_total)
+                 .where(TicketType.event_id == event_id).order_by(TicketType.id))]
+    bundles = [TypeSales(name, int(price), int(total), *sold.get((None, bid), (0, 0)))
+               for bid, name, price, total in session.execute(
+                   sa.select(Bundle.id, Bundle.name, Bundle.price_cents, Bundle.quantity_total)
+                   .where(Bundle.event_id == event_id).order_by(Bundle.id))]
+    return types + bundles
 
 
-def _codes(session: Session, event_id: int, done: sa.ColumnElement[bool]) -> list[CodeUse]:
-    given = (sa.select(Order.discount_code_id, sa.func.sum(Order.discount_cents).label("d"))
-             .where(done, Order.discount_code_id.is_not(None))
-             .group_by(Order.discount_code_id).subquery())
+def _codes(session: Session, event_id: int, given: dict[int, int]) -> list[CodeUse]:
     rows = session.execute(
-        sa.select(DiscountCode.code, DiscountCode.active, DiscountCode.current_uses,
-                  DiscountCode.max_uses, given.c.d)
-        .outerjoin(given, given.c.discount_code_id == DiscountCode.id)
+        sa.select(DiscountCode.id, DiscountCode.code, DiscountCode.active,
+                  DiscountCode.current_uses, DiscountCode.max_uses)
         .where(DiscountCode.event_id == event_id).order_by(DiscountCode.code))
-    return [CodeUse(code, bool(active), int(uses), max_uses, int(d or 0))
-            for code, active, uses, max_uses, d in rows]
+    return [CodeUse(code, bool(active), int(uses), max_uses, given.get(code_id, 0))
+            for code_id, code, active, uses, max_uses in rows]
 
 
 def _checkins(session: Session, event_id: int) -> list[tuple[datetime, int, int]]:

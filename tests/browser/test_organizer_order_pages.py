@@ -15,7 +15,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from shared import protocol as p
-from sync_server.orders.models import Order, PaymentMethod
+from sync_server.orders.models import Order, OrderItem, PaymentMethod
 from tests.browser.look import look
 from tests.server.conftest import PASSWORD, Person, World
 from tests.server.door.conftest import Door, scan, sell
@@ -52,6 +52,10 @@ def night(live_app: tuple[Flask, str]) -> Iterator[Night]:
         north = Door(*world.device(organizer, event, name="North"))
         tickets = sell(session, event, tier, 3, name="Ada Lovelace")
         spare = sell(session, event, tier, 4, name="Grace Hopper")
+        for sold in (tickets, spare):  # the orders' lines, as a checkout writes them
+            session.add(OrderItem(order_id=sold[0].order_id, ticket_type_id=tier.id,
+                                  quantity=len(sold), price_per_item_cents=2500,
+                                  subtotal_cents=2500 * len(sold)))
         order = session.get(Order, tickets[0].order_id)
         assert order is not None
         order.total_cents = order.subtotal_cents = 7500
