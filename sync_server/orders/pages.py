@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from sync_server.auth.access import Access
 from sync_server.auth.sessions import page_access
-from sync_server.db import db_session
+from sync_server.db import db_session, engine
 from sync_server.errors import ApiError
 from sync_server.orders import cancellation, search, services
 from sync_server.orders.api import purchase_settings
@@ -149,11 +149,11 @@ def cancel(event_id: int, order_id: int) -> Response | tuple[str, int]:
 @page_access(Access.EVENT_ORGANIZER)
 def orders_csv(event_id: int) -> Response:
     return csv_download(f"orders-event-{event_id}.csv", search.ORDER_COLUMNS,
-                        search.order_rows(db_session(), event_id))
+                        search.order_rows(engine(), event_id))
 
 
 @bp.get(BASE + "/attendees.csv")
 @page_access(Access.EVENT_ORGANIZER)
 def attendees_csv(event_id: int) -> Response:
     return csv_download(f"attendees-event-{event_id}.csv", search.ATTENDEE_COLUMNS,
-                        search.attendee_rows(db_session(), event_id))
+                        search.attendee_rows(engine(), event_id))
