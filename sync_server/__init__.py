@@ -81,26 +81,33 @@ def api_domains() -> tuple[Routes, ...]:
     from sync_server.payments import api as payments
     from sync_server.queue import api as waiting_list
     from sync_server.queue import stream as live
+    from sync_server.reports import api as reports
     from sync_server.signin import api as signin
     from sync_server.staff import api as staff
 
     return (signin.routes, devices.routes, door.routes, door_voids.routes,
             events.routes, orders.routes,
             tickets.routes, mail.routes, box_office.routes, staff.routes, payments.routes,
-            waiting_list.routes, live.routes, openapi.routes)
+            waiting_list.routes, live.routes, reports.routes, openapi.routes)
 
 
 def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
     from sync_server.box_office import pages as box_office
     from sync_server.buyers import pages as buyers
+    from sync_server.door import pages as door_pages
     from sync_server.events import pages as event_pages
+    from sync_server.mail import pages as mail_pages
+    from sync_server.orders import pages as order_pages
     from sync_server.orders import routes as orders
     from sync_server.organizer import pages as organizer
+    from sync_server.payments import pages as payment_pages
     from sync_server.queue import stream as live
+    from sync_server.reports import pages as report_pages
     from sync_server.signin import pages as signin
 
     return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp, box_office.bp,
+            order_pages.bp, payment_pages.bp, mail_pages.bp, door_pages.bp, report_pages.bp,
             live.bp)
 
 

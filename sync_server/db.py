@@ -198,3 +198,15 @@ def _close_session(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("_sync_db_session", None)
     if session is not None:
         session.close()
+
+
+def epoch_bucket(session: Session, column: Any, seconds: int) -> sa.ColumnElement[Any]:
+    """A whole number per ``seconds``-long slice of time (UTC, counted from 1970) at ``column``:
+    group by it for per-minute or per-hour counts; ``bucket * seconds`` is the slice's start."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.cast(sa.func.strftime("%s", column), sa.Integer) // seconds
+    return sa.cast(sa.func.floor(sa.extract("epoch", column) / seconds), sa.BigInteger)
+
+
+def bucket_start(bucket: int, seconds: int) -> datetime:
+    return datetime.fromtimestamp(int(bucket) * seconds, UTC)

@@ -23,7 +23,7 @@ from sync_server.config import Config
 from sync_server.db import utcnow
 from sync_server.devices import limits
 from sync_server.devices import services as devices
-from sync_server.door import changes, data, scans
+from sync_server.door import changes, data, live, scans
 from sync_server.door.settings import (
     DoorSettingsPatch,
     door_settings,
@@ -135,3 +135,10 @@ def patch_door_settings(req: ApiRequest) -> dict[str, Any]:
     row = update_door_settings(req.session, req.the_event, req.body, by=require_user(req.actor))
     req.session.commit()
     return {"door_settings": settings_json(row)}
+
+
+@api_route("/events/<id:event_id>/door/live", method="GET", access=Access.EVENT_DOOR, tag=TAG,
+           summary="At the door now: entries per minute per door, inside, refusals, double "
+                   "entries, each device's last contact")
+def door_live(req: ApiRequest) -> dict[str, Any]:
+    return live.live_json(live.live_figures(req.session, req.the_event.id, now=utcnow()))

@@ -30,6 +30,7 @@ from sync_server.orders import (
     holds,
     idempotency,
     schemas,
+    search,
     services,
 )
 from sync_server.orders import responses as r
@@ -211,19 +212,27 @@ def availability(req: ApiRequest) -> dict[str, Any]:
 
 
 @api_route(E + "/orders", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
-           query=schemas.OrderList, summary="The event's orders, newest first",
+           query=schemas.OrderList,
+           summary="The event's orders, newest first; q: a name, e-mail, order or ticket number",
            response=r.OrdersPageOut)
 def list_orders(req: ApiRequest) -> dict[str, Any]:
     q: schemas.OrderList = req.query
-    where = [Order.event_id == req.the_event.id]
-    if q.status:
-        where.append(Order.payment_status == PaymentStatus(q.status))
-    total = req.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*where))
-    orders = req.session.scalars(sa.select(Order).where(*where)
-                                 .order_by(Order.created_at.desc(), Order.id.desc())
-                                 .offset((q.page - 1) * q.per_page).limit(q.per_page))
-    return {"orders": [order_json(req.session, o, tickets=False) for o in orders],
-            "total": total, "page": q.page, "per_page": q.per_page}
+    found = search.search_orders(req.session, req.the_event.id, text=q.q,
+                                 status=PaymentStatus(q.status) if q.status else None,
+                                 page=q.page, per_page=q.per_page)
+    return {"orders": [order_json(req.session, o, tickets=False) for o in found.orders],
+            "total": found.total, "page": q.page, "per_page": q.per_page}
+
+
+@api_route(E + "/orders/<id:order_id>", method="GET", access=Access.EVENT_ORGANIZER, tag=TAG,
+           summary="One order of the event with its tickets and its history (audit log)",
+           response=r.OrderDetailOut)
+def order_detail(req: ApiRequest, order_id: int) -> dict[str, Any]:
+    order = _event_order(req, order_id)
+    lines = search.order_tickets(req.session, order)
+    history = search.order_history(req.session, order, [line.ticket.id for line in lines])
+    return {"order": order_json(req.session, order, issued=[line.ticket for line in lines]),
+            "history": [search.history_json(entry) for entry in history]}
 
 
 def _event_order(req: ApiRequest, order_id: int) -> Order:

@@ -55,6 +55,8 @@ class Order(Base):
             name="amounts_not_negative",
         ),
         sa.Index("ix_orders_event_id_payment_status", "event_id", "payment_status"),
+        # The order desk: an event's orders newest first, a page at a time (migration 0012).
+        sa.Index("ix_orders_event_id_created_at", "event_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

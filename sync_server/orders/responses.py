@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from sync_server.schemas import Out
@@ -64,6 +66,21 @@ class OrdersPageOut(Out):
     total: int
     page: int
     per_page: int
+
+
+class HistoryOut(Out):
+    at: str | None
+    action: str
+    entity_type: str
+    entity_id: int | None
+    user_id: int | None
+    device_id: int | None
+    details: dict[str, Any]
+
+
+class OrderDetailOut(Out):
+    order: OrderOut
+    history: list[HistoryOut]
 
 
 class MyOrdersOut(Out):

@@ -79,6 +79,9 @@ class ResendBody(Body):
 
 class OrderList(Query):
     status: Literal["PENDING", "COMPLETED", "FAILED", "REFUNDED", "PARTIAL"] | None = None
+    # name or e-mail (a part), order or ticket number (whole): orders.search
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
+                 SINGLE_LINE] | None = None
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=200)] = 50
 

@@ -25,6 +25,7 @@ from sync_server.orders.discounts import create_discount_code
 from sync_server.orders.models import DiscountType
 from sync_server.staff.models import AuthorizedSeller, EventStaff
 from tests.server.conftest import World, bearer, error_code
+from tests.server.door.conftest import sell
 
 PASS = "pass"
 
@@ -125,6 +126,7 @@ def test_every_route_refuses_exactly_who_it_should(
         "code_id": code.id,
         "event_id": event.id, "day_id": day.id, "ticket_type_id": ticket_type.id,
         "bundle_id": bundle.id, "device_id": device.id, "sale_id": 987654,
+        "order_id": sell(session, event, ticket_type, 1)[0].order_id,
         "staff_id": session.scalars(sa.select(EventStaff.id).where(
             EventStaff.event_id == event.id, EventStaff.user_id == expired.user.id)).one(),
         "seller_id": session.scalars(sa.select(AuthorizedSeller.id).where(

@@ -1,0 +1,1 @@
+"""Reports: an event's sales and check-in figures (analytics page, its CSV and its JSON)."""
