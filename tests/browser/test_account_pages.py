@@ -21,6 +21,11 @@ def _link(app: Flask, purpose: Purpose, email: str) -> str:
         return PATHS[purpose] + make_token(app.secret_key or "", purpose, user)  # type: ignore[arg-type]
 
 
+def verify_link(app: Flask, email: str) -> str:
+    """The path of the verification link mailed to a new account's address."""
+    return _link(app, Purpose.VERIFY, email)
+
+
 def _users(app: Flask) -> list[str]:
     with app.extensions["sync_db_sessionmaker"]() as session:
         return list(session.scalars(sa.select(User.email)))

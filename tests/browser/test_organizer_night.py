@@ -27,6 +27,7 @@ from scanner_app import cli
 from scanner_app.core.pairing import parse_pairing_payload
 from tests.browser.look import look
 from tests.browser.organizer_world import session_of
+from tests.browser.test_account_pages import verify_link
 from tests.server.conftest import World
 
 ZONE = "America/Chicago"
@@ -60,6 +61,8 @@ def test_an_organizers_night_from_nothing_to_the_first_entry(
     page.get_by_label("E-mail").fill("nia@example.com")
     page.get_by_label("Password").fill("step-in-time-2026")
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    page.goto(f"{base}{verify_link(app, 'nia@example.com')}")  # the link the mail carries
     page.goto(f"{base}/organize")
     look(page, "night-01-empty-dashboard-laptop")
     page.get_by_role("link", name="New event").click()
@@ -148,4 +151,13 @@ def test_an_organizers_night_from_nothing_to_the_first_entry(
     expect(card.locator(".entries")).to_have_text("1 in")
     expect(page.get_by_role("heading", name="Tonight (1)")).to_be_visible()
     look(page, "night-06-dashboard-first-entry-laptop")
+
+    # --- and on the live door page, reached by the event's tabs ----------------------------------
+    page.goto(f"{base}/organize/events/{event_id}")
+    tabs = page.get_by_role("navigation", name="This event")
+    tabs.get_by_role("link", name="At the door").click()
+    expect(page.locator('[data-figure="entries"]')).to_have_text("1")
+    expect(page.locator('[data-figure="inside"]')).to_have_text("1")
+    expect(page.get_by_text("North door").first).to_be_visible()
+    look(page, "night-07-door-live-first-entry-laptop")
     session.close()
