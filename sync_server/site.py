@@ -26,7 +26,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("Events", "buyers.events"),
     ("My tickets", "buyers.my_tickets"),
     ("Organize", "organizer.dashboard"),
-    ("Account", "accounts.home"),
+    ("Account", "accounts.account"),
 )
 
 
