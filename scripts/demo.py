@@ -36,6 +36,7 @@ import httpx
 from PIL import Image, ImageDraw
 
 from scripts.demo_card import buy_paid_ticket, start_fake_stripe
+from scripts.demo_desk import box_office_sale, organizer_pages
 from shared.qr import render_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,8 +205,23 @@ def main(argv: list[str] | None = None) -> int:
         tickets = guest_line(fresh, (used["holder_name"], used["token"]),
                              ("Forged ticket", forge(samples[-1]["token"])))
         stills = make_camera(DEMO / "camera", tickets)
+        paid = next(t for t in summary["ticket_types"] if t["price_cents"] > 0)
+        card_buyer = {"email": "casey.card@example.com", "password": "demo-card-buyer-2026"}
+        run(BIN / "sync-server", "--instance", DEMO / "server", "create-user", "--email",
+            card_buyer["email"], "--name", "Casey Card",
+            env={**os.environ, "SYNC_NEW_USER_PASSWORD": card_buyer["password"]})
+        for line in buy_paid_ticket(url, stripe_env["STRIPE_API_BASE"], summary["organizer"],
+                                    card_buyer, event_id, paid):
+            print(line)
+        tier = paid["name"]
+        for line in box_office_sale(url, event_id, summary["organizer"], summary["seller"], tier,
+                                    DEMO / "desk", DEMO / "desk-sale.pdf", server, door):
+            print(line)
+        for line in organizer_pages(url, event_id, summary["organizer"]):
+            print(line)
         if has_display():
-            print("demo: opening the door app with a stand-in camera; close the window to stop")
+            print("demo: opening the door app with a stand-in camera; the organizer's pages stay"
+                  f" up at {url}/organize until you close the window")
             subprocess.run(
                 [
                     str(BIN / "scanner-app"),
@@ -223,10 +239,6 @@ def main(argv: list[str] | None = None) -> int:
                 colour, title = verdict.get("colour", "?"), verdict.get("title", "")
                 print(f"  {caption:<32} -> {colour:>6}  {title}  {verdict.get('detail', '')}")
             print("demo: on a machine with a display, `make demo` opens the door window instead.")
-        paid = next(t for t in summary["ticket_types"] if t["price_cents"] > 0)
-        for line in buy_paid_ticket(url, stripe_env["STRIPE_API_BASE"], summary["organizer"],
-                                    event_id, paid):
-            print(line)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -56,8 +56,10 @@ def _press(url: str, button: str, **fields: str) -> None:
 
 
 def buy_paid_ticket(app_url: str, stripe_base: str, organizer: dict[str, str],
-                    event_id: int, ticket_type: dict[str, Any]) -> list[str]:
-    """Connect the organizer, buy one ticket by card; the lines to print."""
+                    buyer: dict[str, str], event_id: int,
+                    ticket_type: dict[str, Any]) -> list[str]:
+    """Connect the organizer, ``buyer`` (a verified account: e-mail, password) buys one ticket
+    by card; the lines to print."""
     api = httpx.Client(base_url=app_url + "/api/v1", timeout=15)
     fake = httpx.Client(base_url=stripe_base + "/_fake", timeout=15)
     signed = _ok(api.post("/accounts/sign-in", json=organizer), "the organizer's sign-in")
@@ -72,15 +74,13 @@ def buy_paid_ticket(app_url: str, stripe_base: str, organizer: dict[str, str],
         time.sleep(0.1)
     else:
         sys.exit("demo: the organizer's account never took charges")
-    buyer = _ok(api.post("/accounts/sign-up", json={
-        "name": "Casey Card", "email": "casey.card@example.com",
-        "password": "demo-card-buyer-2026"}), "the buyer's sign-up")
-    me = {"Authorization": f"Bearer {buyer['token']}"}
+    signed_buyer = _ok(api.post("/accounts/sign-in", json=buyer), "the buyer's sign-in")
+    me = {"Authorization": f"Bearer {signed_buyer['token']}"}
     placed = _ok(api.post("/checkout", headers=me, json={
         "event_id": event_id, "payment_method": "STRIPE",
         "items": [{"ticket_type_id": ticket_type["id"], "quantity": 1}]}), "the card checkout")
     order = placed["order"]
-    _press(placed["payment_url"], "pay", email="casey.card@example.com")  # hosted Checkout
+    _press(placed["payment_url"], "pay", email=buyer["email"])  # hosted Checkout
     for _ in range(100):
         mine = _ok(api.get("/me/orders", headers=me), "reading the order")["orders"]
         order = next(o for o in mine if o["id"] == order["id"])

@@ -141,7 +141,7 @@ def seed_demo(
     })
     add_staff(session, event, by=organizer, email=scanner.email,
               access_expires_at=doors_open + timedelta(days=3))
-    add_seller(session, event, by=organizer, email=seller_user.email, allocated_tickets=100,
+    add_seller(session, event, by=organizer, email=seller_user.email, allocated_tickets=400,
                commission_rate_bp=1000)
     publish_event(session, event, user=organizer)
 

@@ -24,11 +24,11 @@ def _people(app: Flask) -> tuple[int, str]:
     with app.extensions["sync_db_sessionmaker"]() as session:
         hasher = app.extensions["sync_hasher"]
         organizer = create_user(session, email="olive@example.com", password=PASSWORD,
-                                name="Olive Organizer", hasher=hasher)
+                                name="Olive Organizer", hasher=hasher, email_verified=True)
         create_user(session, email="sam@example.com", password=PASSWORD, name="Sam Seller",
-                    hasher=hasher)
+                    hasher=hasher, email_verified=True)
         create_user(session, email="stan@example.com", password=PASSWORD, name="Stan Stranger",
-                    hasher=hasher)
+                    hasher=hasher, email_verified=True)
         session.commit()
         world = World(app, session)
         from tests.server.conftest import Person
