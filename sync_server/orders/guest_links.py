@@ -24,6 +24,16 @@ def new_guest_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def give_guest_link(session: Session, order: Order) -> str:
+    """Give a just-placed guest order its private link (an explicit UPDATE: the flash sale's
+    fast path hands back a detached order, on which a changed attribute would never be saved)."""
+    token = new_guest_token()
+    session.execute(sa.update(Order).where(Order.id == order.id).values(guest_token=token)
+                    .execution_options(synchronize_session=False))
+    order.guest_token = token
+    return token
+
+
 def find_guest_order(session: Session, order_number: str, token: str) -> Order | None:
     """The guest order this link opens, or None (no such order, an account's order, a wrong
     or revoked token: all the same answer)."""

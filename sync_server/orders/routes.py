@@ -32,7 +32,7 @@ from sync_server.orders.api import (
     purchase_settings,
     release_unpaid,
 )
-from sync_server.orders.guest_links import find_guest_order, new_guest_token, replace_guest_token
+from sync_server.orders.guest_links import find_guest_order, give_guest_link, replace_guest_token
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.signals import card_order_placed, guest_link_replaced
 from sync_server.tickets.models import TicketInstance, TicketStatus
@@ -121,7 +121,7 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
             settings=purchase_settings(), signing_key_version=key_version,
         )
         if user is None:
-            outcome.order.guest_token = new_guest_token()
+            give_guest_link(session, outcome.order)
         check_hold_caps(session, outcome, utcnow())
         session.commit()  # the mail domain sends the tickets e-mail once committed
     except ApiError as error:
