@@ -49,6 +49,14 @@ def test_the_headless_demo_shows_green_orange_and_red(tmp_path: Path) -> None:
     assert "$0.00 of it" not in charged  # the platform's fee went with it
     assert "ticket " in card and "issued" in card
     assert "(again)" in lines[5]
+    # The box office: a paired desk sells two tickets for cash, printed to a PDF.
+    desk = result.stdout.split("demo: a box-office desk", 1)[1]
+    assert "signed in with today's code" in desk and "sold 2 x" in desk
+    assert (tmp_path / "demo" / "desk-sale.pdf").read_bytes().startswith(b"%PDF")
+    # The organizer's pages: each one answers the signed-in organizer.
+    pages = result.stdout.split("demo: the organizer's pages at", 1)[1].split("demo:", 1)[0]
+    answers = [line.split()[0] for line in pages.splitlines()[1:] if line.strip()]
+    assert answers == ["200"] * 8, pages
     camera = tmp_path / "demo" / "camera"
     stills = {frame.resolve() for frame in camera.iterdir()}
     assert len(stills) >= GUESTS  # a long line of distinct tickets, not 5 on a loop
