@@ -18,7 +18,12 @@ from shared import protocol as p
 from sync_server.orders.models import Order, OrderItem, PaymentMethod
 from tests.browser.look import look
 from tests.server.conftest import PASSWORD, Person, World
-from tests.server.door.conftest import Door, scan, sell
+from tests.server.door.conftest import (
+    Door,
+    scan,
+    sell,
+    server_clock_after_the_event,  # noqa: F401 (scans in 2030)
+)
 
 
 @dataclass

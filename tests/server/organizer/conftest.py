@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session
 from sync_server.events.models import Event, TicketType
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import PASSWORD, Person, World
-from tests.server.door.conftest import Door, sell
+from tests.server.door.conftest import (
+    Door,
+    sell,
+    server_clock_after_the_event,  # noqa: F401 (scans in 2030)
+)
 
 
 def csrf(html: str) -> str:
