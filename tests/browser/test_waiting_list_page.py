@@ -1,0 +1,124 @@
+"""The waiting list on the buyer's event page in Debian's Chromium (issue #17): a tier sells
+out, a second person joins the line in a second browser, the first order is cancelled, and the
+offer arrives live on the open page (the test never reloads it); they buy within it. Also: a
+second join and a replayed offer are refused in words; a stranger is asked to sign in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from sync_server.events.models import Event, TicketType
+from sync_server.tickets.models import TicketInstance
+from tests.browser.look import look
+from tests.server.conftest import PASSWORD, Person, World
+
+OFFER_ARRIVES_MS = 20_000  # the stream polls every 0.5 s; a loaded machine is slow
+
+
+@pytest.fixture
+def world(live_app: tuple[Flask, str]) -> Iterator[World]:
+    app, _ = live_app
+    with app.app_context(), app.extensions["sync_db_sessionmaker"]() as session:
+        yield World(app, session)
+
+
+def _sign_in(page: Page, base: str, person: Person) -> None:
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("E-mail").fill(person.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def _sold_out_event(world: World, organizer: Person) -> tuple[Event, TicketType]:
+    event = world.event(organizer, name="Sold Out Saturday Set")
+    event.allow_waitlist = True
+    tier = world.ticket_type(event, organizer, quantity=1, price_cents=0)
+    world.session.commit()
+    return event, tier
+
+
+def test_a_ticket_comes_back_live_to_the_first_in_line(
+    live_app: tuple[Flask, str], world: World, browser: Browser, phone: Page
+) -> None:
+    _, base = live_app
+    organizer, first, waiter = world.person("Org"), world.person("First"), world.person("Wade")
+    event, tier = _sold_out_event(world, organizer)
+    event_url = f"{base}/events/{event.id}"
+    with httpx.Client(base_url=f"{base}/api/v1", timeout=10) as api:
+        sold = api.post("/checkout", headers=first.headers, json={
+            "event_id": event.id, "payment_method": "CASH",
+            "items": [{"ticket_type_id": tier.id, "quantity": 1}]})
+        assert sold.status_code == 201, sold.text
+
+        # A stranger sees the tier sold out and is asked to sign in to wait.
+        stranger_context = browser.new_context(viewport={"width": 390, "height": 844})
+        try:
+            stranger = stranger_context.new_page()
+            stranger.goto(event_url)
+            expect(stranger.locator(f'tr[data-ticket-type-id="{tier.id}"]')
+                   .get_by_text("Sold out")).to_be_visible()
+            prompt = stranger.get_by_role("link", name="Sign in to join the waiting list")
+            expect(prompt).to_have_attribute("href", f"/sign-in?next=/events/{event.id}")
+            expect(stranger.get_by_role("button", name="Join the waiting list")).to_have_count(0)
+            look(stranger, "buyer-waiting-list-stranger-phone")
+        finally:
+            stranger_context.close()
+
+        # The second person, in a second browser, joins the line.
+        _sign_in(phone, base, waiter)
+        phone.goto(event_url)
+        join_form = "form[action$='/waiting-list/join']"
+        join_csrf = phone.locator(f"{join_form} input[name=csrf_token]").input_value()
+        phone.get_by_role("button", name="Join the waiting list").click()
+        expect(phone.get_by_text("You are number 1 in line")).to_be_visible()
+        look(phone, "buyer-waiting-list-in-line-phone")
+
+        # A second join (another tab's form) is refused in words, nothing added.
+        reply = phone.request.post(f"{event_url}/waiting-list/join", max_redirects=0,
+                                   form={"csrf_token": join_csrf, "ticket_type_id": str(tier.id)})
+        assert reply.status == 302
+        phone.goto(event_url)
+        expect(phone.get_by_text("You are already in line for this ticket type.")).to_be_visible()
+        expect(phone.get_by_text("You are number 1 in line")).to_be_visible()
+        look(phone, "buyer-waiting-list-second-join-phone")
+
+        # The first order is cancelled: the ticket is offered to the line, live on the open page.
+        cancelled = api.post(f"/events/{event.id}/orders/cancel", headers=organizer.headers,
+                             json={"order_id": sold.json()["order"]["id"], "reason": "ill"})
+        assert cancelled.status_code == 200, cancelled.text
+    expect(phone.get_by_text("A ticket is held for you until")).to_be_visible(
+        timeout=OFFER_ARRIVES_MS)
+    look(phone, "buyer-waiting-list-offer-phone")
+
+    entry_id = phone.locator("form[action$='/waiting-list/accept'] input[name=entry_id]") \
+        .input_value()
+    replay = {"entry_id": entry_id}
+    accept_csrf = phone.locator("form[action$='/waiting-list/accept'] input[name=csrf_token]") \
+        .input_value()
+    phone.get_by_role("button", name="Buy it").click()
+    expect(phone.get_by_text("The ticket is yours.")).to_be_visible()
+    expect(phone.get_by_text("COMPLETED")).to_be_visible()
+    look(phone, "buyer-waiting-list-bought-phone")
+    tickets = world.session.scalars(sa.select(TicketInstance).where(
+        TicketInstance.event_id == event.id,
+        TicketInstance.current_owner_id == waiter.user.id)).all()
+    assert len(tickets) == 1
+
+    # The offer replayed after buying does nothing, and says so.
+    reply = phone.request.post(f"{event_url}/waiting-list/accept", max_redirects=0,
+                               form={"csrf_token": accept_csrf, **replay})
+    assert reply.status == 302
+    phone.goto(event_url)
+    expect(phone.get_by_text("This offer was used: the ticket is yours already.")).to_be_visible()
+    look(phone, "buyer-waiting-list-replayed-offer-phone")
+    world.session.expire_all()
+    assert len(world.session.scalars(sa.select(TicketInstance).where(
+        TicketInstance.event_id == event.id,
+        TicketInstance.current_owner_id == waiter.user.id)).all()) == 1
