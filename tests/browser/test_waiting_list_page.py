@@ -6,14 +6,16 @@ second join and a replayed offer are refused in words; a stranger is asked to si
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from sync_server.events.models import Event, TicketType
+from sync_server.queue.models import WaitingListEntry
 from sync_server.tickets.models import TicketInstance
 from tests.browser.look import look
 from tests.server.conftest import PASSWORD, Person, World
@@ -122,3 +124,64 @@ def test_a_ticket_comes_back_live_to_the_first_in_line(
     assert len(world.session.scalars(sa.select(TicketInstance).where(
         TicketInstance.event_id == event.id,
         TicketInstance.current_owner_id == waiter.user.id)).all()) == 1
+
+
+def test_refusals_leaving_declining_and_an_ended_offer_are_said_in_words(
+    live_app: tuple[Flask, str], world: World, phone: Page
+) -> None:
+    _, base = live_app
+    organizer, first, waiter = world.person("Org"), world.person("First"), world.person("Wade")
+    event = world.event(organizer, name="Four Tiers Night")
+    event.allow_waitlist = True
+    tiers = [world.ticket_type(event, organizer, quantity=1, price_cents=0) for _ in range(4)]
+    world.session.commit()
+    event_url = f"{base}/events/{event.id}"
+    with httpx.Client(base_url=f"{base}/api/v1", timeout=10) as api:
+        sold = api.post("/checkout", headers=first.headers, json={
+            "event_id": event.id, "payment_method": "CASH",
+            "items": [{"ticket_type_id": t.id, "quantity": 1} for t in tiers]})
+        assert sold.status_code == 201, sold.text
+
+        def box(tier: TicketType) -> Locator:
+            return phone.locator(f'[data-queue-ticket-type-id="{tier.id}"]')
+
+        _sign_in(phone, base, waiter)
+        phone.goto(event_url)
+        for tier in tiers[:3]:
+            box(tier).get_by_role("button", name="Join the waiting list").click()
+            expect(phone.get_by_text(f"You are in line for {tier.name}: number 1.")).to_be_visible()
+            expect(box(tier).get_by_text("You are number 1 in line")).to_be_visible()
+        # The seed's rule: at most 3 joins an hour.
+        box(tiers[3]).get_by_role("button", name="Join the waiting list").click()
+        expect(phone.get_by_text("You joined waiting lists too often this hour.")).to_be_visible()
+        expect(box(tiers[3]).get_by_role("button", name="Join the waiting list")).to_be_visible()
+        look(phone, "buyer-waiting-list-too-many-joins-phone")
+
+        box(tiers[2]).get_by_role("button", name="Leave the waiting list").click()
+        expect(phone.get_by_text("You left the waiting list.")).to_be_visible()
+        expect(box(tiers[2]).get_by_role("button", name="Join the waiting list")).to_be_visible()
+
+        cancelled = api.post(f"/events/{event.id}/orders/cancel", headers=organizer.headers,
+                             json={"order_id": sold.json()["order"]["id"], "reason": "ill"})
+        assert cancelled.status_code == 200, cancelled.text
+    # Two offers arrive live; the other two tickets are on sale again (the line was empty).
+    expect(phone.get_by_text("A ticket is held for you until")).to_have_count(
+        2, timeout=OFFER_ARRIVES_MS)
+    expect(phone.locator(f'tr[data-ticket-type-id="{tiers[3].id}"]')
+           .get_by_text("1 left")).to_be_visible()
+    look(phone, "buyer-waiting-list-two-offers-phone")
+
+    box(tiers[0]).get_by_role("button", name="No thanks").click()
+    expect(phone.get_by_text("You gave the ticket up")).to_be_visible()
+    expect(box(tiers[0])).to_have_count(0)  # not sold out any more: nobody else was waiting
+
+    # An offer that ended while the page was open cannot be used.
+    world.session.execute(sa.update(WaitingListEntry).where(
+        WaitingListEntry.ticket_type_id == tiers[1].id).values(
+        offer_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    world.session.commit()
+    box(tiers[1]).get_by_role("button", name="Buy it").click()
+    expect(phone.get_by_text("This offer has ended; join the line again.")).to_be_visible()
+    look(phone, "buyer-waiting-list-ended-offer-phone")
+    assert world.session.scalars(sa.select(TicketInstance).where(
+        TicketInstance.current_owner_id == waiter.user.id)).all() == []
