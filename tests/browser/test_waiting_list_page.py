@@ -185,3 +185,26 @@ def test_refusals_leaving_declining_and_an_ended_offer_are_said_in_words(
     look(phone, "buyer-waiting-list-ended-offer-phone")
     assert world.session.scalars(sa.select(TicketInstance).where(
         TicketInstance.current_owner_id == waiter.user.id)).all() == []
+
+
+def test_what_is_left_and_people_buying_change_live_without_a_reload(
+    live_app: tuple[Flask, str], world: World, browser: Browser, phone: Page
+) -> None:
+    _, base = live_app
+    organizer, buyer = world.person("Org"), world.person("Bo")
+    event = world.event(organizer, name="Live Counts Night")
+    tier = world.ticket_type(event, organizer, quantity=2, price_cents=2500)
+    row = phone.locator(f'tr[data-ticket-type-id="{tier.id}"]')
+    phone.goto(f"{base}/events/{event.id}")
+    expect(row.get_by_text("2 left")).to_be_visible()
+    phone.evaluate("window.notReloaded = true")
+    with httpx.Client(base_url=f"{base}/api/v1", timeout=10) as api:
+        held = api.post("/checkout", headers=buyer.headers, json={
+            "event_id": event.id, "payment_method": "CASH",
+            "items": [{"ticket_type_id": tier.id, "quantity": 2}]})
+        assert held.status_code == 201, held.text
+    expect(row.get_by_text("Sold out")).to_be_visible(timeout=OFFER_ARRIVES_MS)
+    assert held.json()["order"]["payment_status"] == "PENDING"  # unpaid: held, not sold
+    expect(row.get_by_text("2 people buying now")).to_be_visible()
+    assert phone.evaluate("window.notReloaded === true")
+    look(phone, "buyer-event-live-sold-out-phone")

@@ -46,7 +46,10 @@
     });
   }
 
+  var leaving = false;  // a form was sent: its answer is the next page, never cut off by a reload
+
   function reload() {
+    if (leaving) { return; }
     var last = 0;
     try { last = parseInt(window.sessionStorage.getItem(RELOAD_KEY) || "0", 10); } catch (e) { /* private mode */ }
     var wait = last + RELOAD_GAP_MS - Date.now();
@@ -79,5 +82,7 @@
   var source = new EventSource(heading.dataset.liveUrl, { withCredentials: true });
   source.addEventListener("availability", onAvailability);
   source.addEventListener("queue", onQueue);
-  window.addEventListener("pagehide", function () { source.close(); });
+  function leave() { leaving = true; source.close(); }
+  document.addEventListener("submit", leave);
+  window.addEventListener("pagehide", leave);
 }());
