@@ -95,6 +95,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     """Every domain's HTML pages."""
     from sync_server.box_office import pages as box_office
     from sync_server.buyers import pages as buyers
+    from sync_server.buyers import queue_pages as buyer_queue
     from sync_server.door import pages as door_pages
     from sync_server.events import pages as event_pages
     from sync_server.mail import pages as mail_pages
@@ -108,7 +109,7 @@ def page_blueprints() -> tuple[Blueprint, ...]:
 
     return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp, box_office.bp,
             order_pages.bp, payment_pages.bp, mail_pages.bp, door_pages.bp, report_pages.bp,
-            live.bp)
+            live.bp, buyer_queue.bp)
 
 
 def api_routes() -> list[ApiRoute]:

@@ -25,6 +25,8 @@ class OnSale:
     buying_now: int  # distinct orders holding units right now (not yet paid)
     on_sale: bool  # inside its sales window and active
     day: str  # the night it admits to, or "" for every night
+    kind: str = "ticket_type"  # or "bundle" (the live stream's names)
+    id: int = 0  # the ticket type's or bundle's id (the page's data attributes)
 
     @property
     def sold_out(self) -> bool:
@@ -66,12 +68,14 @@ def event_stock(session: Session, event: Event, now: datetime) -> list[OnSale]:
         lines.append(OnSale(
             name=row.name, description=row.description, price_cents=row.price_cents,
             left=left[holds.Stock("ticket_type", row.id)].available,
-            buying_now=busy.get(("type", row.id), 0), on_sale=_on_sale(row, now), day=day))
+            buying_now=busy.get(("type", row.id), 0), on_sale=_on_sale(row, now), day=day,
+            kind="ticket_type", id=row.id))
     for bundle in sorted(event.bundles, key=lambda b: b.id):
         if not bundle.active:
             continue
         lines.append(OnSale(
             name=bundle.name, description=bundle.description, price_cents=bundle.price_cents,
             left=left[holds.Stock("bundle", bundle.id)].available,
-            buying_now=busy.get(("bundle", bundle.id), 0), on_sale=True, day="every night"))
+            buying_now=busy.get(("bundle", bundle.id), 0), on_sale=True, day="every night",
+            kind="bundle", id=bundle.id))
     return lines

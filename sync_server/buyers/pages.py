@@ -1,6 +1,7 @@
-"""The buyer's pages: ``/events`` (search), ``/events/<id>`` (what is on sale, live counts),
+"""The buyer's pages: ``/events`` (search), ``/events/<id>`` (what is on sale, live counts, the
+person's place in line and offer; the waiting list's forms are ``queue_pages``),
 ``/events/<id>/calendar.ics``, and ``/my/tickets`` with each ticket's page (big QR, PDF,
-transfer). Thin: the rules are the events and orders domains' services."""
+transfer). Thin: the rules are the events, orders and queue domains' services."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from sync_server.auth.sessions import current_web_user, login_required, page_acc
 from sync_server.buyers.availability import event_stock
 from sync_server.buyers.calendar import event_calendar
 from sync_server.buyers.forms import EventSearchForm, TransferForm
+from sync_server.buyers.queue_pages import my_places
 from sync_server.db import db_session, utcnow
 from sync_server.errors import ApiError
 from sync_server.events.models import Event, EventStatus
@@ -82,8 +84,10 @@ def event(event_id: int) -> str:
     now = utcnow()
     shown: Event = g.event
     can_buy = shown.status is EventStatus.PUBLISHED and (shown.ends_at or shown.starts_at) > now
+    session = db_session()
     return render_template("buyers/event.html", event=shown, can_buy=can_buy,
-                           stock=event_stock(db_session(), shown, now), user=g.user)
+                           stock=event_stock(session, shown, now), user=g.user,
+                           places=my_places(session, shown, g.user))
 
 
 @bp.get("/events/<id:event_id>/calendar.ics")

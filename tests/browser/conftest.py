@@ -51,6 +51,9 @@ def live_app(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     try:
         yield app, f"http://127.0.0.1:{server.server_port}"
     finally:
+        hub = app.extensions.get("sync_live_hub")  # the live streams' thread, if a page opened one
+        if hub is not None:
+            hub.stop()
         server.shutdown()
         thread.join(timeout=10)
         app.extensions["sync_db_engine"].dispose()
