@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from sync_server import create_app
 from sync_server.migrate import upgrade
+from tests.conftest import _empty_postgres
 from tests.server.conftest import server_config
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +31,14 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
+
+
+@pytest.fixture
+def database_url(postgres_database: str) -> Iterator[str]:
+    """Pages are driven on PostgreSQL, the production database, once each: every service under
+    them runs on both databases in tests/server, and a browser test costs seconds."""
+    _empty_postgres(postgres_database)
+    yield postgres_database
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,6 @@ def test_every_organizer_page_as_each_role(live_app: tuple[Flask, str], screen: 
     session.close()
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_bad_input_is_refused_next_to_the_field_and_kept(
     live_app: tuple[Flask, str], laptop: Page
 ) -> None:
