@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
