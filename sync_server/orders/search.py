@@ -57,7 +57,8 @@ def clean_search(text: str | None) -> str:
 
 def buyer_text() -> sa.ColumnElement[str]:
     """The buyer's name and e-mail as one lower-case text: what a part of a name or an e-mail
-    is looked for in (PostgreSQL: the trigram index of migration 0012 on this expression)."""
+    is looked for in (a PostgreSQL trigram index on this expression would serve it: see
+    bench/pages.py --trigram)."""
     return sa.func.lower(Order.buyer_name + " " + Order.buyer_email)
 
 
