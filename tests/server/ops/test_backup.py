@@ -16,7 +16,13 @@ from sync_server.door.models import DoorScan
 from sync_server.ops.commands import backup_command, restore_command
 from sync_server.orders.models import Order
 from tests.server.conftest import World
-from tests.server.door.conftest import Door, scan, sell, upload
+from tests.server.door.conftest import (  # noqa: F401 (the clock fixture: scans in 2030)
+    Door,
+    scan,
+    sell,
+    server_clock_after_the_event,
+    upload,
+)
 
 
 def contents(database_url: str) -> tuple[list[str], list[str]]:
