@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from shared.protocol import pairing_qr_text
@@ -96,17 +98,24 @@ def add_staff(event_id: int) -> Page:
     return redirect(_here(event))
 
 
-def remove_staff(event_id: int, staff_id: int) -> Page:
-    event: Event = g.event  # CSRF is checked for every POST (CSRFProtect)
+def _remove(event: Event, remove: Callable[[Session], object], done: str) -> Page:
+    """Run a removal (the service raises in words), commit, say ``done``; or show why not.
+    CSRF is checked for every POST (CSRFProtect)."""
     db = db_session()
     try:
-        staff.remove_staff(db, event, staff.get_staff(db, event, staff_id), by=g.user)
+        remove(db)
     except ApiError as error:
         flash(error.message, "error")
         return _page(event, error.status)
     db.commit()
-    flash("Staff member removed.", "success")
+    flash(done, "success")
     return redirect(_here(event))
+
+
+def remove_staff(event_id: int, staff_id: int) -> Page:
+    event: Event = g.event
+    return _remove(event, lambda db: staff.remove_staff(
+        db, event, staff.get_staff(db, event, staff_id), by=g.user), "Staff member removed.")
 
 
 def add_seller(event_id: int) -> Page:
@@ -137,15 +146,9 @@ def add_seller(event_id: int) -> Page:
 
 def revoke_seller(event_id: int, seller_id: int) -> Page:
     event: Event = g.event
-    db = db_session()
-    try:
-        staff.remove_seller(db, event, staff.get_seller(db, event, seller_id), by=g.user)
-    except ApiError as error:
-        flash(error.message, "error")
-        return _page(event, error.status)
-    db.commit()
-    flash("Seller revoked; their sales stay on record.", "success")
-    return redirect(_here(event))
+    return _remove(event, lambda db: staff.remove_seller(
+        db, event, staff.get_seller(db, event, seller_id), by=g.user),
+        "Seller revoked; their sales stay on record.")
 
 
 def _config() -> Config:
