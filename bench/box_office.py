@@ -43,7 +43,8 @@ from sync_server.auth.tokens import issue_api_token
 from sync_server.db import make_engine
 from sync_server.devices.models import DeviceKind
 from sync_server.devices.services import create_pairing_code
-from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
+from sync_server.events.catalog import add_day, add_ticket_type
+from sync_server.events.services import create_event, publish_event
 from sync_server.migrate import upgrade
 from sync_server.staff.services import add_seller
 from tests.e2e.conftest import ServerProcess

@@ -15,9 +15,10 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.
 
 
 @contextmanager
-def fresh_database(prefix: str) -> Iterator[str]:
+def fresh_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
     """A new database named ``<prefix>_<random>``; yields its SQLAlchemy URL (psycopg), its name
-    being ``sa.engine.make_url(url).database``."""
+    being ``sa.engine.make_url(url).database``. ``keep``: left in place afterwards (to look into
+    it with EXPLAIN); drop it by hand when done."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -25,5 +26,8 @@ def fresh_database(prefix: str) -> Iterator[str]:
         yield (sa.engine.make_url(ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
                .render_as_string(hide_password=False))
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            print(f"kept database {name!r}: DROP DATABASE \"{name}\" WITH (FORCE) when done")
+        else:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

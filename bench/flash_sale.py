@@ -53,8 +53,9 @@ from sync_server.accounts.models import User
 from sync_server.accounts.services import create_user
 from sync_server.auth.tokens import issue_api_token
 from sync_server.db import make_engine, utcnow
+from sync_server.events.catalog import add_day, add_ticket_type
 from sync_server.events.models import Event, EventType, TicketType
-from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
+from sync_server.events.services import create_event, publish_event
 from sync_server.migrate import upgrade
 from sync_server.orders.cancellation import tidy_expired_orders
 from sync_server.orders.models import InventoryHold, Order, PaymentStatus

@@ -9,8 +9,9 @@ its webhooks held. Each payment raises three events (``charge.succeeded``,
 ``payment_intent.succeeded``, ``checkout.session.completed``); the bench signs them as Stripe
 does (``t=…,v1=…``) and delivers them itself from ``--connections`` keep-alive clients: every
 event once, plus duplicates (some racing their original), the whole stream shuffled in small
-windows so later events often overtake earlier ones. Each handled event reads the session from
-the fake (as it would from Stripe), so the figure includes that round trip.
+windows so later events often overtake earlier ones. These three events' objects are final, so
+the server handles them without asking the fake (a refund's or a dispute's event would read the
+session from it, as from Stripe; docs/payments.md, "Webhooks").
 
 Prints deliveries per second, latency percentiles, the answers other than 200, the counts that
 must be zero (tickets issued twice, orders paid without tickets, e-mails queued twice, events
@@ -56,7 +57,8 @@ from bench.flash_sale import free_port, wait_ready
 from sync_server.accounts.services import create_user
 from sync_server.auth.tokens import issue_api_token
 from sync_server.db import make_engine, utcnow
-from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
+from sync_server.events.catalog import add_day, add_ticket_type
+from sync_server.events.services import create_event, publish_event
 from sync_server.mail.models import OutboxMessage
 from sync_server.migrate import upgrade
 from sync_server.orders.models import Order, OrderItem, PaymentStatus

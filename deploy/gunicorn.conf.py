@@ -8,6 +8,10 @@ work; with the database on its own machine try 2 x cores + 1. Every worker holds
 connection pool: workers x threads connections at most, keep it under PostgreSQL's
 max_connections with room for the jobs worker, backups and psql.
 
+The live streams (server-sent events) are not served here: a stream would hold one of these
+threads for as long as a page stays open. They have their own process, ``sync-server streams``
+(one asyncio thread for every stream; deploy/systemd/sync-server-streams.service, docs/queue.md).
+
 Each value can be overridden by the environment (``SYNC_BIND``, ``SYNC_WORKERS``,
 ``SYNC_THREADS``) or on gunicorn's command line.
 """

@@ -69,7 +69,7 @@ class DoorApp(QObject):
         self.camera: CameraWorker | None = None
         self.last_sync: SyncOutcome | None = None
         self._camera_codes_to: Callable[[str], None] | None = None
-        self._threads: list[QThread] = []
+        self._threads: list[tuple[QThread, QObject]] = []  # each worker with its thread
         self._pairing_thread: QThread | None = None
         self._pairing: PairingWorker | None = None
         self.desk_shell: DeskShell | None = None
@@ -105,13 +105,13 @@ class DoorApp(QObject):
         self._stop_camera()
         self._stop_door()
         if self._pairing_thread is not None:
-            stop_thread(self._pairing_thread)
+            stop_thread(self._pairing_thread, self._pairing)
             self._pairing_thread = None
 
     def _start_door(self, paired: PairedDoor) -> None:
         self.door = paired.door
         self.door_worker = DoorWorker(paired.door, self.settings.door)
-        self._threads.append(start_in_thread(self.door_worker, "door"))
+        self._threads.append((start_in_thread(self.door_worker, "door"), self.door_worker))
         self.door_worker.ticket_scanned.connect(self._on_verdict)
         self.door_worker.check_in_finished.connect(self._on_verdict)
         self.door_worker.status_changed.connect(self.window.scan.show_status)
@@ -122,7 +122,7 @@ class DoorApp(QObject):
         if paired.sync_round is not None:
             self.sync_worker = SyncWorker(paired.sync_round, self.parts.sync_interval_ms)
             thread = start_in_thread(self.sync_worker, "sync")
-            self._threads.append(thread)
+            self._threads.append((thread, self.sync_worker))
             # Queued onto the sync thread: the worker's timer must live there.
             QTimer.singleShot(0, self.sync_worker, self.sync_worker.start)
             self.sync_worker.online_changed.connect(self.window.scan.badge.set_online)
@@ -153,8 +153,8 @@ class DoorApp(QObject):
         if self.sync_worker is not None:
             QTimer.singleShot(0, self.sync_worker, self.sync_worker.stop)
             self.sync_worker = None
-        for thread in self._threads:
-            stop_thread(thread)
+        for thread, worker in self._threads:  # each worker outlives its thread (threads.py)
+            stop_thread(thread, worker)
         self._threads.clear()
         if self.door is not None:
             self.door.close()
@@ -297,7 +297,7 @@ class DoorApp(QObject):
 
     def _end_pairing(self) -> None:
         if self._pairing_thread is not None:
-            stop_thread(self._pairing_thread)
+            stop_thread(self._pairing_thread, self._pairing)
         self._pairing_thread = None
         self._pairing = None
 

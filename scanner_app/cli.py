@@ -127,13 +127,11 @@ def _print(data: object) -> None:
 
 def _decode_image(path: Path) -> list[str]:
     """QR texts found in an image file, by the first decoder that finds any."""
-    import cv2
-    import numpy as np
+    from scanner_app.hardware.imaging import read_gray
 
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
+    frame = read_gray(path)
+    if frame is None:
         raise ValueError(f"cannot read an image from {path}")
-    frame = np.ascontiguousarray(image, dtype=np.uint8)
     from scanner_app.hardware.decoders import available_decoders
 
     for decoder in available_decoders().values():
@@ -253,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         from scanner_app import self_test
 
-        return self_test.run()
+        code = self_test.run()
+        if argv is None:  # this process is the command (a test passes its own argv): end it
+            self_test.end_process(code)
+        return code
     if args.command is None:
         if not has_display():
             print(NO_DISPLAY, file=sys.stderr)

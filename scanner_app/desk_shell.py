@@ -92,6 +92,6 @@ class DeskShell(QObject):
     def stop(self) -> None:
         if self.desk_thread is not None:
             QTimer.singleShot(0, self.worker, self.worker.stop)
-            stop_thread(self.desk_thread)
+            stop_thread(self.desk_thread, self.worker)
             self.desk_thread = None
         self.desk.close()

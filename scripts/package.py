@@ -30,6 +30,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from scripts.icu_data import trim_icu_data
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +46,7 @@ RUNTIME_DEPENDS = ("libzbar0", "libpulse0", "libgl1", "libegl1", "libxkbcommon0"
                    "libxkbcommon-x11-0", "libfontconfig1", "libdbus-1-3", "libglib2.0-0",
                    "libxcb-cursor0")
 SOURCES = ("scanner_app", "shared", "resources", "packaging", "scripts/package.py",
+           "scripts/icu_data.py",
            "pyproject.toml", "constraints.txt")
 DESKTOP_ENTRY = """\
 [Desktop Entry]
@@ -130,18 +133,25 @@ def _is_elf(path: Path) -> bool:
 
 def strip_debug_info(bundle: Path) -> int:
     """Drop the debug sections some wheels ship (libpython, sqlcipher3, sqlalchemy's Cython):
-    ~45 MB. Symbols stay (``--strip-debug``), and files without debug sections are not touched:
-    rewriting the auditwheel-patched libraries in ``*.libs`` can break them."""
+    ~49 MB, and the symbol tables a loader never reads (``--strip-unneeded``: cryptography's
+    Rust module, NumPy, ICU, libpython: ~8 MB). Files without either are not touched, and the
+    auditwheel-repaired libraries in ``*.libs`` only lose debug sections: rewriting them
+    more can break them."""
     saved = 0
     for path in bundle.rglob("*.so*"):
         if path.is_symlink() or not path.is_file() or not _is_elf(path):
             continue
         sections = subprocess.run(["readelf", "-S", "-W", str(path)], capture_output=True,
                                   text=True).stdout
-        if ".debug_info" not in sections:
+        repaired = any(part.endswith(".libs") for part in path.relative_to(bundle).parts)
+        if ".symtab" in sections and not repaired:
+            option = "--strip-unneeded"
+        elif ".debug_info" in sections:
+            option = "--strip-debug"
+        else:
             continue
         before = path.stat().st_size
-        subprocess.run(["strip", "--strip-debug", str(path)], check=True)
+        subprocess.run(["strip", option, str(path)], check=True)
         saved += before - path.stat().st_size
     return saved
 
@@ -241,7 +251,9 @@ def build() -> Built:
 def package_bundle(bundle: Path, started: float) -> Built:
     """Strip, stage and pack a frozen folder into dist/ (the steps after PyInstaller)."""
     version, arch = app_version(), architecture()
-    logger.info("debug sections stripped: %.1f MB", strip_debug_info(bundle) / 1e6)
+    logger.info("debug sections and symbol tables stripped: %.1f MB",
+                strip_debug_info(bundle) / 1e6)
+    logger.info("ICU data trimmed: %.1f MB", trim_icu_data(bundle) / 1e6)
     depends = debian_packages(needed_libraries(bundle))
     root = stage(bundle, version, arch, depends)
     DIST.mkdir(exist_ok=True)

@@ -6,8 +6,6 @@ import io
 
 import qrcode
 import qrcode.constants
-from qrcode.image.pil import PilImage
-from qrcode.image.svg import SvgPathImage
 
 QUIET_ZONE_MODULES = 4
 
@@ -29,8 +27,16 @@ def qr_version(token: str) -> int:
     return int(version)
 
 
+def qr_matrix(token: str) -> list[list[bool]]:
+    """The token's modules, True for dark, the quiet zone included (no imaging library needed:
+    the door app's package leaves Pillow out)."""
+    return [list(row) for row in _code(token).get_matrix()]
+
+
 def render_png(token: str, box_size: int = 10) -> bytes:
     """PNG bytes, ``box_size`` pixels per module."""
+    from qrcode.image.pil import PilImage  # Pillow: imported only where PNGs are made
+
     code = _code(token)
     code.box_size = box_size
     out = io.BytesIO()
@@ -40,6 +46,8 @@ def render_png(token: str, box_size: int = 10) -> bytes:
 
 def render_svg(token: str) -> bytes:
     """SVG bytes that scale to any size (one path, millimetre units)."""
+    from qrcode.image.svg import SvgPathImage  # its XML library: only where SVGs are made
+
     out = io.BytesIO()
     _code(token).make_image(image_factory=SvgPathImage).save(out)
     return out.getvalue()

@@ -103,13 +103,14 @@ def page_blueprints() -> tuple[Blueprint, ...]:
     from sync_server.orders import routes as orders
     from sync_server.organizer import pages as organizer
     from sync_server.payments import pages as payment_pages
+    from sync_server.payments import split_pages
     from sync_server.queue import stream as live
     from sync_server.reports import pages as report_pages
     from sync_server.signin import pages as signin
 
     return (signin.bp, orders.bp, buyers.bp, event_pages.bp, organizer.bp, box_office.bp,
-            order_pages.bp, payment_pages.bp, mail_pages.bp, door_pages.bp, report_pages.bp,
-            live.bp, buyer_queue.bp)
+            order_pages.bp, payment_pages.bp, split_pages.bp, mail_pages.bp, door_pages.bp,
+            report_pages.bp, live.bp, buyer_queue.bp)
 
 
 def api_routes() -> list[ApiRoute]:

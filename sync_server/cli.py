@@ -94,6 +94,24 @@ def run(info: ScriptInfo, host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, request_handler=QuietRequestHandler)
 
 
+@cli.command("streams", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, help="Port to listen on.")
+@pass_script_info
+def streams(info: ScriptInfo, host: str, port: int) -> None:
+    """Serve the live streams (server-sent events) from one asyncio thread, behind nginx
+    (deploy/systemd/sync-server-streams.service; docs/queue.md)."""
+    import asyncio
+
+    from sync_server.live.server import StreamServer
+
+    app = info.load_app()
+    config: Config = app.extensions["sync_config"]
+    click.echo(f"sync-server streams on http://{host}:{port}/")
+    asyncio.run(StreamServer(app, keepalive_seconds=config.live_keepalive_seconds)
+                .serve(host, port))
+
+
 @cli.group("db")
 def db_group() -> None:
     """Database commands."""

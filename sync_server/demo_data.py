@@ -20,14 +20,9 @@ from sqlalchemy.orm import Session
 
 from sync_server.accounts.models import User
 from sync_server.accounts.services import create_user, find_user_by_email
+from sync_server.events.catalog import add_bundle, add_day, add_ticket_type
 from sync_server.events.models import Bundle, EventType, TicketType
-from sync_server.events.services import (
-    add_bundle,
-    add_day,
-    add_ticket_type,
-    create_event,
-    publish_event,
-)
+from sync_server.events.services import create_event, publish_event
 from sync_server.orders.models import Order, OrderItem, PaymentMethod, PaymentStatus
 from sync_server.staff.services import add_seller, add_staff
 from sync_server.tickets.services import issue_ticket_instance
@@ -164,7 +159,7 @@ def seed_demo(
             buyer_name=f"{buyer_first} {buyer_last}",
             buyer_email=f"{buyer_first}.{buyer_last}{n}@example.com".lower(),
             subtotal_cents=item.price_cents * quantity, total_cents=item.price_cents * quantity,
-            completed_at=doors_open - timedelta(days=rng.randint(1, 60)),
+            completed_at=doors_open - timedelta(days=rng.randint(1, 60)), units=quantity,
         )
         is_bundle = isinstance(item, Bundle)
         order.items.append(OrderItem(

@@ -12,7 +12,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import sqlalchemy as sa
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from shared.protocol import error_body
@@ -155,3 +157,20 @@ def init_app(app: Flask) -> None:
         if not _wants_json():
             return "Internal server error", 500
         return error_response(ApiError(500, Code.INTERNAL_ERROR, "internal server error"))
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def _database_busy(error: sa.exc.OperationalError) -> ResponseReturnValue:
+        if not is_busy(error):
+            return _unexpected(error)
+        logger.warning("database busy on %s %s: %s", request.method, request.path, error.orig)
+        busy = ApiError(503, Code.UNAVAILABLE, "the server is busy: try again in a moment",
+                        headers={"Retry-After": "1"})
+        if not _wants_json():
+            return busy.message, 503, busy.headers
+        return error_response(busy)
+
+
+def is_busy(error: sa.exc.OperationalError) -> bool:
+    """SQLite waited its whole busy timeout for the write lock (many writers at once): the
+    request changed nothing and can simply be sent again, so it is a 503, not a 500."""
+    return "database is locked" in str(error.orig)

@@ -12,7 +12,9 @@ import blinker
 signals = blinker.Namespace()
 
 event_cancelled = signals.signal("event-cancelled")  # Event; session, by_user, reason
-order_completed = signals.signal("order-completed")  # Order; session, tickets, now
+order_completed = signals.signal("order-completed")  # Order; session, tickets, now, placed
+# (placed: the order was PENDING in the database before; False for one placed and completed
+# in the same request, which nothing else can refer to yet)
 ticket_transferred = signals.signal("ticket-transferred")  # new TicketInstance; session, to_email
 # Sent by a writer that inserts tickets without the ORM unit of work (orders.free_sale); the
 # door domain numbers them at commit, as it numbers what the unit of work writes.

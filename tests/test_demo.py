@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scripts.demo import GUESTS, guest_line
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # the whole demo: a server, two doors, a card sale (over a minute)
 
 
 def test_the_headless_demo_shows_green_orange_and_red(tmp_path: Path) -> None:

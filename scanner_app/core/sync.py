@@ -39,7 +39,7 @@ from scanner_app import __version__
 from scanner_app.core.backoff import MAX_RETRY_AFTER as MAX_RETRY_AFTER
 from scanner_app.core.backoff import Backoff, parse_retry_after
 from scanner_app.core.ports import SyncOutcome
-from scanner_app.storage.store import LATEST_APP_VERSION, DoorStore
+from scanner_app.storage.store import LATEST_APP_VERSION, DoorStore, PreparedPage
 from shared import protocol as p
 
 logger = logging.getLogger(__name__)
@@ -311,20 +311,22 @@ class SyncEngine:
     def _download_event(self, http: _Http, summary: p.EventSummary, cursor: str | None,
                         report: SyncReport) -> None:
         """Fetch and store the event's pages in order. With ``prefetch``, page n + 1 is asked
-        for (in one helper thread) while page n is being stored: the server's work and the
-        door's SQLite work overlap (SQLite releases the GIL). Pages are still stored one after
-        the other, each moving the cursor, so an interrupted download resumes as before."""
+        for, parsed and prepared (its rows and search terms computed) in one helper thread
+        while page n is being stored: the server's work, the door's Python work and the door's
+        SQLite work (which releases the GIL) overlap. Pages are still stored one after the
+        other, each moving the cursor, so an interrupted download resumes as before."""
         pool = ThreadPoolExecutor(1, thread_name_prefix="door-prefetch") if self.prefetch else None
         try:
-            page = self._fetch_page(http, summary, cursor)
+            prepared = self._fetch_page(http, summary, cursor)
             while True:
+                page = prepared.page
                 repeated = page.has_more and page.cursor == cursor
-                following: Future[p.DoorDataPage] | None = None
+                following: Future[PreparedPage] | None = None
                 if page.has_more and not repeated and pool is not None:
                     following = pool.submit(self._fetch_page, http, summary, page.cursor)
                 try:
                     report.tickets += self.store.store_page(
-                        summary.event_id, page, None if page.has_more else summary.revision
+                        summary.event_id, prepared, None if page.has_more else summary.revision
                     )
                 except BaseException:
                     if following is not None:
@@ -340,14 +342,14 @@ class SyncEngine:
                 if repeated:
                     raise SyncError("bad_answer", "the server repeated its cursor")
                 cursor = page.cursor
-                page = (following.result() if following is not None
-                        else self._fetch_page(http, summary, cursor))
+                prepared = (following.result() if following is not None
+                            else self._fetch_page(http, summary, cursor))
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
 
     def _fetch_page(self, http: _Http, summary: p.EventSummary,
-                    cursor: str | None) -> p.DoorDataPage:
+                    cursor: str | None) -> PreparedPage:
         params: dict[str, str | int] = {"limit": self.page_size}
         if cursor is not None:
             params["cursor"] = cursor
@@ -358,7 +360,7 @@ class SyncEngine:
             raise SyncError("bad_answer", f"door data page: {exc}") from exc
         if page.event.event_id != summary.event_id:
             raise SyncError("bad_answer", "door data page of another event")
-        return page
+        return self.store.prepare_page(page)
 
 
 def pair(client: httpx.Client, data_dir: Path, code: str, *, device_name: str = "",

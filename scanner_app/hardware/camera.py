@@ -1,9 +1,12 @@
-"""Frame sources: a real camera through OpenCV, and a file stand-in for machines without one.
+"""Frame sources: a real camera through Qt Multimedia, and stand-ins that play files.
 
-Both hand out greyscale frames and implement ``FrameSource``. ``read()`` never returns a frame
-older than one it already returned: :class:`OpenCvCamera` grabs continuously on its own thread
-and keeps only the newest frame, because OpenCV's V4L2 backend queues ~4 frames and a slower
-consumer would otherwise decide on a picture ~100 ms old (FACTS.md).
+All hand out greyscale frames and implement ``FrameSource``. ``read()`` never returns a frame
+older than one it already returned: a camera delivers frames on its own thread and only the
+newest is kept, because a slower consumer would otherwise decide on a picture ~100 ms old
+(FACTS.md). Cameras open through Qt Multimedia (:class:`QtCamera`, ``scanner_app.hardware.
+qt_camera``), which the app ships anyway; OpenCV is only used, when installed, for video files
+and stream URLs (:class:`OpenCvCamera`): the door app's package leaves OpenCV out (158 MB,
+docs/packaging.md), so there a video file is refused with words and a folder of images works.
 """
 
 from __future__ import annotations
@@ -13,30 +16,36 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import cv2
-import numpy as np
+from types import ModuleType
+from typing import Any
 
 from scanner_app.core.ports import GrayFrame
+from scanner_app.hardware.imaging import read_gray, to_gray
+from scanner_app.hardware.newest_frame import NewestFrame
+from scanner_app.hardware.qt_camera import CameraError, QtCamera
 
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm"})
 
-
-def to_gray(image: np.ndarray) -> GrayFrame:
-    if image.ndim == 2:
-        return np.ascontiguousarray(image)
-    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-    return np.ascontiguousarray(cv2.cvtColor(image, code))
+__all__ = ["CameraError", "FileCamera", "OpenCvCamera", "QtCamera", "open_source", "to_gray"]
 
 
-class CameraError(RuntimeError):
-    """The camera cannot be opened; the message says which one and what to try."""
+def _opencv(what: str) -> ModuleType:
+    """OpenCV, imported only for video files and stream URLs; absent from the door package."""
+    try:
+        import cv2
+    except ImportError as exc:
+        raise CameraError(
+            f"{what} needs OpenCV, which this installation does not include: use a camera "
+            "number or a folder of images instead."
+        ) from exc
+    return cv2
 
 
-class OpenCvCamera:
-    """A USB or built-in camera by index (or any source OpenCV opens: a file, an RTSP URL).
+class OpenCvCamera(NewestFrame):
+    """Any source OpenCV opens (a video file, an RTSP URL, a camera index) when OpenCV is
+    installed (development machines; not the door package).
 
     A daemon thread grabs frames as fast as the camera sends them and keeps only the newest;
     :meth:`read` waits for a frame newer than the last one it returned.
@@ -51,7 +60,8 @@ class OpenCvCamera:
         read_timeout: float = 2.0,
     ) -> None:
         self.source = source
-        self._capture = cv2.VideoCapture(source)
+        cv2 = _opencv(f"camera source {source!r}")
+        self._capture: Any = cv2.VideoCapture(source)
         if not self._capture.isOpened():
             self._capture.release()
             raise CameraError(
@@ -67,25 +77,11 @@ class OpenCvCamera:
             int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
             int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         )
-        self._read_timeout = read_timeout
-        self._cond = threading.Condition()
-        self._frame: GrayFrame | None = None
-        self._sequence = 0
-        self._handed_out = 0
-        self._ended = False
+        self._start_hand_out(source=source, read_timeout=read_timeout)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._grab_loop, name="camera-grab", daemon=True)
         self._thread.start()
         logger.info("camera %r opened at %sx%s", source, *self.resolution)
-
-    @property
-    def frames_grabbed(self) -> int:
-        return self._sequence
-
-    @property
-    def ended(self) -> bool:
-        """True once the source stopped sending (a file played to its end, a camera unplugged)."""
-        return self._ended
 
     def _grab_loop(self) -> None:
         while not self._stop.is_set():
@@ -93,30 +89,8 @@ class OpenCvCamera:
             if not ok or image is None:
                 logger.warning("camera %r stopped sending frames", self.source)
                 break
-            frame = to_gray(image)
-            with self._cond:
-                self._frame = frame
-                self._sequence += 1
-                self._cond.notify_all()
-        with self._cond:
-            self._ended = True
-            self._cond.notify_all()
-
-    def read(self) -> GrayFrame | None:
-        deadline = time.monotonic() + self._read_timeout
-        with self._cond:
-            while self._sequence == self._handed_out and not self._ended:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    logger.warning(
-                        "camera %r sent no frame for %.1f s", self.source, self._read_timeout
-                    )
-                    return None
-                self._cond.wait(remaining)
-            if self._sequence == self._handed_out:
-                return None  # ended, and the last frame was already handed out
-            self._handed_out = self._sequence
-            return self._frame
+            self._hand_over(to_gray(image))
+        self._end()
 
     def close(self) -> None:
         self._stop.set()
@@ -141,7 +115,7 @@ class FileCamera:
         self._loop = loop
         self._next_at = 0.0
         self._closed = False
-        self._video: cv2.VideoCapture | None = None
+        self._video: Any = None  # a cv2.VideoCapture
         self._images: list[Path] = []
         if self.path.is_dir():
             self._images = _image_paths(self.path)
@@ -152,7 +126,7 @@ class FileCamera:
         elif self.path.is_file() and self.path.suffix.lower() in IMAGE_SUFFIXES:
             self._images = [self.path]
         elif self.path.is_file():
-            self._video = cv2.VideoCapture(str(self.path))
+            self._video = _opencv(f"the video file {self.path.name}").VideoCapture(str(self.path))
             if not self._video.isOpened():
                 raise CameraError(f"{self.path} is not a video or image OpenCV can read")
         else:
@@ -163,7 +137,7 @@ class FileCamera:
         while True:
             produced = 0
             if self._video is not None:
-                self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                self._video.set(_opencv("a video file").CAP_PROP_POS_FRAMES, 0)
                 while True:
                     ok, picture = self._video.read()
                     if not ok or picture is None:
@@ -172,14 +146,12 @@ class FileCamera:
                     yield to_gray(picture)
             else:
                 for path in self._images:
-                    image: np.ndarray | None = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+                    image = read_gray(path)
                     if image is None:
-                        logger.warning("skipping %s: not an image OpenCV can read", path)
+                        logger.warning("skipping %s: not an image the app can read", path)
                         continue
-                    if image.dtype != np.uint8:
-                        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
                     produced += 1
-                    yield to_gray(image)
+                    yield image
             if not self._loop or produced == 0:
                 return
 
@@ -206,8 +178,8 @@ def open_source(
     height: int | None = 720,
     fps: float = 30.0,
     loop: bool = True,
-) -> OpenCvCamera | FileCamera:
+) -> QtCamera | FileCamera:
     """``camera`` as the command line gives it: a number is a device index, anything else a file."""
     if camera.strip().isdigit():
-        return OpenCvCamera(int(camera), width=width, height=height)
+        return QtCamera(int(camera), width=width, height=height)
     return FileCamera(camera, fps=fps, loop=loop)

@@ -14,11 +14,11 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from scanner_app.core.ports import Decoder, GrayFrame
 from scanner_app.hardware.glare import Candidate, modules_across, rescue_crop
+from scanner_app.hardware.imaging import shrink, to_gray
 
 if TYPE_CHECKING:
     import zxingcpp
@@ -39,8 +39,7 @@ def as_gray(frame: object) -> GrayFrame | None:
     if array.ndim == 3 and array.shape[2] in (3, 4):
         if array.dtype != np.uint8:
             return None
-        code = cv2.COLOR_BGR2GRAY if array.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
-        array = cv2.cvtColor(np.ascontiguousarray(array), code)
+        array = to_gray(array)
     if array.ndim != 2:
         return None
     if array.dtype != np.uint8:
@@ -54,7 +53,7 @@ def as_gray(frame: object) -> GrayFrame | None:
     if max(height, width) > MAX_SIDE:
         scale = MAX_SIDE / max(height, width)
         size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
-        array = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+        array = shrink(array, size)
     return np.ascontiguousarray(array)
 
 

@@ -24,10 +24,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from scanner_app.core.ports import GrayFrame
+from scanner_app.hardware.imaging import closing, gaussian_blur, opening
 
 # Modules across a symbol whose version the first pass could not read: a version-2 QR code, the
 # size of our ticket tokens (shared/qr.py).
@@ -93,14 +93,13 @@ def crop_box(
 def flatten_glare(gray: GrayFrame, module_px: float) -> GrayFrame:
     """``gray`` thresholded at the midpoint of its local dark and light levels: 0 or 255."""
     side = max(3, round(KERNEL_MODULES * module_px) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
     sigma = SMOOTH_MODULES * module_px
-    dark = cv2.GaussianBlur(cv2.morphologyEx(gray, cv2.MORPH_OPEN, kernel), (0, 0), sigma)
-    light = cv2.GaussianBlur(cv2.morphologyEx(gray, cv2.MORPH_CLOSE, kernel), (0, 0), sigma)
-    # A pixel exactly at the midpoint counts as dark.
-    middle = cv2.addWeighted(dark, 0.5, light, 0.5, 0)
-    binary = cv2.compare(gray, middle, cv2.CMP_GT)
-    return np.asarray(binary, dtype=np.uint8)
+    dark = gaussian_blur(opening(gray, side), sigma)
+    light = gaussian_blur(closing(gray, side), sigma)
+    # A pixel exactly at the midpoint counts as dark (rounded half to even, as OpenCV's
+    # addWeighted does).
+    middle = np.rint((dark.astype(np.float64) + light) * 0.5)
+    return np.where(gray > middle, 255, 0).astype(np.uint8)
 
 
 def rescue_crop(gray: GrayFrame, candidates: Sequence[Candidate]) -> GrayFrame | None:

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -123,15 +125,19 @@ def _delete_terms(s: Session, which: sa.ColumnElement[bool]) -> None:
     ticket_terms has no index on ticket_id (a download fills ~9 terms a ticket, and a second
     B-tree cost a third of that): a ticket's terms are found again by recomputing them.
     """
+    _delete_terms_of(s, s.execute(
+        sa.select(m.Ticket.ticket_id, m.Ticket.holder_name, m.Ticket.holder_email,
+                  m.Ticket.order_number, m.Ticket.ticket_number).where(which)))
+
+
+def _delete_terms_of(s: Session, rows: Iterable[Sequence[Any]]) -> None:
+    """Delete the terms of the tickets ``rows`` (id, name, e-mail, order, ticket number)."""
     terms = [(term, ticket_id)
-             for ticket_id, name, email, order, number in s.execute(
-                 sa.select(m.Ticket.ticket_id, m.Ticket.holder_name, m.Ticket.holder_email,
-                           m.Ticket.order_number, m.Ticket.ticket_number).where(which))
+             for ticket_id, name, email, order, number in rows
              for term in ticket_terms(name, email, order, number)]
     journal.driver(s).executemany(
         "DELETE FROM ticket_terms WHERE term = ? AND ticket_id = ?", terms
     )
-
 
 
 def _dates_text(dates: tuple[date, ...] | None) -> str | None:
@@ -148,7 +154,9 @@ def _dates(text: str | None) -> tuple[date, ...] | None:
 class PreparedTickets:
     """Tickets as the rows and search terms SQLite stores, computed before any lock is taken.
 
-    Terms are sorted, so their index is filled in order (appended to, not split page by page).
+    Terms are sorted, so their index is filled in order (appended to, not split page by page):
+    by term alone, a stable sort, so a term's tickets stay in the page's order (by id, as the
+    server sends them); 20 % less than sorting the pairs.
     """
 
     revisions: dict[int, int]
@@ -170,10 +178,11 @@ def prepare_tickets(tickets: Sequence[p.TicketRecord]) -> PreparedTickets:
             for t in tickets
         ],
         terms=sorted(
-            (term, t.ticket_id)
-            for t in tickets
-            for term in ticket_terms(t.holder_name, t.holder_email, t.order_number,
-                                     t.ticket_number)
+            [(term, t.ticket_id)
+             for t in tickets
+             for term in ticket_terms(t.holder_name, t.holder_email, t.order_number,
+                                      t.ticket_number)],
+            key=itemgetter(0),
         ),
     )
 
@@ -183,22 +192,17 @@ def store_tickets(s: Session, tickets: Sequence[p.TicketRecord] | PreparedTicket
     prepared = tickets if isinstance(tickets, PreparedTickets) else prepare_tickets(tickets)
     if not prepared.rows:
         return 0
-    current: dict[int, int] = {}
-    for chunk in _chunks(list(prepared.revisions)):
-        known = s.execute(
-            sa.select(m.Ticket.ticket_id, m.Ticket.revision).where(m.Ticket.ticket_id.in_(chunk))
-        )
-        for ticket_id, revision in known:
-            current[ticket_id] = revision
+    raw = journal.driver(s)
+    ids = json.dumps(list(prepared.revisions))
+    current: dict[int, int] = dict(raw.execute(_KNOWN_REVISIONS, (ids,)))
     stale = {i for i, r in prepared.revisions.items() if current.get(i, -1) > r}
     rows = [row for row in prepared.rows if row[0] not in stale]
     if not rows:
         return 0
     replaced = [i for i in current if i not in stale]
-    for chunk in _chunks(replaced):  # before the upsert: the old terms come from the old row
-        _delete_terms(s, m.Ticket.ticket_id.in_(chunk))
+    if replaced:  # before the upsert: the old terms come from the old row
+        _delete_terms_of(s, raw.execute(_TERM_FIELDS, (json.dumps(replaced),)))
     # Raw executemany: at 100,000 tickets (and ~9 terms each) the ORM's per-row work dominates.
-    raw = journal.driver(s)
     raw.executemany(_UPSERT_TICKET, rows)
     raw.executemany(
         "INSERT OR IGNORE INTO ticket_terms (term, ticket_id) VALUES (?, ?)",
@@ -217,6 +221,15 @@ _UPSERT_TICKET = (
     + " WHERE excluded.revision >= tickets.revision"
 )
 
+
+# The stored revisions of a page's tickets in one statement: the ids go as one JSON array.
+# SQLAlchemy's IN lists of 900 cost ~0.5 s of CPU per 100,000 tickets to compile and bind.
+_KNOWN_REVISIONS = ("SELECT tickets.ticket_id, tickets.revision FROM json_each(?) AS ids "
+                    "JOIN tickets ON tickets.ticket_id = ids.value")
+
+_TERM_FIELDS = ("SELECT tickets.ticket_id, holder_name, holder_email, order_number, "
+                "ticket_number FROM json_each(?) AS ids "
+                "JOIN tickets ON tickets.ticket_id = ids.value")
 
 _sql_time = journal.sql_time
 

@@ -30,7 +30,6 @@ from PySide6.QtGui import (
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 
 from scanner_app.core.box_office import IssuedTicket, Sale, SaleMode, money
-from shared.qr import render_png
 
 logger = logging.getLogger(__name__)
 
@@ -50,24 +49,24 @@ class PrintOutcome:
     message: str = ""
 
 
-def qr_modules(token: str) -> np.ndarray | None:
-    """The token's QR modules (0 dark, 255 light, quiet zone included), or None without
-    zxing-cpp's writer."""
+def qr_modules(token: str) -> np.ndarray:
+    """The token's QR modules (0 dark, 255 light, quiet zone included): zxing-cpp's writer, or
+    ``shared.qr`` (pure Python, 20-50 ms: it tries all eight masks) without it."""
     try:
         code = zxingcpp.create_barcode(token, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
         return np.ascontiguousarray(code.to_image(scale=1, add_quiet_zones=True),
                                     dtype=np.uint8)
     except (AttributeError, RuntimeError, ValueError):
-        return None
+        from shared.qr import qr_matrix  # here only: qrcode costs the window's start ~40 ms
+
+        dark = np.array(qr_matrix(token), dtype=bool)
+        return np.ascontiguousarray(np.where(dark, 0, 255), dtype=np.uint8)
 
 
 def draw_qr(painter: QPainter, box: QRectF, token: str) -> None:
     """The QR as vector squares (one path of runs per row): sharp at any printer resolution,
     and a few hundred bytes in a PDF instead of an image."""
     modules = qr_modules(token)
-    if modules is None:
-        painter.drawImage(box, qr_image(token))
-        return
     size = modules.shape[0]
     unit = box.width() / size
     path = QPainterPath()
@@ -92,10 +91,6 @@ def qr_image(token: str, box_size: int = 10) -> QImage:
     ``shared.qr`` (pure Python, 20-50 ms: it tries all eight masks) is the fallback.
     """
     modules = qr_modules(token)
-    if modules is None:
-        image = QImage()
-        image.loadFromData(render_png(token, box_size=box_size), "PNG")
-        return image
     height, width = modules.shape
     small = QImage(modules.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
     return small.scaled(width * box_size, height * box_size,

@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 
-import cv2
 import numpy as np
-from PySide6.QtCore import QSize, QThread, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from scanner_app.core.debounce import InView
 from scanner_app.core.ports import Decoder, FrameSource, GrayFrame
+from scanner_app.hardware.imaging import gray_image
+from scanner_app.workers.threads import keep_until_finished
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +30,15 @@ def preview_image(frame: GrayFrame, size: QSize) -> QImage:
     ``QPixmap.fromImage`` is then a copy (~1 µs at 960x540) instead of a conversion from
     greyscale (~0.2 ms, up to 3 ms on a busy machine); the conversion (~0.1 ms) happens here.
     """
+    frame = np.ascontiguousarray(frame, dtype=np.uint8)
     height, width = frame.shape
     scale = min(size.width() / width, size.height() / height, 1.0) if size.isValid() else 1.0
+    image = gray_image(frame)  # shares ``frame``'s pixels until the conversion below copies them
     if scale < 1.0:
-        target = (max(1, int(width * scale)), max(1, int(height * scale)))
-        frame = cv2.resize(frame, target, interpolation=cv2.INTER_AREA).astype(np.uint8, copy=False)
-    # BGRA bytes are QImage's RGB32 (0xffRRGGBB as a little-endian word).
-    bgra = np.ascontiguousarray(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_GRAY2BGRA))
-    h, w = bgra.shape[:2]
-    return QImage(bgra.data, w, h, int(bgra.strides[0]), QImage.Format.Format_RGB32).copy()
+        target = QSize(max(1, int(width * scale)), max(1, int(height * scale)))
+        image = image.scaled(target, Qt.AspectRatioMode.IgnoreAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+    return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
 class CameraWorker(QThread):
@@ -81,6 +82,7 @@ class CameraWorker(QThread):
         self._stop.set()
         if not self.wait(3000):
             logger.error("camera thread did not stop within 3 s")
+            keep_until_finished(self)  # destroying a running QThread aborts the process
 
     def run(self) -> None:
         try:

@@ -18,7 +18,25 @@ def start_in_thread(worker: QObject, name: str) -> QThread:
     return thread
 
 
-def stop_thread(thread: QThread, timeout_ms: int = 3000) -> None:
+# Threads (and their workers) that did not stop in time: a QThread destroyed while it runs
+# aborts the whole process, so they are kept here until they finish.
+_lingering: list[tuple[QThread, QObject | None]] = []
+
+
+def stop_thread(thread: QThread, worker: QObject | None = None, timeout_ms: int = 3000) -> None:
+    """Stop ``thread``; ``worker`` (its QObject) is kept alive until the thread has finished.
+
+    Drop the last reference to a worker only after this returns: a QObject deleted from the GUI
+    thread while its own thread is still running one of its slots crashes the process.
+    """
     thread.quit()
-    if not thread.wait(timeout_ms):
-        logger.error("thread %s did not stop within %d ms", thread.objectName(), timeout_ms)
+    if thread.wait(timeout_ms):
+        return
+    logger.error("thread %s did not stop within %d ms", thread.objectName(), timeout_ms)
+    keep_until_finished(thread, worker)
+
+
+def keep_until_finished(thread: QThread, worker: QObject | None = None) -> None:
+    """Hold a still-running thread (and its worker) until it has finished (GUI thread only)."""
+    _lingering[:] = [entry for entry in _lingering if not entry[0].isFinished()]
+    _lingering.append((thread, worker))

@@ -21,16 +21,14 @@ from sync_server.accounts.models import User
 from sync_server.auth.access import Access
 from sync_server.auth.sessions import page_access
 from sync_server.config import Config
-from sync_server.db import db_session, engine, utcnow
+from sync_server.db import db_session, utcnow
 from sync_server.errors import ApiError, Code
 from sync_server.events.models import Event, TicketType
 from sync_server.orders.models import PaymentMethod, PaymentStatus
 from sync_server.queue import services
-from sync_server.queue.api import HOUR, JOIN_ACTION
 from sync_server.queue.models import LIVE_STATUSES, WaitingListEntry
 from sync_server.queue.reactions import settings
 from sync_server.queue.stream import event_snapshot
-from sync_server.ratelimit.services import count as count_hits
 from sync_server.signals import card_order_placed
 
 logger = logging.getLogger(__name__)
@@ -81,10 +79,7 @@ def _form_id(name: str) -> int:
 
 
 def _my_entry(session: Session, event: Event, user: User) -> WaitingListEntry:
-    entry = session.get(WaitingListEntry, _form_id("entry_id"))
-    if entry is None or entry.user_id != user.id or entry.event_id != event.id:
-        raise ApiError(404, Code.NOT_FOUND, "no such waiting-list entry")  # never "forbidden"
-    return entry
+    return services.own_entry(session, user, _form_id("entry_id"), event_id=event.id)
 
 
 @bp.post(BASE + "/join")
@@ -94,17 +89,12 @@ def join(event_id: int) -> Response:
     now = utcnow()
     try:
         ticket_type = session.get(TicketType, _form_id("ticket_type_id"))
-        if ticket_type is None or ticket_type.event_id != event.id or not event.allow_waitlist:
+        if ticket_type is None or ticket_type.event_id != event.id:
             raise ApiError(404, Code.NOT_FOUND, "this event has no waiting list for that ticket")
-        # As the API: a join refused with words is not counted; the count commits on its own.
-        services.check_join(session, user=user, event=event, ticket_type=ticket_type, now=now)
-        session.rollback()
+        # The rules (no waiting list here, a second join, the hourly limit) are the service's.
         config: Config = current_app.extensions["sync_config"]
-        if config.queue_joins_per_hour:
-            count_hits(engine(), action=JOIN_ACTION,
-                       limits={f"user:{user.id}": config.queue_joins_per_hour},
-                       window_seconds=HOUR, now=now)
-        entry = services.join(session, user=user, event=event, ticket_type=ticket_type, now=now)
+        entry = services.join(session, user=user, event=event, ticket_type=ticket_type, now=now,
+                              joins_per_hour=config.queue_joins_per_hour)
         session.commit()
     except ApiError as error:
         return _refused(session, event_id, error)

@@ -17,9 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from shared import protocol as p
+from shared.wire_fields import adapter
 from sync_server.box_office.models import StockStatus, StockTicket
 from sync_server.door import cursor as c
 from sync_server.door.changes import current_revision
@@ -68,6 +70,8 @@ def event_keys(session: Session, event_id: int, master_secret: bytes) -> tuple[p
 
 
 def _ticket_select(event_id: int) -> sa.Select[Any]:
+    """A page's ticket rows. The two status columns are read as their stored text: turning
+    100,000 of them into enum members and back cost ~0.3 s of a full download's server CPU."""
     ti = table_of(TicketInstance)
     orders = table_of(Order)
     types = table_of(TicketType)
@@ -76,8 +80,8 @@ def _ticket_select(event_id: int) -> sa.Select[Any]:
     return (
         sa.select(ti.c.id, ti.c.ticket_number, orders.c.order_number, ti.c.holder_name,
                   ti.c.holder_email, sa.func.coalesce(types.c.name, bundles.c.name, ""),
-                  ti.c.status, ti.c.door_change, ti.c.scanned_at, ti.c.scan_location,
-                  stock.c.status)
+                  sa.type_coerce(ti.c.status, sa.String()), ti.c.door_change, ti.c.scanned_at,
+                  ti.c.scan_location, sa.type_coerce(stock.c.status, sa.String()))
         .select_from(ti.join(orders, orders.c.id == ti.c.order_id)
                      .outerjoin(types, types.c.id == ti.c.ticket_type_id)
                      .outerjoin(bundles, bundles.c.id == ti.c.bundle_id)
@@ -86,58 +90,84 @@ def _ticket_select(event_id: int) -> sa.Select[Any]:
     )
 
 
+def _among(session: Session, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN (ids)``; on PostgreSQL ``IN (SELECT unnest(:array))``, a set the planner
+    joins by index (``= ANY(:array)`` on a scan compares each row with every id)."""
+    if session.connection().dialect.name != "postgresql":
+        return column.in_(list(ids))
+    array = sa.bindparam("ids", list(ids), type_=postgresql.ARRAY(sa.BigInteger), unique=True)
+    return column.in_(sa.select(sa.func.unnest(array)))
+
+
 def _valid_days(session: Session, event_id: int, ids: Sequence[int],
                 day_count: int) -> dict[int, set[date]]:
+    """The days of the tickets among ``ids`` not valid on every day of the event (most tickets
+    are valid on every day, and that is sent as null).
+
+    A snapshot page's ids are dense: one id range. A delta's are scattered over the event (its
+    range would be every ticket: 0.36 s of PostgreSQL for a delta of 1,000, load ~15): the ids
+    themselves, as one array."""
     days: dict[int, set[date]] = defaultdict(set)
     if not ids:
         return days
     link = ticket_instance_days
     ed = table_of(EventDay)
-    stmt = (sa.select(link.c.ticket_instance_id, ed.c.date)
-            .join(ed, ed.c.id == link.c.event_day_id).where(ed.c.event_id == event_id))
-    if len(ids) > _IN_LIMIT:
-        # A page: one range query. Only tickets missing some event day are read (most tickets
-        # are valid on every day, and that is sent as null).
-        in_range = link.c.ticket_instance_id.between(min(ids), max(ids))
-        partial = (sa.select(link.c.ticket_instance_id)
-                   .join(ed, ed.c.id == link.c.event_day_id)
-                   .where(ed.c.event_id == event_id, in_range)
-                   .group_by(link.c.ticket_instance_id)
-                   .having(sa.func.count() < day_count))
-        wanted = set(ids)
-        rows = session.execute(stmt.where(in_range, link.c.ticket_instance_id.in_(partial)))
-        for ticket_id, day in rows:
-            if ticket_id in wanted:
-                days[ticket_id].add(day)
-    else:
-        for ticket_id, day in session.execute(stmt.where(link.c.ticket_instance_id.in_(ids))):
+    low, high = min(ids), max(ids)
+    which = (link.c.ticket_instance_id.between(low, high)
+             if len(ids) > _IN_LIMIT and high - low < 4 * len(ids)
+             else _among(session, link.c.ticket_instance_id, ids))
+    partial = (sa.select(link.c.ticket_instance_id)
+               .join(ed, ed.c.id == link.c.event_day_id)
+               .where(ed.c.event_id == event_id, which)
+               .group_by(link.c.ticket_instance_id)
+               .having(sa.func.count() < day_count))
+    wanted = set(ids)
+    rows = session.execute(
+        sa.select(link.c.ticket_instance_id, ed.c.date)
+        .join(ed, ed.c.id == link.c.event_day_id)
+        .where(ed.c.event_id == event_id, which, link.c.ticket_instance_id.in_(partial)))
+    for ticket_id, day in rows:
+        if ticket_id in wanted:
             days[ticket_id].add(day)
     return days
 
 
+_STATUSES = {status.value: status for status in p.TicketStatus}
+_OUT = StockStatus.OUT.value
+
+
 def _records(session: Session, event_id: int, all_days: frozenset[date],
-             rows: Sequence[Any]) -> list[p.TicketRecord]:
+             rows: Sequence[Any]) -> tuple[p.TicketRecord, ...]:
+    """The page's ticket records, checked by the protocol's shape all at once.
+
+    The fast path of a page (issue #13): one pydantic call validates the whole list of field
+    dicts, where a ``TicketRecord(...)`` per row paid pydantic's Python-level ``__init__`` each
+    time; the same checks, the same records. Figure (2026-12-03, load ~15, alternated): this
+    function took 1.73 s of CPU per 100,000 tickets before, 1.40 s now (constructing the records
+    alone: 1.37 s one by one, 0.55 s in one call); within the noise of a whole page's request.
+    """
     ids = [int(r[0]) for r in rows]
     days = _valid_days(session, event_id, ids, len(all_days))
-    out = []
+    fields = []
     for row in rows:
         (ticket_id, number, order_number, name, email, type_name, status, change, scanned_at,
          door, stock_status) = row
-        held = days.get(ticket_id, set())
+        held = days.get(ticket_id)
         valid: tuple[date, ...] | None = None
         if held and not held >= all_days:
             valid = tuple(sorted(held))
-        out.append(p.TicketRecord(
-            ticket_id=ticket_id, event_id=event_id, ticket_number=number,
-            order_number=order_number or "", holder_name=name or "",
-            holder_email=email or "", ticket_type=type_name or "",
-            valid_dates=valid, status=p.TicketStatus(str(getattr(status, "value", status))),
-            revision=int(change or 0),
-            scanned_at=scanned_at, scanned_door=door,
-            box_office_stock=(True if str(getattr(stock_status, "value", stock_status))
-                              == StockStatus.OUT.value else None),
-        ))
-    return out
+        fields.append({
+            "ticket_id": ticket_id, "event_id": event_id, "ticket_number": number,
+            "order_number": order_number or "", "holder_name": name or "",
+            "holder_email": email or "", "ticket_type": type_name or "",
+            "valid_dates": valid,
+            "status": _STATUSES.get(status) or p.TicketStatus(status),
+            "revision": int(change or 0), "scanned_at": scanned_at, "scanned_door": door,
+            "box_office_stock": True if stock_status == _OUT else None,
+        })
+    records: tuple[p.TicketRecord, ...] = adapter(tuple[p.TicketRecord, ...]).validate_python(
+        fields)
+    return records
 
 
 def _reason(text: str) -> p.RevocationReason:
@@ -232,7 +262,7 @@ def door_page(session: Session, event: Event, *, cursor_text: str | None, limit:
         full = False
 
     return p.DoorDataPage(
-        event=settings, keys=keys, tickets=tuple(_records(session, event.id, all_days, rows)),
+        event=settings, keys=keys, tickets=_records(session, event.id, all_days, rows),
         revocations=revocations, conflicts=flagged, cursor=c.encode(next_cursor),
         has_more=has_more, full=full, server_time=now, total_tickets=total,
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
+from sync_server.events import catalog, schemas, services
 from sync_server.events import responses as R
-from sync_server.events import schemas, services
 from sync_server.events.serialize import bundle_json, day_json, event_json, ticket_type_json
 from sync_server.schemas import DeletedOut, patch_values
 
@@ -115,19 +115,22 @@ def list_days(req: ApiRequest) -> dict[str, Any]:
            response=R.DayEnvelope)
 def add_day(req: ApiRequest) -> dict[str, Any]:
     body: schemas.DayCreate = req.body
-    day = services.add_day(req.session, req.the_event, user=require_user(req.actor),
+    day = catalog.add_day(req.session, req.the_event, user=require_user(req.actor),
                            values=body.model_dump())
     req.session.commit()
     return {"day": day_json(day)}
 
 
 @api_route(E + "/days/<id:day_id>", method="PATCH", access=Access.EVENT_ORGANIZER, tag=TAG,
-           body=schemas.DayUpdate, summary="Edit a day", response=R.DayEnvelope)
+           body=schemas.DayUpdate,
+           summary="Edit a day (with expected_version, a stale edit is refused)",
+           response=R.DayEnvelope)
 def update_day(req: ApiRequest, day_id: int) -> dict[str, Any]:
     values = patch_values(req.body, schemas.DAY_NULLABLE)
-    day = services.get_day(req.session, req.the_event, day_id)
-    day = services.update_day(req.session, req.the_event, day, user=require_user(req.actor),
-                              values=values)
+    expected = values.pop("expected_version", None)
+    day = catalog.get_day(req.session, req.the_event, day_id)
+    day = catalog.update_day(req.session, req.the_event, day, user=require_user(req.actor),
+                              values=values, expected_version=expected)
     req.session.commit()
     return {"day": day_json(day)}
 
@@ -135,8 +138,8 @@ def update_day(req: ApiRequest, day_id: int) -> dict[str, Any]:
 @api_route(E + "/days/<id:day_id>", method="DELETE", access=Access.EVENT_ORGANIZER, tag=TAG,
            summary="Remove a day that no ticket type is for", response=DeletedOut)
 def delete_day(req: ApiRequest, day_id: int) -> dict[str, Any]:
-    day = services.get_day(req.session, req.the_event, day_id)
-    services.delete_day(req.session, req.the_event, day, user=require_user(req.actor))
+    day = catalog.get_day(req.session, req.the_event, day_id)
+    catalog.delete_day(req.session, req.the_event, day, user=require_user(req.actor))
     req.session.commit()
     return {"deleted": True}
 
@@ -155,7 +158,7 @@ def list_ticket_types(req: ApiRequest) -> dict[str, Any]:
            response=R.TicketTypeEnvelope)
 def add_ticket_type(req: ApiRequest) -> dict[str, Any]:
     body: schemas.TicketTypeCreate = req.body
-    row = services.add_ticket_type(req.session, req.the_event, user=require_user(req.actor),
+    row = catalog.add_ticket_type(req.session, req.the_event, user=require_user(req.actor),
                                    values=body.model_dump())
     req.session.commit()
     return {"ticket_type": ticket_type_json(row)}
@@ -163,12 +166,15 @@ def add_ticket_type(req: ApiRequest) -> dict[str, Any]:
 
 @api_route(E + "/ticket-types/<id:ticket_type_id>", method="PATCH",
            access=Access.EVENT_ORGANIZER, tag=TAG, body=schemas.TicketTypeUpdate,
-           summary="Edit a ticket type", response=R.TicketTypeEnvelope)
+           summary="Edit a ticket type (with expected_version, a stale edit is refused)",
+           response=R.TicketTypeEnvelope)
 def update_ticket_type(req: ApiRequest, ticket_type_id: int) -> dict[str, Any]:
     values = patch_values(req.body, schemas.TICKET_TYPE_NULLABLE)
-    row = services.get_ticket_type(req.session, req.the_event, ticket_type_id)
-    row = services.update_ticket_type(req.session, req.the_event, row,
-                                      user=require_user(req.actor), values=values)
+    expected = values.pop("expected_version", None)
+    row = catalog.get_ticket_type(req.session, req.the_event, ticket_type_id)
+    row = catalog.update_ticket_type(req.session, req.the_event, row,
+                                      user=require_user(req.actor), values=values,
+                                      expected_version=expected)
     req.session.commit()
     return {"ticket_type": ticket_type_json(row)}
 
@@ -177,8 +183,8 @@ def update_ticket_type(req: ApiRequest, ticket_type_id: int) -> dict[str, Any]:
            access=Access.EVENT_ORGANIZER, tag=TAG, summary="Remove an unsold ticket type",
            response=DeletedOut)
 def delete_ticket_type(req: ApiRequest, ticket_type_id: int) -> dict[str, Any]:
-    row = services.get_ticket_type(req.session, req.the_event, ticket_type_id)
-    services.delete_ticket_type(req.session, req.the_event, row, user=require_user(req.actor))
+    row = catalog.get_ticket_type(req.session, req.the_event, ticket_type_id)
+    catalog.delete_ticket_type(req.session, req.the_event, row, user=require_user(req.actor))
     req.session.commit()
     return {"deleted": True}
 
@@ -197,19 +203,22 @@ def list_bundles(req: ApiRequest) -> dict[str, Any]:
            response=R.BundleEnvelope)
 def add_bundle(req: ApiRequest) -> dict[str, Any]:
     body: schemas.BundleCreate = req.body
-    row = services.add_bundle(req.session, req.the_event, user=require_user(req.actor),
+    row = catalog.add_bundle(req.session, req.the_event, user=require_user(req.actor),
                               values=body.model_dump())
     req.session.commit()
     return {"bundle": bundle_json(row)}
 
 
 @api_route(E + "/bundles/<id:bundle_id>", method="PATCH", access=Access.EVENT_ORGANIZER,
-           tag=TAG, body=schemas.BundleUpdate, summary="Edit a bundle", response=R.BundleEnvelope)
+           tag=TAG, body=schemas.BundleUpdate,
+           summary="Edit a bundle (with expected_version, a stale edit is refused)",
+           response=R.BundleEnvelope)
 def update_bundle(req: ApiRequest, bundle_id: int) -> dict[str, Any]:
     values = patch_values(req.body, schemas.BUNDLE_NULLABLE)
-    row = services.get_bundle(req.session, req.the_event, bundle_id)
-    row = services.update_bundle(req.session, req.the_event, row, user=require_user(req.actor),
-                                 values=values)
+    expected = values.pop("expected_version", None)
+    row = catalog.get_bundle(req.session, req.the_event, bundle_id)
+    row = catalog.update_bundle(req.session, req.the_event, row, user=require_user(req.actor),
+                                 values=values, expected_version=expected)
     req.session.commit()
     return {"bundle": bundle_json(row)}
 
@@ -217,7 +226,7 @@ def update_bundle(req: ApiRequest, bundle_id: int) -> dict[str, Any]:
 @api_route(E + "/bundles/<id:bundle_id>", method="DELETE", access=Access.EVENT_ORGANIZER,
            tag=TAG, summary="Remove an unsold bundle", response=DeletedOut)
 def delete_bundle(req: ApiRequest, bundle_id: int) -> dict[str, Any]:
-    row = services.get_bundle(req.session, req.the_event, bundle_id)
-    services.delete_bundle(req.session, req.the_event, row, user=require_user(req.actor))
+    row = catalog.get_bundle(req.session, req.the_event, bundle_id)
+    catalog.delete_bundle(req.session, req.the_event, row, user=require_user(req.actor))
     req.session.commit()
     return {"deleted": True}

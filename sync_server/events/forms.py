@@ -115,21 +115,63 @@ class NewEventForm(EventFields, OnceForm):
     pass
 
 
-class EditEventForm(EventFields):
+
+
+class Versioned:
+    """An edit form: it carries the version of the row the page showed (``services``' stale
+    check); a damaged one reads as -1, so it is treated as stale, never as "no check"."""
+
     version = HiddenField()
 
+    def expected_version(self) -> int:
+        try:
+            return int(self.version.data or "")
+        except ValueError:
+            return -1
 
-class DayForm(OnceForm):
+
+class EditEventForm(EventFields, Versioned):
+    pass
+
+
+class DayFields(FlaskForm):  # type: ignore[misc]
     starts_at = DateTimeLocalField("Doors open", format=LOCAL,
                                    validators=[InputRequired("Enter when the day starts.")])
     ends_at = DateTimeLocalField("Ends", format=LOCAL,
                                  validators=[InputRequired("Enter when the day ends.")])
     venue_name_override = StringField("Venue, if not the event's",
                                       validators=[Optional(), Length(max=200)])
+    address_override = StringField("Street address, if not the event's",
+                                   validators=[Optional(), Length(max=300)])
+    city_override = StringField("City, if not the event's",
+                                validators=[Optional(), Length(max=120)])
+    state_override = StringField("State, if not the event's",
+                                 validators=[Optional(), Length(max=120)])
+    description_override = TextAreaField("What is different that day",
+                                         validators=[Optional(), Length(max=10_000)])
+
+    OVERRIDES = ("venue_name_override", "address_override", "city_override", "state_override",
+                 "description_override")
+
+    def values(self, zone: str) -> dict[str, Any]:
+        """The API's ``DayCreate``/``DayUpdate`` body; an empty override is "as the event"."""
+        return {"starts_at": to_utc(self.starts_at.data, zone),
+                "ends_at": to_utc(self.ends_at.data, zone),
+                **{name: (getattr(self, name).data or "").strip() or None
+                   for name in self.OVERRIDES}}
 
 
-class TicketTypeForm(OnceForm):
+class DayForm(DayFields, OnceForm):
+    pass
+
+
+class DayEditForm(DayFields, Versioned):
+    pass
+
+
+class TicketTypeFields(FlaskForm):  # type: ignore[misc]
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
     price = DecimalField("Price ($)", places=2, default=0,
                          validators=[InputRequired("Enter a price (0 for free)."),
                                      NumberRange(0, 100_000)])
@@ -146,6 +188,7 @@ class TicketTypeForm(OnceForm):
 
     def values(self, zone: str) -> dict[str, Any]:
         return {"name": (self.name.data or "").strip(), "price_cents": cents(self.price.data),
+                "description": (self.description.data or "").strip(),
                 "quantity_total": self.quantity_total.data,
                 "event_day_id": int(self.event_day_id.data) if self.event_day_id.data else None,
                 "sales_start": to_utc(self.sales_start.data, zone),
@@ -154,10 +197,21 @@ class TicketTypeForm(OnceForm):
                 "max_per_order": self.max_per_order.data, "active": bool(self.active.data)}
 
 
-class BundleForm(OnceForm):
+class TicketTypeForm(TicketTypeFields, OnceForm):
+    pass
+
+
+class TicketTypeEditForm(TicketTypeFields, Versioned):
+    pass
+
+
+class BundleFields(FlaskForm):  # type: ignore[misc]
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
     price = DecimalField("Price ($)", places=2, default=0,
                          validators=[InputRequired(), NumberRange(0, 100_000)])
+    discount_percentage = IntegerField("Saving to show buyers (%)",
+                                       validators=[Optional(), NumberRange(0, 100)])
     quantity_total = IntegerField("How many", validators=[InputRequired(),
                                                           NumberRange(1, 1_000_000)])
     event_day_ids = SelectMultipleField("Days it covers", coerce=int,
@@ -166,9 +220,19 @@ class BundleForm(OnceForm):
 
     def values(self) -> dict[str, Any]:
         return {"name": (self.name.data or "").strip(), "price_cents": cents(self.price.data),
+                "description": (self.description.data or "").strip(),
+                "discount_percentage": self.discount_percentage.data,
                 "quantity_total": self.quantity_total.data,
                 "event_day_ids": list(self.event_day_ids.data or []),
                 "active": bool(self.active.data)}
+
+
+class BundleForm(BundleFields, OnceForm):
+    pass
+
+
+class BundleEditForm(BundleFields, Versioned):
+    pass
 
 
 class ImageForm(FlaskForm):  # type: ignore[misc]

@@ -146,6 +146,8 @@ class EventDay(Base):
     city_override: Mapped[str | None] = mapped_column(sa.String(120))
     state_override: Mapped[str | None] = mapped_column(sa.String(120))
     description_override: Mapped[str | None] = mapped_column(sa.Text)
+    # Counts the edits, as ``Event.version`` does: a stale edit from a page is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     event: Mapped[Event] = relationship(back_populates="days")
 
@@ -189,6 +191,8 @@ class TicketType(Base):
     sort_order: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Counts the organizer's edits only (a sale does not change it): a stale edit is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     event: Mapped[Event] = relationship(back_populates="ticket_types")
     event_day: Mapped[EventDay | None] = relationship()
@@ -232,6 +236,8 @@ class Bundle(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Counts the organizer's edits only (a sale does not change it): a stale edit is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     event: Mapped[Event] = relationship(back_populates="bundles")
     days: Mapped[list[EventDay]] = relationship(

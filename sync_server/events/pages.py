@@ -138,13 +138,6 @@ def _fill(form: EditEventForm, event: Event) -> None:
     form.version.data = str(event.version)
 
 
-def _version(form: EditEventForm) -> int:
-    try:
-        return int(form.version.data or "")
-    except ValueError:
-        return -1  # a damaged form: treated as stale, never as "no check"
-
-
 @bp.route(E, methods=["GET", "POST"])
 @page_access(Access.EVENT_ORGANIZER)
 def edit(event_id: int) -> Page:
@@ -158,7 +151,8 @@ def edit(event_id: int) -> Page:
         if body is not None:
             db = db_session()
             try:
-                services.update_event(db, event, user=g.user, expected_version=_version(form),
+                services.update_event(db, event, user=g.user,
+                                      expected_version=form.expected_version(),
                                       values=patch_values(body, schemas.EVENT_NULLABLE))
             except ApiError as error:
                 db.rollback()

@@ -17,6 +17,7 @@ class DayOut(Out):
     city_override: str | None
     state_override: str | None
     description_override: str | None
+    version: int
 
 
 class TicketTypeOut(Out):
@@ -36,6 +37,7 @@ class TicketTypeOut(Out):
     max_per_order: int
     active: bool
     sort_order: int
+    version: int
 
 
 class BundleOut(Out):
@@ -50,6 +52,7 @@ class BundleOut(Out):
     quantity_available: int
     event_day_ids: list[int]
     active: bool
+    version: int
 
 
 class EventOut(Out):

@@ -36,6 +36,9 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Categories = Annotated[list[Name40], Field(max_length=10)]
 Percentage = Annotated[int, Field(ge=0, le=100)]
+# The ``version`` of the row as the client last read it: sent with an edit, a change made
+# meanwhile by someone else is refused (409 ``conflict``) instead of overwritten.
+ExpectedVersion = Annotated[int, Field(ge=1)]
 SortOrder = Annotated[int, Field(ge=0, le=10_000)]
 
 
@@ -83,9 +86,7 @@ class EventUpdate(Body):
     min_tickets_per_order: PerOrder | None = None
     max_tickets_per_order: PerOrder | None = None
     categories: Categories | None = None
-    # The event's ``version`` as the client last read it: sent, an edit made meanwhile by
-    # someone else is refused (409 ``conflict``) instead of overwritten.
-    expected_version: Annotated[int, Field(ge=1)] | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 EVENT_NULLABLE = {"ends_at", "latitude", "longitude", "door_price_text"}
@@ -121,6 +122,7 @@ class DayUpdate(Body):
     city_override: Text120 | None = None
     state_override: Text120 | None = None
     description_override: Text10k | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 DAY_NULLABLE = {
@@ -155,6 +157,7 @@ class TicketTypeUpdate(Body):
     max_per_order: PerOrder | None = None
     active: bool | None = None
     sort_order: SortOrder | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 TICKET_TYPE_NULLABLE = {"event_day_id", "sales_start", "sales_end"}
@@ -178,6 +181,7 @@ class BundleUpdate(Body):
     description: Text10k | None = None
     discount_percentage: Percentage | None = None
     active: bool | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 BUNDLE_NULLABLE = {"discount_percentage"}

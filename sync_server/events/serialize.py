@@ -14,7 +14,7 @@ def day_json(day: EventDay) -> dict[str, Any]:
         "date": day.date.isoformat(), "starts_at": iso(day.starts_at), "ends_at": iso(day.ends_at),
         "venue_name_override": day.venue_name_override, "address_override": day.address_override,
         "city_override": day.city_override, "state_override": day.state_override,
-        "description_override": day.description_override,
+        "description_override": day.description_override, "version": day.version,
     }
 
 
@@ -27,7 +27,7 @@ def ticket_type_json(row: TicketType) -> dict[str, Any]:
         "quantity_available": row.quantity_available,
         "sales_start": iso(row.sales_start), "sales_end": iso(row.sales_end),
         "min_per_order": row.min_per_order, "max_per_order": row.max_per_order,
-        "active": row.active, "sort_order": row.sort_order,
+        "active": row.active, "sort_order": row.sort_order, "version": row.version,
     }
 
 
@@ -38,6 +38,7 @@ def bundle_json(row: Bundle) -> dict[str, Any]:
         "discount_percentage": row.discount_percentage, "quantity_total": row.quantity_total,
         "quantity_sold": row.quantity_sold, "quantity_available": row.quantity_available,
         "event_day_ids": [d.id for d in row.days], "active": row.active,
+        "version": row.version,
     }
 
 

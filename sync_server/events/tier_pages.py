@@ -1,4 +1,5 @@
-"""The "Tickets" tab of the event editor: days, ticket types (tiers) and bundles.
+"""The "Tickets" tab of the event editor: add and remove days, ticket types (tiers) and
+bundles; editing one is ``events/tier_edit_pages.py``.
 
 Same rules as ``events/pages.py``: the API's body schemas and services do the checking; a
 create form carries a one-time nonce so a double submit adds one row.
@@ -13,16 +14,15 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from pydantic import BaseModel, ValidationError
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from sync_server.auth.access import Access
 from sync_server.auth.sessions import page_access
 from sync_server.db import db_session
 from sync_server.errors import ApiError
-from sync_server.events import schemas, services
-from sync_server.events.forms import BundleForm, DayForm, TicketTypeForm, to_local, to_utc
-from sync_server.events.models import Event, TicketType
-from sync_server.schemas import patch_values
+from sync_server.events import catalog, schemas
+from sync_server.events.forms import BundleForm, DayForm, TicketTypeForm
+from sync_server.events.models import Event
+from sync_server.events.tier_edit_pages import day_choices, edit_bundle, edit_day, edit_ticket_type
 from sync_server.webforms.forms import (
     OnceForm,
     api_body,
@@ -37,21 +37,11 @@ Page = str | Response | tuple[str, int]
 MONEY_FIELDS = {"price_cents": "price"}
 
 
-def _day_choices(event: Event) -> list[SelectChoice]:
-    return [SelectChoice("", "Every day of the event")] + [
-        SelectChoice(str(d.id), f"Day {d.day_number} ({d.date:%a %d %b})") for d in event.days]
-
-
-def _bundle_days(event: Event) -> list[SelectChoice]:
-    return [SelectChoice(str(d.id), f"Day {d.day_number} ({d.date:%a %d %b})")
-            for d in event.days]
-
-
 def _forms(event: Event, **posted: Any) -> dict[str, Any]:
     forms = {"day_form": DayForm(formdata=None), "type_form": TicketTypeForm(formdata=None),
              "bundle_form": BundleForm(formdata=None), **posted}
-    forms["type_form"].event_day_id.choices = _day_choices(event)
-    forms["bundle_form"].event_day_ids.choices = _bundle_days(event)
+    forms["type_form"].event_day_id.choices = day_choices(event, every_day=True)
+    forms["bundle_form"].event_day_ids.choices = day_choices(event, every_day=False)
     return forms
 
 
@@ -98,80 +88,31 @@ def add_day(event_id: int) -> Page:
     form = DayForm()
     if not form.validate_on_submit():
         return _page(event, 422, day_form=form)
-    zone = event.timezone
-    values = {"starts_at": to_utc(form.starts_at.data, zone),
-              "ends_at": to_utc(form.ends_at.data, zone),
-              "venue_name_override": form.venue_name_override.data or None}
-    return _create(form, schemas.DayCreate, values, lambda body: services.add_day(
-        db_session(), event, user=g.user, values=body.model_dump()), "day_form")
+    return _create(form, schemas.DayCreate, form.values(event.timezone),
+                   lambda body: catalog.add_day(db_session(), event, user=g.user,
+                                                 values=body.model_dump()), "day_form")
 
 
 def add_ticket_type(event_id: int) -> Page:
     event: Event = g.event
     form = TicketTypeForm()
-    form.event_day_id.choices = _day_choices(event)
+    form.event_day_id.choices = day_choices(event, every_day=True)
     if not form.validate_on_submit():
         return _page(event, 422, type_form=form)
     return _create(form, schemas.TicketTypeCreate, form.values(event.timezone),
-                   lambda body: services.add_ticket_type(db_session(), event, user=g.user,
+                   lambda body: catalog.add_ticket_type(db_session(), event, user=g.user,
                                                          values=body.model_dump()), "type_form")
 
 
 def add_bundle(event_id: int) -> Page:
     event: Event = g.event
     form = BundleForm()
-    form.event_day_ids.choices = _bundle_days(event)
+    form.event_day_ids.choices = day_choices(event, every_day=False)
     if not form.validate_on_submit():
         return _page(event, 422, bundle_form=form)
     return _create(form, schemas.BundleCreate, form.values(),
-                   lambda body: services.add_bundle(db_session(), event, user=g.user,
+                   lambda body: catalog.add_bundle(db_session(), event, user=g.user,
                                                     values=body.model_dump()), "bundle_form")
-
-
-def _fill(form: TicketTypeForm, row: TicketType, zone: str) -> None:
-    for name in ("name", "quantity_total", "min_per_order", "max_per_order", "active"):
-        getattr(form, name).data = getattr(row, name)
-    form.price.data = row.price_cents / 100
-    form.event_day_id.data = str(row.event_day_id or "")
-    form.sales_start.data = to_local(row.sales_start, zone)
-    form.sales_end.data = to_local(row.sales_end, zone)
-
-
-def edit_ticket_type(event_id: int, ticket_type_id: int) -> Page:
-    event: Event = g.event
-    db = db_session()
-    try:
-        row = services.get_ticket_type(db, event, ticket_type_id)
-    except ApiError:
-        return render_template("error.html", status=404, title="Not Found",
-                               words="This event has no such ticket type."), 404
-    form = TicketTypeForm()
-    form.event_day_id.choices = _day_choices(event)
-    status = 200
-    if not form.is_submitted():
-        _fill(form, row, event.timezone)
-    elif form.validate():
-        values = form.values(event.timezone)
-        try:
-            body = api_body(schemas.TicketTypeUpdate, values)
-            services.update_ticket_type(db, event, row, user=g.user, values=patch_values(
-                body, schemas.TICKET_TYPE_NULLABLE))
-        except ValidationError as error:
-            show_errors(form, pydantic_fields(error), MONEY_FIELDS)
-            status = 422
-        except ApiError as error:
-            db.rollback()
-            show_errors(form, error.fields, MONEY_FIELDS)
-            flash(error.message, "error")
-            status = error.status
-        else:
-            db.commit()
-            flash("Saved.", "success")
-            return redirect(url_for("event_pages.tiers", event_id=event.id))
-    else:
-        status = 422
-    return render_template("organizer/ticket_type_form.html", event=event, form=form,
-                           row=row), status
 
 
 def _remove(find: Callable[[], Any], remove: Callable[[Any], None], what: str) -> Page:
@@ -191,21 +132,21 @@ def _remove(find: Callable[[], Any], remove: Callable[[Any], None], what: str) -
 
 def remove_day(event_id: int, day_id: int) -> Page:
     db, event = db_session(), g.event
-    return _remove(lambda: services.get_day(db, event, day_id),
-                   lambda day: services.delete_day(db, event, day, user=g.user), "Day")
+    return _remove(lambda: catalog.get_day(db, event, day_id),
+                   lambda day: catalog.delete_day(db, event, day, user=g.user), "Day")
 
 
 def remove_ticket_type(event_id: int, ticket_type_id: int) -> Page:
     db, event = db_session(), g.event
-    return _remove(lambda: services.get_ticket_type(db, event, ticket_type_id),
-                   lambda row: services.delete_ticket_type(db, event, row, user=g.user),
+    return _remove(lambda: catalog.get_ticket_type(db, event, ticket_type_id),
+                   lambda row: catalog.delete_ticket_type(db, event, row, user=g.user),
                    "Ticket type")
 
 
 def remove_bundle(event_id: int, bundle_id: int) -> Page:
     db, event = db_session(), g.event
-    return _remove(lambda: services.get_bundle(db, event, bundle_id),
-                   lambda row: services.delete_bundle(db, event, row, user=g.user), "Bundle")
+    return _remove(lambda: catalog.get_bundle(db, event, bundle_id),
+                   lambda row: catalog.delete_bundle(db, event, row, user=g.user), "Bundle")
 
 
 def register(bp: Blueprint, prefix: str) -> None:
@@ -214,8 +155,11 @@ def register(bp: Blueprint, prefix: str) -> None:
     bp.add_url_rule(prefix + "/tickets/days", "add_day", organizer(add_day), methods=["POST"])
     bp.add_url_rule(prefix + "/tickets/types", "add_ticket_type", organizer(add_ticket_type),
                     methods=["POST"])
-    bp.add_url_rule(prefix + "/tickets/types/<id:ticket_type_id>", "edit_ticket_type",
-                    organizer(edit_ticket_type), methods=["GET", "POST"])
+    for rule, name, edit in (("/tickets/days/<id:day_id>", "edit_day", edit_day),
+                             ("/tickets/types/<id:ticket_type_id>", "edit_ticket_type",
+                              edit_ticket_type),
+                             ("/tickets/bundles/<id:bundle_id>", "edit_bundle", edit_bundle)):
+        bp.add_url_rule(prefix + rule, name, organizer(edit), methods=["GET", "POST"])
     bp.add_url_rule(prefix + "/tickets/bundles", "add_bundle", organizer(add_bundle),
                     methods=["POST"])
     for rule, name, view in (("/tickets/days/<id:day_id>/remove", "remove_day", remove_day),

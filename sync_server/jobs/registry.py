@@ -30,7 +30,8 @@ from sync_server.db import utcnow
 from sync_server.mail.outbox import deliver_due
 from sync_server.mail.smtp import SmtpSettings
 from sync_server.orders.cancellation import tidy_expired_orders
-from sync_server.queue.services import QueueSettings, advance, expire_offers, tiers_to_advance
+from sync_server.queue.offers import advance, tiers_to_advance
+from sync_server.queue.services import QueueSettings, expire_offers
 from sync_server.ratelimit.models import RateLimit
 from sync_server.ratelimit.services import KEEP_WINDOWS_FOR
 

@@ -25,6 +25,9 @@ class MailKind(StrEnum):
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a mail kind: a link to choose a new password
     CHANGE_EMAIL = "CHANGE_EMAIL"  # to the new address (``detail``): confirm it
     QUEUE_OFFER = "QUEUE_OFFER"  # a waiting-list offer: a ticket reserved for a few minutes
+    # Split payments (rendered by the payments domain through ``outbox.register_renderer``):
+    SPLIT_SHARE_LINK = "SPLIT_SHARE_LINK"  # to a payer: their share's link (``detail``: share id)
+    SPLIT_CANCELLED = "SPLIT_CANCELLED"  # to the buyer: not every share paid in time
 
 
 class MailStatus(StrEnum):

@@ -11,7 +11,7 @@ logged and recorded on the row; it never touches the order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -35,6 +35,16 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
+
+# A mail whose words belong to a domain above this one (split payments): that domain registers
+# how to render its kinds (it may import mail; mail never imports it). It may raise
+# ``NothingToSend`` when the mail no longer makes sense (a share paid before its link went).
+Renderer = Callable[[Session, OutboxMessage, "smtp.SmtpSettings"], EmailMessage]
+_RENDERERS: dict[MailKind, Renderer] = {}
+
+
+def register_renderer(kind: MailKind, renderer: Renderer) -> None:
+    _RENDERERS[kind] = renderer
 
 
 def enqueue(session: Session, *, kind: MailKind, order: Order, to_email: str,
@@ -82,6 +92,8 @@ def _tickets(session: Session, row: OutboxMessage) -> list[TicketInstance]:
 
 
 def _render(session: Session, row: OutboxMessage, settings: smtp.SmtpSettings) -> EmailMessage:
+    if row.kind in _RENDERERS:
+        return _RENDERERS[row.kind](session, row, settings)
     if row.kind in ACCOUNT_KINDS:
         user = session.get(User, row.user_id)
         if user is None:

@@ -28,9 +28,14 @@ logger = logging.getLogger(__name__)
 _TO_SEND = "mail_to_send_after_commit"
 
 
-def _queue(session: Session, row: OutboxMessage) -> None:
+def queue_after_commit(session: Session, row: OutboxMessage) -> None:
+    """Add ``row`` in the caller's transaction; it is sent once that commits (in a request;
+    the jobs' ``send-mail`` sends it otherwise), forgotten if it rolls back."""
     session.add(row)
     session.info.setdefault(_TO_SEND, []).append(row)
+
+
+_queue = queue_after_commit
 
 
 def queue_order_tickets(order: Order, *, session: Session, now: datetime,
@@ -61,6 +66,8 @@ def queue_offer(entry: Any, *, session: Session, order: Order, **_: Any) -> None
 
 
 def _send_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released (SQLAlchemy says
+        return  # "after_commit" for it too): nothing is committed yet; the outer commit sends
     rows: Sequence[OutboxMessage] = session.info.pop(_TO_SEND, ())
     if rows and has_request_context():  # else `sync-server send-mail` sends them
         send_queued([row.id for row in rows])

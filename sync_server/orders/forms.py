@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
+from sync_server.webforms.forms import OnceForm
+
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an e-mail address.")
 CONFIRM = DataRequired(message="Tick the box to confirm.")
 
@@ -17,7 +19,9 @@ class CancelOrderForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no ty
                            validators=[CONFIRM])
 
 
-class CompForm(FlaskForm):  # type: ignore[misc]
+class CompForm(OnceForm):
+    """Complimentary tickets: sent twice (double click, reload), it still issues one order."""
+
     ticket_type = SelectField("Ticket type", coerce=int, validate_choice=True)
     quantity = IntegerField("How many", default=1, validators=[
         DataRequired(message="Give a number of tickets."),

@@ -74,7 +74,7 @@ def sell(session: Session, *, event: Event, line: pricing.Line, buyer_id: int | 
     order = _inserted(session, Order, {
         "order_number": order_number, "event_id": event.id, "user_id": buyer_id,
         "subtotal_cents": 0, "discount_cents": 0, "fees_cents": 0, "total_cents": 0,
-        "discount_code_id": None, "payment_method": PaymentMethod.FREE,
+        "units": line.quantity, "discount_code_id": None, "payment_method": PaymentMethod.FREE,
         "payment_status": PaymentStatus.COMPLETED, "sold_by_seller_id": None,
         "sold_by_device_id": None, "buyer_name": buyer_name, "buyer_email": buyer_email,
         "buyer_phone": buyer_phone, "client_address": None, "completed_at": now,
@@ -100,7 +100,7 @@ def sell(session: Session, *, event: Event, line: pricing.Line, buyer_id: int | 
         set_committed_value(ticket, "valid_days", list(days))
     tickets_inserted.send(order, session=session, event_id=event.id,
                           ticket_ids=[ticket.id for ticket in tickets])
-    order_completed.send(order, session=session, tickets=tickets, now=now)
+    order_completed.send(order, session=session, tickets=tickets, now=now, placed=False)
     holds.sell(session, order=order, wanted={holds.stock_of(ticket_type.id, None): line.quantity},
                now=now, held=False)
     logger.info("order %s completed (FREE, %d tickets)", order.order_number, len(tickets))

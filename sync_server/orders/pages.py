@@ -24,6 +24,7 @@ from sync_server.orders.api import purchase_settings
 from sync_server.orders.forms import CancelOrderForm, CompForm
 from sync_server.orders.models import Order, PaymentStatus
 from sync_server.site import csv_download
+from sync_server.webforms.forms import claim, finish
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("order_pages", __name__, template_folder="templates")
@@ -75,6 +76,9 @@ def complimentary(event_id: int) -> Response | tuple[str, int]:
     form = _comp_form()
     session = db_session()
     if form.validate_on_submit():
+        done = claim(session, g.user.id, form.nonce.data)
+        if done is not None:  # this form was sent already: show the order it issued
+            return redirect(done or url_for(".orders", event_id=event_id))
         try:
             outcome = services.checkout(
                 session, event=g.event, buyer=None,
@@ -82,13 +86,15 @@ def complimentary(event_id: int) -> Response | tuple[str, int]:
                 buyer_name=(form.holder_name.data or "").strip(),
                 buyer_email=form.holder_email.data or "", settings=purchase_settings(),
                 complimentary=True, by_user=g.user)
+            url = url_for(".order", event_id=event_id, order_id=outcome.order.id)
+            finish(session, g.user.id, form.nonce.data, url)
             session.commit()  # the mail domain sends the tickets once committed
         except ApiError as error:
             session.rollback()
             flash(error_words(error), "error")
         else:
             flash(f"Complimentary order {outcome.order.order_number} issued.", "success")
-            return redirect(url_for(".order", event_id=event_id, order_id=outcome.order.id))
+            return redirect(url)
     found = search.search_orders(session, event_id, page=1, per_page=PER_PAGE)
     return render_template("order_pages/orders.html", event=g.event, found=found, q="",
                            problem=None, comp=form, comp_open=True), 400

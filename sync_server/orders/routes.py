@@ -13,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from shared.qr import render_png
@@ -41,6 +50,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("orders", __name__, template_folder="templates")
 
 MAX_FIELD = 1000
+SPLIT_PAGE = "split_pages.split"  # the payments domain's page (when it is registered)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -89,7 +99,19 @@ def _guest(form: Mapping[str, str]) -> tuple[str, str]:
 def _buy_page(event: Event, user: User | None, status: int = 200,
               fields: Mapping[str, Sequence[str]] | None = None) -> tuple[str, int]:
     return render_template("orders/buy.html", event=event, offer=_offer(event), user=user,
-                           form=request.form, fields=fields or {}), status
+                           form=request.form, fields=fields or {},
+                           can_split=user is not None and _can_split()), status
+
+
+def _can_split() -> bool:
+    return SPLIT_PAGE in current_app.view_functions
+
+
+def _payment_method(user: User | None) -> PaymentMethod:
+    """A signed-in buyer may split the payment among friends (the split page needs them)."""
+    if user is not None and request.form.get("payment_method") == "SPLIT" and _can_split():
+        return PaymentMethod.SPLIT
+    return PaymentMethod.STRIPE
 
 
 @bp.route("/events/<id:event_id>/buy", methods=["GET", "POST"])
@@ -116,7 +138,7 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
         event, key_version = load_event_for_checkout(session, event.id)
         outcome = services.checkout(
             session, event=event, buyer=user, wanted=_wanted(_offer(event)),
-            buyer_name=buyer_name, buyer_email=buyer_email,
+            buyer_name=buyer_name, buyer_email=buyer_email, payment_method=_payment_method(user),
             discount_code=request.form.get("discount_code", "").strip()[:40] or None,
             settings=purchase_settings(), signing_key_version=key_version,
         )
@@ -132,6 +154,8 @@ def buy(event_id: int) -> str | Response | tuple[str, int]:
             flash(f"{error.message}{': ' + details if details else ''}", "error")
         return _buy_page(event, user, error.status, error.fields)
     order = outcome.order
+    if order.payment_method is PaymentMethod.SPLIT and not outcome.completed_now:
+        return redirect(url_for(SPLIT_PAGE, order_id=order.id))  # name the payers next
     if order.payment_method is PaymentMethod.STRIPE and not outcome.completed_now:
         try:  # the card payments domain opens Stripe's hosted payment page
             for _receiver, url in card_order_placed.send(order, session=session):
@@ -157,9 +181,13 @@ def _order_view(order: Order, mine: sa.ColumnElement[bool], guest_link: str | No
               if t.status is TicketStatus.VALID and t.token else None} for t in tickets]
     # Back from the card payment page (?session=…): the webhook may not have arrived yet.
     confirming = order.payment_status is PaymentStatus.PENDING and "session" in request.args
+    split = order.user_id is not None and _can_split() and (order.split_payment_id or (
+        order.payment_method is PaymentMethod.SPLIT
+        and order.payment_status is PaymentStatus.PENDING))
     return render_template("orders/order.html", order=order, event=event, tickets=shown,
                            expires=services.hold_expires_at(session, order), money=money,
-                           guest_link=guest_link, confirming=confirming)
+                           guest_link=guest_link, confirming=confirming,
+                           split_url=url_for(SPLIT_PAGE, order_id=order.id) if split else None)
 
 
 @bp.get("/my/orders/<id:order_id>")

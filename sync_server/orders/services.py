@@ -251,7 +251,7 @@ def checkout(
         else None,
         sold_by_device_id=sold_by_device_id,
         buyer_name=buyer_name, buyer_email=buyer_email.strip().lower(), buyer_phone=buyer_phone,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, units=sum(line.quantity for line in lines),
         items=[OrderItem(ticket_type_id=line.ticket_type_id, bundle_id=line.bundle_id,
                          quantity=line.quantity, price_per_item_cents=line.unit_cents,
                          subtotal_cents=line.subtotal_cents) for line in lines],
@@ -343,7 +343,7 @@ def complete_order(
                user=by_user, event_id=order.event_id, details={"method": method.value})
     # Receivers add their rows now (the mail domain's e-mail), so ONE flush inserts them with
     # the tickets, before any inventory lock; a sold-out below rolls them all back.
-    order_completed.send(order, session=session, tickets=tickets, now=now)
+    order_completed.send(order, session=session, tickets=tickets, now=now, placed=placed)
     session.flush()
     # The locks, in order, as late as possible: inventory rows, then the discount code.
     holds.sell(session, order=order, wanted=wanted_stock(order), now=now, held=placed)

@@ -39,9 +39,15 @@ def _codes(event: Event) -> list[DiscountCode]:
         DiscountCode.event_id == event.id).order_by(DiscountCode.id)))
 
 
+def _with_choices(form: DiscountCodeForm, event: Event) -> DiscountCodeForm:
+    form.ticket_type_ids.choices = [(t.id, t.name) for t in event.ticket_types]
+    return form
+
+
 def _page(event: Event, form: DiscountCodeForm | None = None, status: int = 200) -> Page:
     return render_template("organizer/discount_codes.html", event=event, codes=_codes(event),
-                           form=form or DiscountCodeForm(formdata=None)), status
+                           form=form or _with_choices(DiscountCodeForm(formdata=None), event)
+                           ), status
 
 
 def discount_codes(event_id: int) -> Page:
@@ -50,7 +56,7 @@ def discount_codes(event_id: int) -> Page:
 
 def add_discount_code(event_id: int) -> Page:
     event: Event = g.event
-    form = DiscountCodeForm()
+    form = _with_choices(DiscountCodeForm(), event)
     if not form.validate_on_submit():
         return _page(event, form, 422)
     values: dict[str, Any] = form.values(event.timezone)
@@ -102,7 +108,7 @@ def edit_discount_code(event_id: int, code_id: int) -> Page:
     except ApiError:
         return render_template("error.html", status=404, title="Not Found",
                                words="This event has no such discount code."), 404
-    form = DiscountCodeEditForm()
+    form = _with_choices(DiscountCodeEditForm(), event)
     form.code.data = row.code  # shown, never changed
     status = 200
     if not form.is_submitted():
@@ -127,7 +133,8 @@ def edit_discount_code(event_id: int, code_id: int) -> Page:
     else:
         status = 422
     return render_template("organizer/discount_code_form.html", event=event, form=form,
-                           row=row), status
+                           row=row, only_for=discounts.applicable_ticket_type_ids(db, row)
+                           ), status
 
 
 def register(bp: Blueprint, prefix: str) -> None:

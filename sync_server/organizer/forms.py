@@ -15,6 +15,7 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -77,6 +78,8 @@ class DiscountCodeForm(OnceForm):
     max_uses = IntegerField("Uses in all", validators=[Optional(), NumberRange(1, 1_000_000)])
     max_uses_per_user = IntegerField("Uses per buyer", validators=[Optional(),
                                                                    NumberRange(1, 1_000)])
+    ticket_type_ids = SelectMultipleField("Only for these ticket types", coerce=int,
+                                          validators=[Optional()])
 
     def values(self, zone: str) -> dict[str, Any]:
         percent = self.discount_type.data == DiscountType.PERCENTAGE.value
@@ -86,7 +89,8 @@ class DiscountCodeForm(OnceForm):
                 "value": value, "valid_from": to_utc(self.valid_from.data, zone),
                 "valid_until": to_utc(self.valid_until.data, zone),
                 "max_uses": self.max_uses.data, "max_uses_per_user": self.max_uses_per_user.data,
-                "description": (self.description.data or "").strip()}
+                "description": (self.description.data or "").strip(),
+                "ticket_type_ids": list(self.ticket_type_ids.data or [])}
 
 
 class DiscountCodeEditForm(DiscountCodeForm):
@@ -96,7 +100,7 @@ class DiscountCodeEditForm(DiscountCodeForm):
 
     def update_values(self, zone: str) -> dict[str, Any]:
         values = self.values(zone)
-        del values["code"]
+        del values["code"], values["ticket_type_ids"]  # fixed at creation, as in the API
         return {**values, "active": bool(self.active.data)}
 
 

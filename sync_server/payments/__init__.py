@@ -39,6 +39,7 @@ def init_app(app: Flask, environ: Mapping[str, str] = os.environ) -> None:
     from sync_server.orders.refunds import register_refund_handler
     from sync_server.payments.refund_jobs import refund_hook
     from sync_server.payments.settings import PaymentSettings
+    from sync_server.payments.split_mail import register as register_split_mail
 
     found = PaymentSettings.from_env(environ)
     app.extensions["payments"] = found
@@ -47,6 +48,7 @@ def init_app(app: Flask, environ: Mapping[str, str] = os.environ) -> None:
     signals.event_publishing.connect(_on_publishing, weak=False)
     signals.card_order_placed.connect(_on_card_order, weak=False)
     register_refund_handler(PaymentMethod.STRIPE, refund_hook)
+    register_split_mail()  # how the outbox renders a payer's link and a cancelled split
     register_job(Job("payments", 60, _payments_job))  # `sync-server jobs` runs run_jobs
 
 

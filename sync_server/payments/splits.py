@@ -34,8 +34,10 @@ from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import InventoryHold, Order, PaymentMethod, PaymentStatus
 from sync_server.orders.services import PurchaseSettings, complete_order, hold_expires_at
 from sync_server.payments import settings as cfg
+from sync_server.payments import stripe_reads
 from sync_server.payments.models import ShareStatus, SplitPayment, SplitShare, SplitStatus
 from sync_server.payments.onboarding import destination_for, provider_error
+from sync_server.payments.split_mail import queue_share_links, queue_split_closed
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,7 @@ def create_split(session: Session, order: Order, shares: Sequence[ShareRequest],
                     .values(expires_at=deadline))
     session.flush()
     order.split_payment_id = f"split-{split.id}"
+    queue_share_links(session, split, now)  # each payer's link, sent once this commits
     record(session, action="order.split", entity_type="order", entity_id=order.id,
            event_id=order.event_id, details={"shares": [s.amount_cents for s in shares],
                                              "deadline": deadline.isoformat()})
@@ -131,7 +134,7 @@ def create_split(session: Session, order: Order, shares: Sequence[ShareRequest],
 
 
 def _session_params(order: Order, split: SplitPayment, share: SplitShare) -> dict[str, Any]:
-    page = url_for("api_v1.payments_share", token=share.token, _external=True)
+    page = url_for("split_pages.share", token=share.token, _external=True)  # the payer's page
     assert share.session_expires_at is not None
     metadata = {"order_id": str(order.id), "share_id": str(share.id),
                 "order_number": order.order_number}
@@ -145,7 +148,7 @@ def _session_params(order: Order, split: SplitPayment, share: SplitShare) -> dic
         "line_items": [{"quantity": 1, "price_data": {
             "currency": split.currency, "unit_amount": share.amount_cents,
             "product_data": {"name": f"{share.payer_name}'s share – order {order.order_number}"}}}],
-        "success_url": page, "cancel_url": page,
+        "success_url": page + "?paid=1", "cancel_url": page,
         "expires_at": int(share.session_expires_at.timestamp()),
         "customer_email": share.payer_email,
         "client_reference_id": str(order.id),
@@ -198,20 +201,6 @@ def open_share_payment(session: Session, share: SplitShare, now: datetime | None
 # --- Stripe's word about a share --------------------------------------------------------------
 
 
-def share_for(session: Session, obj: dict[str, Any]) -> SplitShare | None:
-    """The share a webhook object (session, payment intent, charge) is about, if any."""
-    share_id = str((obj.get("metadata") or {}).get("share_id") or "")
-    if share_id.isdigit() and int(share_id) < 2**31:
-        return session.get(SplitShare, int(share_id))
-    if obj.get("object") == "checkout.session":
-        return session.scalar(sa.select(SplitShare)
-                              .where(SplitShare.checkout_session_id == str(obj["id"])))
-    intent = obj["id"] if obj.get("object") == "payment_intent" else obj.get("payment_intent")
-    if isinstance(intent, str):
-        return session.scalar(sa.select(SplitShare).where(SplitShare.payment_intent_id == intent))
-    return None
-
-
 def refund_share(session: Session, share: SplitShare, reason: str) -> None:
     """Give a paid share back whole (the organizer's part and our fee), once per share."""
     if share.status is not ShareStatus.PAID or share.payment_intent_id is None:
@@ -232,7 +221,8 @@ def refund_share(session: Session, share: SplitShare, reason: str) -> None:
 
 def _fail_split(session: Session, split: SplitPayment, status: SplitStatus, reason: str,
                 now: datetime) -> None:
-    """Close the split: the order fails (hold released), paid shares are refunded."""
+    """Close the split: the order fails (hold released), paid shares are refunded, the buyer
+    is told by e-mail."""
     split.status, split.settled_at = status, now
     order = session.get(Order, split.order_id)
     if order is not None and order.payment_status is PaymentStatus.PENDING:
@@ -241,6 +231,7 @@ def _fail_split(session: Session, split: SplitPayment, status: SplitStatus, reas
         if share.status is ShareStatus.UNPAID:
             share.status = ShareStatus.CANCELLED
         refund_share(session, share, reason)
+    queue_split_closed(session, split, now)
 
 
 def _complete(session: Session, split: SplitPayment, now: datetime) -> bool:
@@ -267,17 +258,18 @@ def _complete(session: Session, split: SplitPayment, now: datetime) -> bool:
 
 
 def reconcile_share(session: Session, share: SplitShare,
-                    checkout_session_id: str | None = None) -> bool:
-    """Move the share (and its split and order) to what Stripe says of its session now.
-    The caller holds the split's row lock. Returns True when the order completed now."""
+                    checkout_session_id: str | None = None, checkout: Any = None) -> bool:
+    """Move the share (and its split and order) to what Stripe says of its session
+    (``checkout``, read before the lock by a webhook; else read now). The caller holds the
+    split's row lock. Returns True when the order completed now."""
     now = utcnow()
     session_id = checkout_session_id or share.checkout_session_id
     if session_id is None:
         return False
     split = session.get(SplitPayment, share.split_id)
     assert split is not None
-    checkout = cfg.client().v1.checkout.sessions.retrieve(
-        session_id, params={"expand": ["payment_intent.latest_charge"]})
+    if checkout is None or checkout.id != session_id:
+        checkout = stripe_reads.read_session(session_id)
     if checkout.payment_status == "paid":
         intent: Any = checkout.payment_intent
         charge: Any = intent["latest_charge"] if intent is not None else None
@@ -309,14 +301,18 @@ def reconcile_share(session: Session, share: SplitShare,
     return False
 
 
-def on_share_event(session: Session, share: SplitShare, obj: dict[str, Any]) -> bool:
+def on_share_event(session: Session, share_id: int, checkout_session_id: str | None,
+                   checkout: Any) -> bool:
     """A webhook about a share: locks the split (one share event of an order at a time, so
-    the last two shares paid at once complete the order once), then reconciles."""
+    the last two shares paid at once complete the order once), then moves the share to
+    ``checkout`` (its session, read from Stripe before the lock)."""
+    share = session.get(SplitShare, share_id)
+    if share is None:
+        return False
     session.scalar(sa.select(SplitPayment.id).where(SplitPayment.id == share.split_id)
                    .with_for_update())
     session.refresh(share)
-    session_id = str(obj["id"]) if obj.get("object") == "checkout.session" else None
-    return reconcile_share(session, share, session_id)
+    return reconcile_share(session, share, checkout_session_id, checkout)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The waiting list over JSON: join, leave, my place and offers, accept, decline.
 
 Everything here is the signed-in person's own: an entry that is not theirs is "not found".
-Error codes: ``already_waiting``, ``not_sold_out``, ``no_offer``, ``offer_expired``,
-``offer_used`` (409), ``rate_limited`` (429: more than ``queue_joins_per_hour`` joins).
+Error codes: ``already_waiting``, ``not_sold_out``, ``no_waiting_list``, ``no_offer``,
+``offer_expired``, ``offer_used`` (409), ``rate_limited`` (429: more than
+``queue_joins_per_hour`` joins). The rules are the service's (``queue.services``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import current_app
 from sync_server.api import ApiRequest, Routes
 from sync_server.auth.access import Access, require_user
 from sync_server.config import Config
-from sync_server.db import engine, utcnow
+from sync_server.db import utcnow
 from sync_server.errors import ApiError, not_found
 from sync_server.events.models import Event, TicketType
 from sync_server.orders.models import PaymentMethod, PaymentStatus
@@ -31,7 +32,6 @@ from sync_server.queue.shapes import (
     MyQueueOut,
     entry_json,
 )
-from sync_server.ratelimit.services import count as count_hits
 from sync_server.signals import card_order_placed
 
 routes = Routes("queue")  # endpoints "queue_<view>"
@@ -39,15 +39,10 @@ api_route = routes.route
 
 logger = logging.getLogger(__name__)
 TAG = "waiting list"
-JOIN_ACTION = "queue_join"
-HOUR = 3600
 
 
 def _my_entry(req: ApiRequest, entry_id: int) -> WaitingListEntry:
-    entry = req.session.get(WaitingListEntry, entry_id)
-    if entry is None or entry.user_id != require_user(req.actor).id:
-        raise not_found("waiting-list entry")  # someone else's: never "forbidden"
-    return entry
+    return services.own_entry(req.session, require_user(req.actor), entry_id)
 
 
 @api_route("/queue/join", method="POST", access=Access.USER, tag=TAG, body=JoinBody,
@@ -60,17 +55,9 @@ def join(req: ApiRequest) -> dict[str, Any]:
     ticket_type = req.session.get(TicketType, body.ticket_type_id)
     if event is None or ticket_type is None or ticket_type.event_id != event.id:
         raise not_found("ticket type")
-    now = utcnow()
-    # A join refused with words (a second join, not sold out) is no join: checked before it is
-    # counted. The count runs in its own short transaction, before this one writes.
-    services.check_join(req.session, user=user, event=event, ticket_type=ticket_type, now=now)
-    req.session.rollback()  # nothing written: no lock held while the count commits (SQLite)
     config: Config = current_app.extensions["sync_config"]
-    if config.queue_joins_per_hour:
-        count_hits(engine(), action=JOIN_ACTION,
-                   limits={f"user:{user.id}": config.queue_joins_per_hour},
-                   window_seconds=HOUR, now=now)
-    entry = services.join(req.session, user=user, event=event, ticket_type=ticket_type, now=now)
+    entry = services.join(req.session, user=user, event=event, ticket_type=ticket_type,
+                          now=utcnow(), joins_per_hour=config.queue_joins_per_hour)
     req.session.commit()
     return {"entry": entry_json(req.session, entry)}
 

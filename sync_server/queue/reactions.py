@@ -18,7 +18,8 @@ from sync_server.events.models import Event, TicketType
 from sync_server.live import publish
 from sync_server.orders.models import Order
 from sync_server.queue.models import LIVE_STATUSES, WaitingListEntry, WaitingStatus
-from sync_server.queue.services import QueueSettings, advance
+from sync_server.queue.offers import advance
+from sync_server.queue.services import QueueSettings
 from sync_server.signals import capacity_returned, event_cancelled, order_completed
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,13 @@ def offer_returned_units(ticket_type: TicketType, *, session: Session,
     advance(session, ticket_type.id, settings=settings(), now=now or utcnow())
 
 
-def mark_purchased(order: Order, *, session: Session, now: datetime, **_: Any) -> None:
-    """``order_completed``: an offer's order was bought (accepted, or paid by card)."""
+def mark_purchased(order: Order, *, session: Session, now: datetime, placed: bool = True,
+                   **_: Any) -> None:
+    """``order_completed``: an offer's order was bought (accepted, or paid by card). An offer's
+    order is placed (PENDING, its ticket held) when the offer is made, so an order placed and
+    completed in one request is no offer's: nothing to look up (the flash sale's checkouts)."""
+    if not placed:
+        return
     entries = list(session.scalars(
         sa.select(WaitingListEntry).where(WaitingListEntry.order_id == order.id,
                                           WaitingListEntry.status == WaitingStatus.OFFERED)))

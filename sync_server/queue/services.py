@@ -2,16 +2,17 @@
 
 Rules (docs/queue.md):
 
-- A person joins the line of a ticket type only when it is sold out (nothing left to buy now),
-  once at a time (a second join is refused; the partial unique index guards it too), at most
-  ``queue_joins_per_hour`` times an hour (counted by the route with ``ratelimit``).
+- A person joins the line of a ticket type only at an event that takes a waiting list
+  (``allow_waitlist``), only when it is sold out (nothing left to buy now), once at a time (a
+  second join is refused; the partial unique index guards it too), at most ``joins_per_hour``
+  times an hour (counted here with ``ratelimit``, so the JSON API and the page both get it).
 - Their place is computed from the order of joining (the row id), never stored.
 - When units come back (``signals.capacity_returned``, in the sender's transaction; or the jobs
-  worker's scan, for holds that lapse with nobody writing), :func:`advance` locks the ticket
-  type's inventory row (the purchase engine's own lock: two advancers of one ticket type take
-  turns, and whoever goes second sees the first one's offers), and offers the free units to the
-  people waiting, first come first served: each offer is a PENDING order of that person whose hold
-  reserves the ticket until the offer expires (so nobody else can buy it).
+  worker's scan, for holds that lapse with nobody writing), ``queue.offers.advance`` locks the
+  ticket type's inventory row (the purchase engine's own lock: two advancers of one ticket type
+  take turns, and whoever goes second sees the first one's offers), and offers the free units to
+  the people waiting, first come first served: each offer is a PENDING order of that person whose
+  hold reserves the ticket until the offer expires (so nobody else can buy it).
 - Accepting completes a free order at once, or sends a paid one to the payment step; declining,
   leaving, or letting the offer lapse cancels that order, which returns the unit, which offers it
   to the next person at once (the same transaction).
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,16 +38,14 @@ from sync_server.events.models import Event, EventStatus, TicketType
 from sync_server.live import publish
 from sync_server.orders import holds
 from sync_server.orders.cancellation import cancel_order
-from sync_server.orders.models import InventoryHold, Order, PaymentMethod, PaymentStatus
+from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.orders.services import (
     Outcome,
     PurchaseSettings,
-    WantedLine,
-    checkout,
     complete_order,
 )
 from sync_server.queue.models import LIVE_STATUSES, WaitingListEntry, WaitingStatus
-from sync_server.signals import queue_offer_made
+from sync_server.ratelimit.services import count as count_hits
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ NOT_SOLD_OUT = "not_sold_out"  # tickets can be bought now: no line to join
 OFFER_EXPIRED = "offer_expired"  # the offer lapsed, was declined, or the person left
 OFFER_USED = "offer_used"  # the offer was bought already (a replayed link)
 NO_OFFER = "no_offer"  # still waiting: nothing to accept or decline yet
+NO_WAITING_LIST = "no_waiting_list"  # the event does not take a waiting list (allow_waitlist)
+JOIN_ACTION = "queue_join"  # the rate-limit action of joins (subject ``user:<id>``)
+HOUR = 3600
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,18 @@ def live_entry(session: Session, user: User, ticket_type_id: int) -> WaitingList
                WaitingListEntry.status.in_(LIVE_STATUSES))).one_or_none()
 
 
+def own_entry(session: Session, user: User, entry_id: int, *,
+              event_id: int | None = None) -> WaitingListEntry:
+    """``user``'s entry ``entry_id`` (of ``event_id`` if given). Someone else's, or one that does
+    not exist, is 404 ``not_found`` alike (never "forbidden": no probing of ids), so nobody can
+    leave, accept or decline another person's place or offer, whichever shell asks."""
+    entry = session.get(WaitingListEntry, entry_id)
+    if entry is None or entry.user_id != user.id or (event_id is not None
+                                                     and entry.event_id != event_id):
+        raise ApiError(404, Code.NOT_FOUND, "no such waiting-list entry")
+    return entry
+
+
 def _available(session: Session, ticket_type: TicketType, now: datetime) -> int:
     found = holds.availability(session, ticket_type.event_id, now)
     return found[holds.Stock("ticket_type", ticket_type.id)].available
@@ -118,10 +133,21 @@ def _on_sale(ticket_type: TicketType, now: datetime) -> bool:
 
 
 def join(session: Session, *, user: User, event: Event, ticket_type: TicketType,
-         now: datetime | None = None) -> WaitingListEntry:
-    """Put ``user`` in line for one ticket of ``ticket_type`` (sold out now)."""
+         now: datetime | None = None, joins_per_hour: int = 0) -> WaitingListEntry:
+    """Put ``user`` in line for one ticket of ``ticket_type`` (sold out now).
+
+    ``joins_per_hour`` (0: no limit) counts the join against the person's hourly limit
+    (``rate_limited``, 429, past it). A join refused with words (a second join, not sold out,
+    no waiting list) is checked first and never counted. The count commits on its own short
+    transaction, so nothing of ``session`` may be written yet (it is rolled back first: no lock
+    held while the count commits on SQLite)."""
     now = now or utcnow()
     check_join(session, user=user, event=event, ticket_type=ticket_type, now=now)
+    if joins_per_hour:
+        session.rollback()
+        bind = session.get_bind()
+        count_hits(bind if isinstance(bind, Engine) else bind.engine, action=JOIN_ACTION,
+                   limits={f"user:{user.id}": joins_per_hour}, window_seconds=HOUR, now=now)
     entry = WaitingListEntry(user_id=user.id, event_id=event.id, ticket_type_id=ticket_type.id,
                              quantity=1, status=WaitingStatus.WAITING, joined_at=now,
                              updated_at=now)
@@ -138,12 +164,15 @@ def join(session: Session, *, user: User, event: Event, ticket_type: TicketType,
 
 def check_join(session: Session, *, user: User, event: Event, ticket_type: TicketType,
                now: datetime) -> None:
-    """Refuse a join that cannot be (writes nothing): not on sale, already in line, not sold
-    out."""
+    """Refuse a join that cannot be (writes nothing): not on sale, no waiting list at this
+    event, already in line, not sold out."""
     if ticket_type.event_id != event.id:
         raise ApiError(404, Code.NOT_FOUND, "ticket type not found")
     if event.status is not EventStatus.PUBLISHED or not _on_sale(ticket_type, now):
         raise ApiError(409, Code.INVALID_STATE, "this ticket type is not on sale")
+    if not event.allow_waitlist:
+        raise ApiError(409, NO_WAITING_LIST, "this event does not take a waiting list: buy a "
+                                             "ticket if one comes back on sale")
     if live_entry(session, user, ticket_type.id) is not None:
         raise ApiError(409, ALREADY_WAITING, "you are already in line for this ticket type")
     if _available(session, ticket_type, now) > 0:
@@ -242,120 +271,6 @@ def expire_offers(session: Session, *, now: datetime | None = None, limit: int =
         if _end_offer(session, entry, WaitingStatus.EXPIRED, now, reason="queue offer expired"):
             ended += 1
     return ended
-
-
-def tiers_to_advance(session: Session, *, now: datetime | None = None) -> list[int]:
-    """Ticket types with people waiting and units free now (a hold lapsed with nobody writing,
-    or anything the signals missed): the jobs worker advances them."""
-    now = now or utcnow()
-    waiting = sa.select(WaitingListEntry.ticket_type_id).where(
-        WaitingListEntry.status == WaitingStatus.WAITING).distinct().scalar_subquery()
-    held = (sa.select(sa.func.coalesce(sa.func.sum(InventoryHold.quantity), 0))
-            .where(InventoryHold.ticket_type_id == TicketType.id,
-                   InventoryHold.released_at.is_(None), InventoryHold.expires_at > now)
-            .scalar_subquery())
-    return list(session.scalars(
-        sa.select(TicketType.id)
-        .where(TicketType.id.in_(waiting),
-               TicketType.quantity_total - TicketType.quantity_sold - held > 0)
-        .order_by(TicketType.id)))
-
-
-def advance(session: Session, ticket_type_id: int, *, settings: QueueSettings,
-            now: datetime | None = None, skip_locked: bool = False,
-            limit: int | None = None) -> list[WaitingListEntry]:
-    """Offer the free units of a ticket type to the people waiting, in order of joining.
-
-    Takes the ticket type's inventory row lock (``skip_locked``: on PostgreSQL, give up at once
-    if another transaction holds it; a jobs worker retries on its next tick). Runs in the
-    caller's transaction; returns the entries offered now (at most ``limit``: the jobs worker
-    commits every batch, so the first offers reach people while later ones are made)."""
-    now = now or utcnow()
-    first = session.scalar(
-        sa.select(WaitingListEntry.id)
-        .where(WaitingListEntry.ticket_type_id == ticket_type_id,
-               WaitingListEntry.status == WaitingStatus.WAITING).limit(1))
-    if first is None:
-        return []
-    ticket_type = session.get(TicketType, ticket_type_id)
-    event = session.get(Event, ticket_type.event_id) if ticket_type is not None else None
-    if ticket_type is None or event is None or event.status is not EventStatus.PUBLISHED \
-            or not _on_sale(ticket_type, now):
-        return []
-    stock = holds.Stock("ticket_type", ticket_type_id)
-    if skip_locked and session.get_bind().dialect.name == "postgresql":
-        table = TicketType.__table__
-        got = session.execute(
-            sa.select(table.c.id).where(table.c.id == ticket_type_id)
-            .with_for_update(key_share=True, skip_locked=True)).first()
-        if got is None:
-            return []
-    free = holds.free_units(session, stock, now=now)
-    if limit is not None:
-        free = min(free, limit)
-    offered: list[WaitingListEntry] = []
-    while free > 0:
-        entries = list(session.scalars(
-            sa.select(WaitingListEntry)
-            .where(WaitingListEntry.ticket_type_id == ticket_type_id,
-                   WaitingListEntry.status == WaitingStatus.WAITING)
-            .order_by(WaitingListEntry.id).limit(min(free, 200))))
-        if not entries:
-            break
-        for entry in entries:
-            if entry.quantity > free:
-                free = 0  # first come first served: nobody jumps a person asking for more
-                break
-            result = _offer(session, entry, event, settings, now)
-            if result == "sold_out":
-                free = 0
-            elif result == "offered":
-                offered.append(entry)
-                free -= entry.quantity
-            if free <= 0:
-                break
-    if offered:
-        publish(session, f"event:{event.id}")
-        logger.info("ticket type %s: %d offer(s) made", ticket_type_id, len(offered))
-    return offered
-
-
-def _offer(session: Session, entry: WaitingListEntry, event: Event, settings: QueueSettings,
-           now: datetime) -> str:
-    """Reserve ``entry``'s ticket for its person (a PENDING order with a hold until the offer
-    ends): "offered"; "gone" if they left meanwhile or cannot buy it at all (then cancelled);
-    "sold_out" if the unit was taken after all (nothing changes)."""
-    user = session.get(User, entry.user_id)
-    assert user is not None
-    try:
-        with session.begin_nested():
-            if not _move(session, entry, WaitingStatus.WAITING, WaitingStatus.OFFERED, now):
-                return "gone"  # they left in the meantime
-            outcome = checkout(
-                session, event=event, buyer=user,
-                wanted=[WantedLine(entry.ticket_type_id, None, entry.quantity)],
-                buyer_name=user.name or user.email, buyer_email=user.email,
-                settings=settings.offer_purchase, payment_method=PaymentMethod.STRIPE,
-                hold_only=True, now=now)
-            order = outcome.order
-            if order.total_cents == 0:
-                order.payment_method = PaymentMethod.FREE
-            entry.order_id = order.id
-            entry.offer_created_at = now
-            entry.offer_expires_at = offer_end(settings, now)
-            session.flush()
-            queue_offer_made.send(entry, session=session, order=order)
-    except ApiError as error:
-        session.refresh(entry)
-        if error.code == Code.SOLD_OUT:
-            return "sold_out"
-        # e.g. the ticket type's per-order minimum is above what this person asked for
-        logger.warning("waiting-list entry %s cannot be offered (%s): cancelled", entry.id,
-                       error.message)
-        _move(session, entry, WaitingStatus.WAITING, WaitingStatus.CANCELLED, now)
-        return "gone"
-    publish(session, f"user:{entry.user_id}")
-    return "offered"
 
 
 def offer_end(settings: QueueSettings, now: datetime) -> datetime:

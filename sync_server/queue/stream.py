@@ -29,6 +29,7 @@ from sync_server.auth.sessions import page_access
 from sync_server.config import Config
 from sync_server.db import db_session, utcnow
 from sync_server.live.hub import Hub
+from sync_server.live.server import HANDOVER
 from sync_server.orders import holds
 from sync_server.queue.models import LIVE_STATUSES, WaitingListEntry, WaitingStatus
 from sync_server.queue.shapes import entry_json
@@ -113,9 +114,14 @@ def _stream(session: Session, event_id: int, user_id: int | None) -> Response:
     # EventSource asks for text/event-stream; a client that does not (a script, a probe) gets
     # the current events once and the end of the body, never a response that does not end.
     streaming = request.accept_mimetypes.best == EVENT_STREAM
-    response = Response(live.stream(sub, keepalive_seconds=config.live_keepalive_seconds,
-                                    max_seconds=None if streaming else 0.0),
-                        mimetype=EVENT_STREAM)
+    handover = request.environ.get(HANDOVER)
+    if streaming and handover is not None:  # `sync-server streams` writes the frames itself
+        handover(live, sub)
+        response = Response(b"", mimetype=EVENT_STREAM)
+    else:
+        response = Response(live.stream(sub, keepalive_seconds=config.live_keepalive_seconds,
+                                        max_seconds=None if streaming else 0.0),
+                            mimetype=EVENT_STREAM)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shared.protocol import Direction
 from shared.vocabulary import ADMITTING_VERDICTS
 from shared.vocabulary import format_optional_time as iso
-from sync_server.db import bucket_start, epoch_bucket
+from sync_server.db import bucket_start, slice_number, time_slice
 from sync_server.door.models import DoorScan
 from sync_server.events.models import Bundle, TicketType
 from sync_server.orders.models import DiscountCode, Order, OrderItem, PaymentStatus
@@ -79,9 +79,18 @@ class Analytics:
 
 
 def analytics(session: Session, event_id: int) -> Analytics:
-    """Three grouped passes: the event's completed orders by (slice, discount code), their
-    items by (slice, ticket type, bundle), its admissions by quarter hour; the rest (refunded
-    orders, ticket types, codes) are a few rows each."""
+    """Three passes over many rows: the event's completed orders by (slice, discount code), its
+    items by ticket type and bundle, its admissions by quarter hour; the rest (first and last
+    sale, refunded orders, ticket types, codes) are index probes or a few rows each.
+
+    Why no pass joins every order with its items: an order carries the sum of its items'
+    quantities (``Order.units``, migration 0016), so the tickets sold per slice are one more sum
+    of the orders pass, and the items by type are read by the event's ticket types and bundles,
+    leaving out the few items of orders not completed (an anti-join against those orders only).
+    That join was the slowest query of the page: on ``bench/pages.py``'s 100,000 orders the two
+    sales passes took 89 ms of PostgreSQL CPU with it, 48 ms without, and the whole page 124 ms
+    of PostgreSQL CPU a request before, 85 ms after (docs/benchmarks.md, 2026-12-03 "The
+    analytics page without the items join")."""
     found = Analytics()
     done = sa.and_(Order.event_id == event_id, Order.payment_status == PaymentStatus.COMPLETED)
     span = session.execute(sa.select(sa.func.min(Order.completed_at),
@@ -90,17 +99,18 @@ def analytics(session: Session, event_id: int) -> Analytics:
     if first_sale is not None and last_sale is not None and \
             last_sale - first_sale > timedelta(days=3):
         found.slice_seconds = DAY
-    bucket = epoch_bucket(session, sa.func.coalesce(Order.completed_at, Order.created_at),
-                          found.slice_seconds)
+    bucket = time_slice(session, sa.func.coalesce(Order.completed_at, Order.created_at),
+                        found.slice_seconds)
     per_slice: dict[int, list[int]] = {}  # slice -> [orders, tickets, gross]
     given: dict[int, int] = {}  # discount code id -> discount cents
-    for b, code_id, n, gross, fees, discount in session.execute(
-            sa.select(bucket, Order.discount_code_id, sa.func.count(),
+    for b, code_id, n, units, gross, fees, discount in session.execute(
+            sa.select(bucket, Order.discount_code_id, sa.func.count(), sa.func.sum(Order.units),
                       sa.func.sum(Order.total_cents), sa.func.sum(Order.fees_cents),
                       sa.func.sum(Order.discount_cents))
             .where(done).group_by(bucket, Order.discount_code_id)):
-        row = per_slice.setdefault(int(b), [0, 0, 0])
+        row = per_slice.setdefault(slice_number(b, found.slice_seconds), [0, 0, 0])
         row[0] += int(n)
+        row[1] += int(units or 0)
         row[2] += int(gross or 0)
         found.orders += int(n)
         found.gross_cents += int(gross or 0)
@@ -108,26 +118,37 @@ def analytics(session: Session, event_id: int) -> Analytics:
         found.discount_cents += int(discount or 0)
         if code_id is not None:
             given[code_id] = given.get(code_id, 0) + int(discount or 0)
-    sold: dict[tuple[int | None, int | None], tuple[int, int]] = {}
-    for b, type_id, bundle_id, n, subtotal in session.execute(
-            sa.select(bucket, OrderItem.ticket_type_id, OrderItem.bundle_id,
-                      sa.func.sum(OrderItem.quantity), sa.func.sum(OrderItem.subtotal_cents))
-            .join(Order, Order.id == OrderItem.order_id).where(done)
-            .group_by(bucket, OrderItem.ticket_type_id, OrderItem.bundle_id)):
-        per_slice.setdefault(int(b), [0, 0, 0])[1] += int(n or 0)
-        units, cents = sold.get((type_id, bundle_id), (0, 0))
-        sold[(type_id, bundle_id)] = (units + int(n or 0), cents + int(subtotal or 0))
     refunded = session.execute(sa.select(sa.func.count(),
                                          sa.func.coalesce(sa.func.sum(Order.total_cents), 0))
                                .where(Order.event_id == event_id,
                                       Order.payment_status == PaymentStatus.REFUNDED)).one()
     found.refunded_orders, found.refunded_cents = int(refunded[0]), int(refunded[1])
-    found.types = _types(session, event_id, sold)
+    found.types = _types(session, event_id, _sold(session, event_id))
     found.tickets = sum(t.sold for t in found.types)
     found.sales = _slices(per_slice, found.slice_seconds)
     found.codes = _codes(session, event_id, given)
     found.checkins = _checkins(session, event_id)
     return found
+
+
+def _sold(session: Session, event_id: int) -> dict[tuple[int | None, int | None], tuple[int, int]]:
+    """(ticket type id, bundle id) -> (units, subtotal cents) on the event's completed orders:
+    the items of its ticket types and bundles (an order's items are all of its own event's)
+    but those of its orders in any other state (pending, failed, refunded: few, found by their
+    status)."""
+    not_completed = [s for s in PaymentStatus if s is not PaymentStatus.COMPLETED]
+    other_state = sa.exists().where(Order.id == OrderItem.order_id, Order.event_id == event_id,
+                                    Order.payment_status.in_(not_completed))
+    of_event = sa.or_(
+        OrderItem.ticket_type_id.in_(sa.select(TicketType.id)
+                                     .where(TicketType.event_id == event_id)),
+        OrderItem.bundle_id.in_(sa.select(Bundle.id).where(Bundle.event_id == event_id)))
+    return {(type_id, bundle_id): (int(n or 0), int(subtotal or 0))
+            for type_id, bundle_id, n, subtotal in session.execute(
+                sa.select(OrderItem.ticket_type_id, OrderItem.bundle_id,
+                          sa.func.sum(OrderItem.quantity), sa.func.sum(OrderItem.subtotal_cents))
+                .where(of_event, ~other_state)
+                .group_by(OrderItem.ticket_type_id, OrderItem.bundle_id))}
 
 
 def _slices(per_slice: dict[int, list[int]], seconds: int) -> list[Slice]:
@@ -163,8 +184,8 @@ def _codes(session: Session, event_id: int, given: dict[int, int]) -> list[CodeU
 
 
 def _checkins(session: Session, event_id: int) -> list[tuple[datetime, int, int]]:
-    bucket = epoch_bucket(session, DoorScan.scanned_at, CHECKIN_SLICE)
-    rows = dict((int(b), int(n)) for b, n in session.execute(
+    bucket = time_slice(session, DoorScan.scanned_at, CHECKIN_SLICE)
+    rows = dict((slice_number(b, CHECKIN_SLICE), int(n)) for b, n in session.execute(
         sa.select(bucket, sa.func.count())
         .where(DoorScan.event_id == event_id, DoorScan.lost_to_id.is_(None),
                DoorScan.verdict.in_(sorted(ADMITTING_VERDICTS)),

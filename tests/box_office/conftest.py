@@ -24,8 +24,8 @@ from scanner_app.core.sync import SyncEngine, pair
 from scanner_app.storage.store import DoorStore
 from sync_server.devices.models import DeviceKind
 from sync_server.devices.services import create_pairing_code
+from sync_server.events.catalog import add_ticket_type
 from sync_server.events.models import Event, TicketType
-from sync_server.events.services import add_ticket_type
 from sync_server.staff.models import AuthorizedSeller
 from tests.scanner_core.real_server import LiveServer, RealServer, real_app
 from tests.server.conftest import Person, bearer

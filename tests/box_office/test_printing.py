@@ -58,3 +58,25 @@ def test_a_missing_printer_says_so_and_never_raises(qtbot: QtBot, tmp_path: Path
     assert not outcome.ok and "reprint" in outcome.message
     outcome = DeskPrinter(pdf_folder=tmp_path / "pdfs").print_sale(a_sale(1))
     assert outcome.ok and (tmp_path / "pdfs").is_dir()
+
+
+def test_qr_modules_without_zxing_writer_come_from_shared_qr_and_read_back(monkeypatch) -> None:
+    import numpy as np
+    import zxingcpp
+
+    from scanner_app.ui import ticket_print
+
+    token = "ABCDEFGHJKLMNPQRSTUVWXYZ234567ABCD"
+    written = ticket_print.qr_modules(token)
+
+    def no_writer(*_args, **_kwargs):
+        raise RuntimeError("this zxing-cpp has no writer")
+
+    monkeypatch.setattr(zxingcpp, "create_barcode", no_writer)
+    fallback = ticket_print.qr_modules(token)
+    assert fallback.dtype == np.uint8 and set(np.unique(fallback)) == {0, 255}
+    assert fallback.shape == written.shape  # same version, same 4-module quiet zone
+    scaled = np.ascontiguousarray(np.kron(fallback, np.ones((4, 4), np.uint8)))
+    assert [code.text for code in zxingcpp.read_barcodes(scaled)] == [token]
+    image = ticket_print.qr_image(token, box_size=3)
+    assert image.width() == 3 * written.shape[1]

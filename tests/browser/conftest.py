@@ -12,15 +12,19 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from sync_server import create_app
-from sync_server.migrate import upgrade
-from tests.conftest import _empty_postgres
 from tests.server.conftest import server_config
+from tests.support.apps import close_app
+from tests.support.databases import empty_postgres
 
 CHROMIUM = "/usr/bin/chromium"
+# An ``expect`` waits this long before it fails (Playwright's default is 5 s). On a slow hour
+# this host runs the suite at half speed with two workers and Chromium competing for two cores;
+# a passing check returns as soon as it holds, so only a real failure waits the whole time.
+expect.set_options(timeout=15_000)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -34,10 +38,12 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture
-def database_url(postgres_database: str) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, postgres_database: str) -> Iterator[str]:
     """Pages are driven on PostgreSQL, the production database, once each: every service under
-    them runs on both databases in tests/server, and a browser test costs seconds."""
-    _empty_postgres(postgres_database)
+    them runs on both databases in tests/server, and a browser test costs seconds. (Emptied
+    unless ``database_at_head`` resets it, as in tests/conftest.py.)"""
+    if "database_at_head" not in request.fixturenames:
+        empty_postgres(postgres_database)
     yield postgres_database
 
 
@@ -50,22 +56,18 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live_app(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+def live_app(database_at_head: str, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     """The real app on a real socket (127.0.0.1, a free port), served from a thread."""
-    upgrade(database_url)
-    app = create_app(server_config(database_url, tmp_path / "instance"))
+    app = create_app(server_config(database_at_head, tmp_path / "instance"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield app, f"http://127.0.0.1:{server.server_port}"
     finally:
-        hub = app.extensions.get("sync_live_hub")  # the live streams' thread, if a page opened one
-        if hub is not None:
-            hub.stop()
         server.shutdown()
         thread.join(timeout=10)
-        app.extensions["sync_db_engine"].dispose()
+        close_app(app)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from sync_server.events.catalog import add_bundle
 from sync_server.events.models import Event
-from sync_server.events.services import add_bundle
 from sync_server.orders.discounts import create_discount_code
 from sync_server.orders.models import DiscountType
 from tests.server.conftest import PASSWORD, Person, World

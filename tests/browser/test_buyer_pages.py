@@ -15,7 +15,7 @@ from pyzbar.pyzbar import decode
 
 from sync_server.events.models import Event, EventStatus
 from sync_server.tickets.models import TicketInstance
-from tests.browser.look import look
+from tests.browser.look import capture, look
 from tests.server.conftest import PASSWORD, Person, World
 
 
@@ -121,7 +121,7 @@ def test_a_buyer_gets_a_ticket_shows_its_qr_downloads_it_and_gives_it_away(
         ticket = world.session.scalars(sa.select(TicketInstance)
                                        .where(TicketInstance.event_id == event.id)).one()
         token = ticket.token
-    decoded = decode(Image.open(io.BytesIO(qr.screenshot())))
+    decoded = decode(Image.open(io.BytesIO(capture(qr))))
     assert [d.data.decode() for d in decoded] == [token]
 
     with phone.expect_download() as pdf:

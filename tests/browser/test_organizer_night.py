@@ -25,7 +25,7 @@ from pyzbar import pyzbar
 
 from scanner_app import cli
 from scanner_app.core.pairing import parse_pairing_payload
-from tests.browser.look import look
+from tests.browser.look import capture, look
 from tests.browser.organizer_world import session_of
 from tests.browser.test_account_pages import verify_link
 from tests.server.conftest import World
@@ -116,7 +116,7 @@ def test_an_organizers_night_from_nothing_to_the_first_entry(
     look(page, "night-05-pairing-qr-laptop")
     payload = qr.get_attribute("data-payload")
     assert payload is not None and payload.startswith(f"stepperslife-pair:{base}")
-    drawn = pyzbar.decode(Image.open(io.BytesIO(qr.screenshot())))
+    drawn = pyzbar.decode(Image.open(io.BytesIO(capture(qr))))
     assert [d.data.decode() for d in drawn] == [payload]  # what the door's camera reads
     parsed = parse_pairing_payload(payload)
     assert parsed is not None

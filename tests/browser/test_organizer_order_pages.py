@@ -61,6 +61,9 @@ def night(live_app: tuple[Flask, str]) -> Iterator[Night]:
             session.add(OrderItem(order_id=sold[0].order_id, ticket_type_id=tier.id,
                                   quantity=len(sold), price_per_item_cents=2500,
                                   subtotal_cents=2500 * len(sold)))
+            lined = session.get(Order, sold[0].order_id)
+            assert lined is not None
+            lined.units = len(sold)
         order = session.get(Order, tickets[0].order_id)
         assert order is not None
         order.total_cents = order.subtotal_cents = 7500

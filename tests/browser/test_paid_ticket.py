@@ -20,7 +20,7 @@ from sync_server.events.models import Event
 from sync_server.orders.models import Order
 from sync_server.tickets.models import TicketInstance
 from tests.browser.conftest import CHROMIUM
-from tests.browser.look import look
+from tests.browser.look import capture, look
 from tests.fake_stripe.fixture import fake_stripe
 from tests.fake_stripe.server import FakeStripe
 from tests.server.conftest import World
@@ -93,7 +93,7 @@ def test_a_stranger_buys_a_paid_ticket_and_sees_its_qr(
         ticket = session.scalars(sa.select(TicketInstance)
                                  .where(TicketInstance.order_id == order.id)).one()
         assert (order.payment_status.value, order.total_cents) == ("COMPLETED", 2725)
-    decoded = decode(Image.open(io.BytesIO(phone.screenshot(full_page=True))).convert("L"),
+    decoded = decode(Image.open(io.BytesIO(capture(phone, full_page=True))).convert("L"),
                      symbols=[ZBarSymbol.QRCODE])
     assert [d.data.decode() for d in decoded] == [ticket.token]
     [charge] = stripe_env.ledger()["charges"]

@@ -31,12 +31,13 @@ from sync_server.accounts.models import User
 from sync_server.accounts.services import create_user
 from sync_server.db import make_engine
 from sync_server.devices.services import create_pairing_code
+from sync_server.events.catalog import add_day, add_ticket_type
 from sync_server.events.models import Event, TicketType
-from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
-from sync_server.migrate import upgrade
+from sync_server.events.services import create_event, publish_event
 from sync_server.tickets.models import TicketInstance
 from tests.server.conftest import MASTER_SECRET
 from tests.server.door.conftest import sell
+from tests.support.databases import reset_to_head
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -133,7 +134,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     instance = tmp_path / "instance"
     instance.mkdir()
     process = ServerProcess(instance)
-    upgrade(process.database_url)
+    reset_to_head(process.database_url)
     process.start()
     try:
         yield process

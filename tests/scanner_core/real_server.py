@@ -30,15 +30,17 @@ from sync_server.devices.models import Device
 from sync_server.devices.services import create_pairing_code, revoke_device
 from sync_server.door.changes import next_change
 from sync_server.door.models import DoorScan, table_of
+from sync_server.events.catalog import add_day, add_ticket_type
 from sync_server.events.models import Event, TicketType
-from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
+from sync_server.events.services import create_event, publish_event
 from sync_server.keys.services import active_key_version, event_key
-from sync_server.migrate import upgrade
 from sync_server.orders.models import Order, PaymentMethod, PaymentStatus
 from sync_server.tickets.models import TicketInstance, TicketStatus, ticket_instance_days
 from tests.e2e.conftest import free_port
 from tests.server.conftest import MASTER_SECRET, Person, World, server_config
 from tests.server.door.conftest import sell
+from tests.support.apps import close_app
+from tests.support.databases import reset_to_head
 
 BASE_URL = "http://testserver"
 
@@ -59,7 +61,7 @@ class RealServer:
 
     def close(self) -> None:
         self.session.close()
-        self.app.extensions["sync_db_engine"].dispose()
+        close_app(self.app)
 
     # --- talking to it ---------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ def real_app(folder: Path) -> Flask:
     """The real app on a freshly migrated SQLite file under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'sync-server.db'}"
-    upgrade(url)
+    reset_to_head(url)
     return create_app(server_config(url, folder / "instance"))
 
 

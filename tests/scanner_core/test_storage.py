@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import base64
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from scanner_app.core.door import Door
+from scanner_app.storage import cache
 from scanner_app.storage import database as db
+from scanner_app.storage import store as store_module
 from scanner_app.storage.store import DoorStore
 from scanner_app.storage.vault import KEY_FILE
 from shared import protocol as p
 from shared.keys import derive_event_key
-from tests.scanner_core.conftest import EVENT, MASTER, page, ticket
+from tests.scanner_core.conftest import EVENT, MASTER, FakeClock, page, ticket
 
 TOKEN = "sld_super-secret-device-token-value"
 
@@ -225,3 +229,39 @@ def test_a_changed_or_forgotten_ticket_leaves_no_search_terms_behind(door: Door)
     door.store.forget_event(EVENT)
     with door.store.driver_connection() as conn:
         assert conn.execute("SELECT count(*) FROM ticket_terms").fetchone()[0] == 0
+
+
+def test_a_door_in_use_stores_a_page_in_short_transactions(
+        door: Door, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not in use (no scan for IN_USE_WINDOW): a page in one write transaction; in use: chunks
+    of TICKET_CHUNK, so a scan never waits for a whole page (store.DoorStore.in_use)."""
+    chunks: list[int] = []
+    real_store_tickets = cache.store_tickets
+
+    def store_tickets(s: Session, tickets: cache.PreparedTickets) -> int:
+        chunks.append(len(tickets))
+        return real_store_tickets(s, tickets)
+
+    monkeypatch.setattr(cache, "store_tickets", store_tickets)
+    monkeypatch.setattr(store_module, "TICKET_CHUNK", 100)
+    assert not door.store.in_use()
+    door.store.store_page(EVENT, page(tuple(ticket(i, revision=6) for i in range(1, 251))), 6)
+    assert chunks == [250]
+
+    clock.now = datetime.now(UTC)
+    door.check("not a ticket", door="North", source="t")  # journaled, refused: in use all the same
+    assert door.store.in_use()
+    chunks.clear()
+    door.store.store_page(EVENT, page(tuple(ticket(i, revision=7) for i in range(1, 251))), 7)
+    assert chunks == [100, 100, 50]
+    assert door.store.counts()["tickets_cached"] == 250
+    assert door.store.event_cursors()[EVENT] == ("c1", 7)
+
+
+def test_in_use_means_a_scan_in_the_last_two_minutes_or_one_dated_later(
+        door: Door, clock: FakeClock) -> None:
+    scanned = clock.now
+    door.check("not a ticket", door="North", source="t")
+    assert door.store.in_use(now=scanned + timedelta(seconds=119))
+    assert not door.store.in_use(now=scanned + store_module.IN_USE_WINDOW + timedelta(seconds=1))
+    assert door.store.in_use(now=scanned - timedelta(hours=1))  # this door's clock runs ahead

@@ -1,9 +1,9 @@
 """Fixtures for the sync server: a migrated database on both legs, the app, HTTP clients, data.
 
-``app`` runs the real Alembic migrations on the ``database_url`` leg (SQLite file, then
-PostgreSQL) and builds the real Flask app on it. ``api`` is an httpx client speaking real HTTP
-to that app through ``httpx.WSGITransport`` (no sockets). ``world`` makes users, tokens and
-events through the same services the routes use.
+``app`` builds the real Flask app on the ``database_url`` leg (SQLite file, then PostgreSQL)
+brought to the real Alembic migrations' head (``database_at_head``, tests/conftest.py).
+``api`` is an httpx client speaking real HTTP to that app through ``httpx.WSGITransport`` (no
+sockets). ``world`` makes users, tokens and events through the same services the routes use.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from sync_server.accounts.services import create_user
 from sync_server.auth.tokens import issue_api_token
 from sync_server.devices.models import Device
 from sync_server.devices.services import create_pairing_code, pair_device
+from sync_server.events.catalog import add_day, add_ticket_type
 from sync_server.events.models import Event, EventDay, EventType, TicketType
-from sync_server.events.services import add_day, add_ticket_type, create_event, publish_event
-from sync_server.migrate import upgrade
+from sync_server.events.services import create_event, publish_event
 from sync_server.staff.models import StaffRole
 from sync_server.staff.services import add_seller, add_staff
+from tests.support.apps import close_app
 
 MASTER_SECRET = bytes(range(32))
 PASSWORD = "correct horse battery"
@@ -56,11 +57,10 @@ def server_config(database_url: str, instance: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    upgrade(database_url)
-    application = create_app(server_config(database_url, tmp_path / "instance"))
+def app(database_at_head: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(server_config(database_at_head, tmp_path / "instance"))
     yield application
-    application.extensions["sync_db_engine"].dispose()
+    close_app(application)
 
 
 def _route_patterns() -> list[tuple[re.Pattern[str], str, type[Any] | None]]:
@@ -138,12 +138,14 @@ class World:
         return Person(user, token)
 
     def event(self, organizer: Person, *, published: bool = True, days: int = 2,
-              event_type: EventType = EventType.TICKETED_EVENT, name: str = "") -> Event:
+              event_type: EventType = EventType.TICKETED_EVENT, name: str = "",
+              allow_waitlist: bool = False) -> Event:
         start = datetime(2030, 6, 6, 23, 0, tzinfo=UTC)
         event = create_event(self.session, organizer=organizer.user, values={
             "name": name or f"Dance weekend {next(_counter)}", "event_type": event_type,
             "starts_at": start, "ends_at": start + timedelta(days=days),
             "timezone": "America/Chicago", "city": "Chicago", "categories": ["Set"],
+            "allow_waitlist": allow_waitlist,
         })
         for i in range(days):
             add_day(self.session, event, user=organizer.user, values={

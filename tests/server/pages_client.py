@@ -13,8 +13,9 @@ from werkzeug.test import TestResponse
 
 from tests.server.conftest import PASSWORD
 
-_HIDDEN = re.compile(r'<input[^>]*?name="(csrf_token|nonce|version)"[^>]*?value="([^"]*)"')
-_HIDDEN_REV = re.compile(r'<input[^>]*?value="([^"]*)"[^>]*?name="(csrf_token|nonce|version)"')
+_NAMES = r"((?:[a-z]+-)?(?:csrf_token|nonce|version))"  # a prefixed form's too ("comp-nonce")
+_HIDDEN = re.compile(r'<input[^>]*?name="' + _NAMES + r'"[^>]*?value="([^"]*)"')
+_HIDDEN_REV = re.compile(r'<input[^>]*?value="([^"]*)"[^>]*?name="' + _NAMES + r'"')
 
 
 def hidden_fields(page: str, action: str | None = None) -> dict[str, str]:

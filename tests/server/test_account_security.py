@@ -17,6 +17,7 @@ from sync_server.headers import QuietRequestHandler
 from sync_server.signin.limits import COOKIE
 from tests.server.conftest import PASSWORD, World, error_code, server_config
 from tests.server.test_accounts import _csrf, confirm, sign_up, signed_up
+from tests.support.apps import close_app
 
 
 def _client(app: Flask, base: str = "http://testserver/api/v1") -> httpx.Client:
@@ -30,7 +31,7 @@ def strict_app(database_url: str, tmp_path: Path, app: Flask) -> Iterator[Flask]
     strict = create_app({**server_config(database_url, tmp_path / "strict"),
                          "sign_in_limit": 3, "sign_in_limit_per_address": 3})
     yield strict
-    strict.extensions["sync_db_engine"].dispose()
+    close_app(strict)
 
 
 def test_wrong_passwords_never_lock_out_a_known_client(strict_app: Flask) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sync_server import create_app
 from sync_server.accounts.models import ApiToken, User
 from tests.server.conftest import PASSWORD, bearer, error_code, server_config
+from tests.support.apps import close_app
 
 
 def sign_up(api: httpx.Client, email: str = "Ann@Example.org") -> httpx.Response:
@@ -105,7 +106,7 @@ def test_sign_in_is_rate_limited_per_address_across_app_servers(
         for c in clients:
             c.close()
         for a in (first, second):
-            a.extensions["sync_db_engine"].dispose()
+            close_app(a)
 
 
 def _csrf(html: str) -> str:

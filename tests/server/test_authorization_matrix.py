@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sync_server import api_routes
 from sync_server.api import API_PREFIX, ApiRoute
 from sync_server.auth.access import Access
 from sync_server.devices.services import revoke_device
-from sync_server.events.services import add_bundle
+from sync_server.events.catalog import add_bundle
 from sync_server.models import Base
 from sync_server.orders.discounts import create_discount_code
 from sync_server.orders.models import DiscountType
@@ -90,6 +91,7 @@ def table_counts(session: Session) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow  # every route times every kind of caller
 def test_every_route_refuses_exactly_who_it_should(
     app: Flask, api: httpx.Client, world: World, session: Session
 ) -> None:

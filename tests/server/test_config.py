@@ -14,6 +14,7 @@ from sync_server import create_app
 from sync_server.config import Config, load_config, settings_table
 from tests.server.conftest import World, server_config
 from tests.server.test_devices_and_staff import decode_qr
+from tests.support.apps import close_app
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "server.md"
 
@@ -118,4 +119,4 @@ def test_settings_from_the_environment_reach_the_app(
         qr = decode_qr(made.json()["qr_png_data_url"])
         assert qr == f"stepperslife-pair:https://tix.example.com#{made.json()['code']}"
     finally:
-        configured.extensions["sync_db_engine"].dispose()
+        close_app(configured)

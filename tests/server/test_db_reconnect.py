@@ -7,6 +7,8 @@ PostgreSQL restart would, and the next request must still succeed on a fresh con
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import psycopg
 import pytest
@@ -14,6 +16,7 @@ from flask import Flask
 
 from sync_server import db
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.support.apps import close_app
 
 
 def _terminate_backends(database_url: str) -> int:
@@ -54,3 +57,26 @@ def test_only_an_idle_connection_is_pinged(
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
     assert api.get("/categories").status_code == 200
     assert len(pings) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_write_that_waits_out_the_sqlite_lock_is_a_503_to_retry_and_changes_nothing(
+    app: Flask, api: httpx.Client, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)  # read as each new connection opens
+    close_app(app)
+    body = {"email": "busy@example.org", "password": "correct horse battery", "name": "Bo"}
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the one write lock
+    try:
+        busy = api.post("/accounts/sign-up", json=body)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["error"]["code"] == "unavailable"
+    assert busy.headers["Retry-After"] == "1"
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as reader:
+        assert reader.execute("SELECT count(*) FROM users").fetchone() == (0,)  # no half write
+    again = api.post("/accounts/sign-up", json=body)  # sent again, it just works
+    assert again.status_code == 202, again.text

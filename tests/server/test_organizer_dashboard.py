@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from shared.protocol import Direction
 from sync_server.devices.models import Device
 from sync_server.door.models import DoorScan
+from sync_server.events.catalog import add_day
 from sync_server.events.models import EventType
-from sync_server.events.services import add_day, cancel_event, create_event, publish_event
+from sync_server.events.services import cancel_event, create_event, publish_event
 from sync_server.orders.models import Order
 from sync_server.organizer.dashboard import dashboard
 from sync_server.scanning.models import ScanType

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.ticket_token import Reason, verify
+from sync_server.events.catalog import add_bundle
 from sync_server.events.models import Event
-from sync_server.events.services import add_bundle
 from sync_server.keys.services import (
     active_key_version,
     keyring_for_event,

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 
 from sync_server import create_app
-from sync_server.migrate import upgrade
 from tests.server.conftest import server_config
+from tests.support.apps import close_app
 
 METRICS_TOKEN = "scrape-token-for-tests"
 
@@ -25,13 +25,12 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+def app(database_at_head: str, tmp_path: Path) -> Iterator[Flask]:
     """The server's ``app`` fixture, with a metrics token set."""
-    upgrade(database_url)
-    application = create_app({**server_config(database_url, tmp_path / "instance"),
+    application = create_app({**server_config(database_at_head, tmp_path / "instance"),
                               "metrics_token": METRICS_TOKEN})
     yield application
-    application.extensions["sync_db_engine"].dispose()
+    close_app(application)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.server.door.conftest import (  # noqa: F401 (the clock fixture: scans
     server_clock_after_the_event,
     upload,
 )
+from tests.support.apps import close_app
 
 
 def contents(database_url: str) -> tuple[list[str], list[str]]:
@@ -76,7 +77,7 @@ def test_backup_wipe_restore_finds_every_order_and_scan(
     assert refused.exit_code == 1
     assert "the database is not empty" in refused.output and "--force" in refused.output
 
-    app.extensions["sync_db_engine"].dispose()
+    close_app(app)
     wipe(database_url)
     assert contents_or_none(database_url) is None
     restored = runner.invoke(restore_command, [str(dump)])

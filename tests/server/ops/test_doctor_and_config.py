@@ -18,6 +18,7 @@ from sync_server.ops.commands import env_example
 from sync_server.ops.doctor import run_checks
 from tests.server.conftest import server_config
 from tests.server.ops.conftest import METRICS_TOKEN, closed_port
+from tests.support.apps import close_app
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "sync-server.env.example"
 GOOD_STRIPE = "sk_test_" + "a1B2" * 6
@@ -110,7 +111,7 @@ def test_unreachable_database_and_missing_migrations(tmp_path: Path, database_ur
     assert result.exit_code == 1
     assert "FAIL migrations: migrations not at head" in result.output
     for app in (down, fresh):
-        app.extensions["sync_db_engine"].dispose()
+        close_app(app)
 
 
 def test_config_hides_secrets_and_says_where_each_came_from(app: Flask) -> None:
@@ -159,6 +160,6 @@ def test_production_refuses_to_start_without_a_good_master_secret(
         create_app({"instance_path": tmp_path})
     assert not (tmp_path / "master_secret").exists()  # nothing generated in production
     monkeypatch.setenv("SYNC_MASTER_SECRET", bytes(range(32)).hex())
-    create_app({"instance_path": tmp_path}).extensions["sync_db_engine"].dispose()
+    close_app(create_app({"instance_path": tmp_path}))
 
 

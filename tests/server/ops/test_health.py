@@ -14,6 +14,7 @@ from sync_server import create_app
 from sync_server.migrate import current_heads, upgrade
 from tests.server.conftest import server_config
 from tests.server.ops.conftest import closed_port
+from tests.support.apps import close_app
 
 
 def _client(database_url: str, instance: Path) -> Iterator[httpx.Client]:
@@ -21,7 +22,7 @@ def _client(database_url: str, instance: Path) -> Iterator[httpx.Client]:
     with httpx.Client(transport=httpx.WSGITransport(app=app),
                       base_url="http://testserver") as client:
         yield client
-    app.extensions["sync_db_engine"].dispose()
+    close_app(app)
 
 
 def test_ready_on_a_migrated_database(root: httpx.Client) -> None:
@@ -76,4 +77,4 @@ def test_client_address_from_the_proxy_only_when_told(tmp_path: Path, database_u
                       base_url="http://testserver") as client:
         client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
     assert addresses == [seen]
-    app.extensions["sync_db_engine"].dispose()
+    close_app(app)

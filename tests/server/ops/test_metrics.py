@@ -13,6 +13,7 @@ from sync_server import create_app
 from tests.server.conftest import World, server_config
 from tests.server.ops.conftest import METRICS_TOKEN as TOKEN
 from tests.server.ops.conftest import closed_port
+from tests.support.apps import close_app
 
 
 def sample(text: str, metric: str, **labels: str) -> float:
@@ -44,7 +45,7 @@ def test_metrics_need_the_token(app: Flask, tmp_path: Path, database_url: str) -
                       base_url="http://testserver") as client:
         answer = client.get("/metrics", headers={"Authorization": "Bearer "})
         assert answer.status_code == 404
-    unset.extensions["sync_db_engine"].dispose()
+    close_app(unset)
 
 
 def test_requests_by_route_and_status_and_checkout_latency(app: Flask, world: World) -> None:
@@ -88,4 +89,4 @@ def test_database_down_shows_in_the_scrape(tmp_path: Path) -> None:
     with httpx.Client(transport=httpx.WSGITransport(app=app),
                       base_url="http://testserver") as client:
         assert sample(scrape(client), "sync_database_up") == 0
-    app.extensions["sync_db_engine"].dispose()
+    close_app(app)

@@ -23,13 +23,13 @@ from shared import protocol as p
 from sync_server import create_app
 from sync_server.door.models import DoorScan
 from sync_server.events.models import TicketType
-from sync_server.migrate import upgrade
 from sync_server.tickets.models import TicketInstance
-from tests.conftest import _empty_postgres
 from tests.server.conftest import MASTER_SECRET, World, server_config
 from tests.server.door.conftest import T0, scan, sell
 from tests.server.ops.conftest import closed_port
 from tests.server.ops.test_metrics import sample
+from tests.support.apps import close_app
+from tests.support.databases import reset_to_head
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,8 +75,7 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture
 def database(postgres_database: str) -> str:
-    _empty_postgres(postgres_database)
-    upgrade(postgres_database)
+    reset_to_head(postgres_database)
     return postgres_database
 
 
@@ -122,7 +121,7 @@ def test_flash_sale_and_door_uploads_across_two_servers(
         _device.paired_at = _device.paired_at - timedelta(days=1)
         session.commit()
         minutes_now = shift.total_seconds() / 60
-    app.extensions["sync_db_engine"].dispose()
+    close_app(app)
 
     clients = [httpx.Client(base_url=base + "/api/v1", timeout=30) for base in servers]
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from sync_server.orders import search
 from sync_server.orders.models import Order, PaymentStatus
 from tests.server.conftest import World
 from tests.server.organizer.conftest import Night, csrf, web_as
@@ -199,3 +200,18 @@ def test_a_formula_in_a_name_is_quoted_in_the_csv(app: Flask, night: Night,
     session.commit()
     text = web_as(app, night.organizer).get(night.url("/orders.csv")).text
     assert "'=HYPERLINK" in text
+
+
+def test_a_search_counts_every_match_on_each_page_and_past_the_last(night: Night,
+                                                                    session: Session) -> None:
+    """A search's page and its number of matches come from one query (a window count); a page
+    past the last has no row to carry the count, so it is counted apart: same number."""
+    every = search.search_orders(session, night.event.id, text="example", per_page=1)
+    assert every.total == 2 and len(every.orders) == 1
+    pages = [search.search_orders(session, night.event.id, text="EXAMPLE", page=n, per_page=1)
+             for n in (1, 2, 3)]
+    assert [p.total for p in pages] == [2, 2, 2]
+    assert [len(p.orders) for p in pages] == [1, 1, 0]
+    assert pages[0].orders[0].id != pages[1].orders[0].id  # newest first, each once
+    assert search.search_orders(session, night.event.id, text="nobody-like-this").total == 0
+    assert search.search_orders(session, night.event.id, per_page=1, page=3).total == 2

@@ -18,13 +18,13 @@ from werkzeug.serving import make_server
 
 from sync_server import create_app
 from sync_server.events.models import Event, TicketType
-from sync_server.migrate import upgrade
 from sync_server.orders.models import Order
 from sync_server.payments.models import CardPayment
 from sync_server.tickets.models import TicketInstance
 from tests.fake_stripe.fixture import fake_stripe
 from tests.fake_stripe.server import FakeStripe
 from tests.server.conftest import Person, World, server_config
+from tests.support.apps import close_app
 
 __all__ = ["fake_stripe"]
 WEBHOOK = "/api/v1/payments/stripe/webhook"
@@ -32,13 +32,12 @@ SECRET = "whsec_paymentstests0000000000000000"
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, fake_stripe: FakeStripe,
+def app(database_at_head: str, tmp_path: Path, fake_stripe: FakeStripe,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     monkeypatch.setenv("STRIPE_SECRET_KEY", fake_stripe.api_key)
     monkeypatch.setenv("STRIPE_API_BASE", fake_stripe.api_base)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-    upgrade(database_url)
-    application = create_app(server_config(database_url, tmp_path / "instance"))
+    application = create_app(server_config(database_at_head, tmp_path / "instance"))
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -49,7 +48,7 @@ def app(database_url: str, tmp_path: Path, fake_stripe: FakeStripe,
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        application.extensions["sync_db_engine"].dispose()
+        close_app(application)
 
 
 @dataclass

@@ -12,11 +12,11 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from sync_server import create_app
-from sync_server.migrate import upgrade
 from sync_server.orders.models import Order
 from sync_server.payments.models import ConnectedAccount
 from tests.fake_stripe.server import FakeStripe
 from tests.server.conftest import World, error_code, server_config
+from tests.support.apps import close_app
 
 
 def test_an_organizer_onboards_and_then_publishes_a_paid_event(
@@ -68,14 +68,13 @@ def test_a_free_event_publishes_without_an_account(api: httpx.Client, world: Wor
 
 
 @pytest.fixture
-def unconfigured(database_url: str, tmp_path: Path,
+def unconfigured(database_at_head: str, tmp_path: Path,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     for name in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    upgrade(database_url)
-    application = create_app(server_config(database_url, tmp_path / "plain"))
+    application = create_app(server_config(database_at_head, tmp_path / "plain"))
     yield application
-    application.extensions["sync_db_engine"].dispose()
+    close_app(application)
 
 
 def test_without_stripe_settings_a_card_checkout_says_so_and_holds_nothing(

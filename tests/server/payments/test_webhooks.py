@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,12 +13,13 @@ import stripe
 from sqlalchemy.orm import Session
 
 from sync_server.mail.models import OutboxMessage
-from sync_server.orders.models import InventoryHold
+from sync_server.orders.models import InventoryHold, Order
 from sync_server.payments.models import StripeEvent
 from sync_server.payments.webhooks import HANDLERS
 from tests.fake_stripe.server import FakeStripe
 from tests.server.conftest import World
 from tests.server.payments.conftest import (
+    SECRET,
     WEBHOOK,
     Shop,
     card_checkout,
@@ -53,6 +57,13 @@ def test_forged_or_stale_signatures_are_refused_and_change_nothing(
     assert events_seen(session) == before
     unsigned = api.post(WEBHOOK.removeprefix("/api/v1"), content=b'{"id": "evt_1"}')
     assert (unsigned.status_code, unsigned.json()["error"]["code"]) == (400, "invalid_signature")
+    body = b'{"id": "evt_1", "data": []}'  # signed with our secret, but not an event
+    stamp = int(time.time())
+    digest = hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    signed = api.post(WEBHOOK.removeprefix("/api/v1"), content=body,
+                      headers={"Stripe-Signature": f"t={stamp},v1={digest}"})
+    assert (signed.status_code, signed.json()["error"]["code"]) == (400, "invalid_event")
+    assert events_seen(session) == before
     fake_stripe.deliver(held)
     assert statuses(fake_stripe)[-len(held):] == [200] * len(held)
     assert order_state(session, order_id) == ("COMPLETED", 2)
@@ -71,12 +82,12 @@ def test_the_same_events_ten_times_have_one_effect(
     assert mails == 1
     sold = api.get(f"/events/{shop.event.id}/availability").json()["ticket_types"][0]
     assert (sold["sold"], sold["held"]) == (3, 0)
-    # Each event handled once: one read of the session per distinct payment event.
-    handled = [e for e in fake_stripe.events() if e["id"] in held and e["type"] in HANDLERS
-               and e["type"] != "payment_intent.payment_failed"]
+    # A paid session's and a succeeded intent's own objects are final: Stripe is not asked.
+    handled = [e for e in fake_stripe.events() if e["id"] in held and e["type"] in HANDLERS]
+    paths = ("/v1/checkout/", "/v1/payment_intents/", "/v1/charges/")
     reads = [r for r in fake_stripe.requests
-             if r["method"] == "GET" and r["path"].startswith("/v1/checkout/sessions/")]
-    assert len(reads) == len(handled) >= 2
+             if r["method"] == "GET" and r["path"].startswith(paths)]
+    assert len(handled) >= 2 and reads == []
     assert events_seen(session) >= len(held)
 
 
@@ -84,10 +95,15 @@ def test_events_in_reverse_order_reach_the_same_state(
     api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
 ) -> None:
     order_id, held = paid_but_held(api, world, shop, fake_stripe, session)
-    fake_stripe.deliver(list(reversed(held)))
+    fake_stripe.deliver(list(reversed(held)))  # the session's event (no charge) first
     assert set(statuses(fake_stripe)) == {200}
     assert order_state(session, order_id) == ("COMPLETED", 2)
-    assert payment(session, order_id).status.value == "PAID"
+    row = payment(session, order_id)
+    intent = fake_stripe.events("payment_intent.succeeded")[-1]["data"]["object"]
+    assert (row.status.value, row.payment_intent_id, row.charge_id) == (
+        "PAID", intent["id"], intent["latest_charge"])
+    order = session.get(Order, order_id)
+    assert order is not None and order.stripe_charge_id == intent["latest_charge"]
 
 
 def test_a_refund_seen_before_the_completion_issues_no_tickets(
@@ -179,10 +195,15 @@ def test_a_dispute_marks_the_payment(
 def test_stripe_unreachable_while_handling_keeps_nothing_and_the_retry_completes(
     api: httpx.Client, world: World, shop: Shop, fake_stripe: FakeStripe, session: Session,
 ) -> None:
+    # A refund's event is read from Stripe (how much is refunded grows after it was raised).
     order_id, _held = paid_but_held(api, world, shop, fake_stripe, session)
-    completed = [e["id"] for e in fake_stripe.events("checkout.session.completed")]
+    client = stripe.StripeClient(fake_stripe.api_key, base_addresses={"api": fake_stripe.api_base})
+    intent = fake_stripe.events("payment_intent.succeeded")[0]["data"]["object"]["id"]
+    client.v1.refunds.create(params={"payment_intent": intent})
+    refunded = [e["id"] for e in fake_stripe.events("charge.refunded")]
     fake_stripe.webhooks.configure(max_attempts=2)
     fake_stripe.fail_next(3, "error", path="/v1/checkout/sessions/")  # the library retries 2x
-    fake_stripe.deliver(completed)
+    fake_stripe.deliver(refunded)
     assert statuses(fake_stripe) == [503, 200]  # Stripe's own retry does the work
-    assert order_state(session, order_id) == ("COMPLETED", 2)
+    assert order_state(session, order_id) == ("FAILED", 0)
+    assert payment(session, order_id).status.value == "REFUNDED"

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from sync_server.events.catalog import add_bundle
 from sync_server.events.models import Bundle, Event, TicketType
-from sync_server.events.services import add_bundle
 from sync_server.orders.services import PurchaseSettings
 from tests.server.conftest import MASTER_SECRET, Person, World
 

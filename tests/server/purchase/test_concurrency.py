@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from sync_server.db import utcnow
 from sync_server.errors import ApiError
+from sync_server.events.catalog import add_bundle
 from sync_server.events.models import Bundle, TicketType
-from sync_server.events.services import add_bundle
 from sync_server.orders.cancellation import cancel_order
 from sync_server.orders.models import InventoryHold, Order, OrderItem, PaymentMethod, PaymentStatus
 from sync_server.orders.services import WantedLine, checkout, complete_order

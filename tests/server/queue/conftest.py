@@ -21,7 +21,7 @@ SETTINGS = QueueSettings(purchase=PurchaseSettings(master_secret=MASTER_SECRET),
 class SoldOut:
     organizer: Person
     event: Event
-    tier: TicketType  # free, 2 units, both sold
+    tier: TicketType  # free, 2 units, both sold (the event takes a waiting list)
     buyers: list[Person]
     order_ids: list[int]
 
@@ -41,7 +41,7 @@ def join(api: httpx.Client, person: Person, event: Event, tier: TicketType) -> h
 @pytest.fixture
 def sold_out(app: Flask, api: httpx.Client, world: World, session: Session) -> SoldOut:
     organizer = world.person("Olive Organizer")
-    event = world.event(organizer)
+    event = world.event(organizer, allow_waitlist=True)
     tier = world.ticket_type(event, organizer, price_cents=0, quantity=2)
     buyers, orders = [], []
     for _ in range(2):

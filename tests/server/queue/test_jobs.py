@@ -60,7 +60,7 @@ def test_a_failing_job_is_recorded_and_never_stops_the_others(
 def test_a_lapsed_hold_reaches_the_line_on_the_next_tick(
         app: Flask, api: httpx.Client, world: World, session: Session) -> None:
     organizer = world.person()
-    event = world.event(organizer)
+    event = world.event(organizer, allow_waitlist=True)
     tier = world.ticket_type(event, organizer, price_cents=2500, quantity=1)
     held = buy(api, world.person(), event, tier)  # CASH: PENDING, its hold reserves the unit
     assert held.status_code == 201 and held.json()["order"]["payment_status"] == "PENDING"

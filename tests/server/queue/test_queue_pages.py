@@ -27,6 +27,8 @@ def _entries(session: Session) -> list[tuple[int, WaitingStatus]]:
 def test_no_waiting_list_where_the_event_allows_none(
     app: Flask, world: World, session: Session, sold_out: SoldOut
 ) -> None:
+    sold_out.event.allow_waitlist = False  # the organizer turned the waiting list off
+    session.commit()
     me = world.person()
     web = PageClient(app, me.user.email)
     url = f"/events/{sold_out.event.id}"
@@ -36,7 +38,8 @@ def test_no_waiting_list_where_the_event_allows_none(
         **hidden_fields(page), "ticket_type_id": str(sold_out.tier.id)})
     assert answer.status_code == 302 and answer.headers["Location"].endswith(
         f"{url}#waiting-list")
-    assert "This event has no waiting list for that ticket." in text(web.get(url))
+    assert "This event does not take a waiting list: buy a ticket if one comes back on sale." \
+        in text(web.get(url))
     assert _entries(session) == []
 
     sold_out.event.allow_waitlist = True
@@ -51,8 +54,6 @@ def test_no_waiting_list_where_the_event_allows_none(
 def test_someone_elses_or_a_made_up_entry_is_no_such_entry(
     app: Flask, api: httpx.Client, world: World, session: Session, sold_out: SoldOut
 ) -> None:
-    sold_out.event.allow_waitlist = True
-    session.commit()
     other, me = world.person(), world.person()
     theirs = join(api, other, sold_out.event, sold_out.tier)
     assert theirs.status_code == 201, theirs.text
@@ -70,8 +71,6 @@ def test_someone_elses_or_a_made_up_entry_is_no_such_entry(
 def test_a_stranger_is_sent_to_sign_in_and_a_form_needs_its_token(
     app: Flask, world: World, session: Session, sold_out: SoldOut
 ) -> None:
-    sold_out.event.allow_waitlist = True
-    session.commit()
     url = f"/events/{sold_out.event.id}"
     stranger = PageClient(app)
     page = text(stranger.get(url))

@@ -30,6 +30,7 @@ from sync_server.queue import services as queue
 from sync_server.queue.models import WaitingListEntry, WaitingStatus
 from sync_server.tickets.models import TicketInstance, TicketStatus
 from tests.server.conftest import MASTER_SECRET, World, server_config
+from tests.support.apps import close_app
 
 UNITS = 8
 
@@ -182,7 +183,7 @@ def test_many_buyers_lapsing_holds_and_two_workers(database_url: str, tmp_path: 
         with factory() as session:
             world = World(app, session)
             organizer = world.person()
-            event = world.event(organizer)
+            event = world.event(organizer, allow_waitlist=True)
             tier = world.ticket_type(event, organizer, price_cents=2500, quantity=UNITS)
             people = [world.person() for _ in range(30 if postgres else 10)]
             event_id, tier_id = event.id, tier.id
@@ -223,4 +224,4 @@ def test_many_buyers_lapsing_holds_and_two_workers(database_url: str, tmp_path: 
         else:  # few rounds: the offers were seen, some perhaps only once lapsed
             assert tally.done["accept"] + tally.done["decline"] + tally.done["offer_expired"] > 0
     finally:
-        app.extensions["sync_db_engine"].dispose()
+        close_app(app)

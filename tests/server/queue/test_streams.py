@@ -1,13 +1,17 @@
-"""The live streams over real HTTP (a threaded server on a socket): availability on connect and
-after a change; a signed-in person's place in line and offer; a client that does not ask for a
-stream gets one round of events."""
+"""The live streams over real HTTP, under both servers (Werkzeug's threaded server, a thread per
+stream as under gunicorn's gthread; and ``sync-server streams``, one asyncio thread): availability
+on connect and after a change; a signed-in person's place in line and offer; a client that does
+not ask for a stream gets one round of events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,29 +20,60 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from sync_server import create_app
-from sync_server.migrate import upgrade
+from sync_server.live.server import StreamServer
 from tests.server.conftest import World, server_config
+from tests.support.apps import close_app
 
 STREAM = {"Accept": "text/event-stream"}
 
 
-@pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
-    upgrade(database_url)
-    app = create_app({**server_config(database_url, tmp_path / "instance"),
-                      "live_poll_seconds": 0.2, "live_keepalive_seconds": 1.0})
+@contextmanager
+def threaded(app: Flask) -> Iterator[int]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        yield server.server_port
     finally:
-        hub = app.extensions.get("sync_live_hub")
-        if hub is not None:
-            hub.stop()
         server.shutdown()
         thread.join(timeout=10)
-        app.extensions["sync_db_engine"].dispose()
+
+
+@contextmanager
+def on_asyncio(app: Flask) -> Iterator[int]:
+    """``sync-server streams``' server on a thread of its own, stopped through its event."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    port: list[int] = []
+    bound = threading.Event()
+    server = StreamServer(app, keepalive_seconds=1.0)
+
+    def ready(number: int) -> None:
+        port.append(number)
+        bound.set()
+
+    thread = threading.Thread(target=loop.run_until_complete,
+                              args=(server.serve("127.0.0.1", 0, ready, stop),), daemon=True)
+    thread.start()
+    assert bound.wait(10)
+    try:
+        yield port[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+        loop.close()
+
+
+@pytest.fixture(params=[threaded, on_asyncio], ids=["threads", "asyncio"])
+def served(request: pytest.FixtureRequest, database_at_head: str,
+           tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    app = create_app({**server_config(database_at_head, tmp_path / "instance"),
+                      "live_poll_seconds": 0.2, "live_keepalive_seconds": 1.0})
+    try:
+        with request.param(app) as port:
+            yield app, f"http://127.0.0.1:{port}"
+    finally:
+        close_app(app)
 
 
 class Events:
@@ -94,7 +129,7 @@ def test_availability_and_offers_arrive_live(served: tuple[Flask, str]) -> None:
     with factory() as session:
         world = World(app, session)
         organizer, buyer, waiter = world.person(), world.person(), world.person()
-        event = world.event(organizer)
+        event = world.event(organizer, allow_waitlist=True)
         tier = world.ticket_type(event, organizer, price_cents=0, quantity=1)
         event_id, tier_id = event.id, tier.id
     api = httpx.Client(base_url=base + "/api/v1", timeout=10)
@@ -138,7 +173,7 @@ def test_a_client_not_asking_for_a_stream_gets_one_round(served: tuple[Flask, st
     with app.extensions["sync_db_sessionmaker"]() as session:
         world = World(app, session)
         organizer = world.person()
-        event = world.event(organizer)
+        event = world.event(organizer, allow_waitlist=True)
         world.ticket_type(event, organizer, price_cents=0, quantity=3)
         draft = world.event(organizer, published=False)
     reply = httpx.get(f"{base}/api/v1/events/{event.id}/live", timeout=10)
@@ -147,3 +182,39 @@ def test_a_client_not_asking_for_a_stream_gets_one_round(served: tuple[Flask, st
     assert httpx.get(f"{base}/api/v1/events/{draft.id}/live", timeout=10).status_code == 401
     page = httpx.get(f"{base}/live/events/{event.id}", timeout=10)
     assert page.status_code == 200 and "event: availability" in page.text
+
+
+def test_the_asyncio_server_refuses_bad_requests_and_forgets_closed_streams(
+        database_at_head: str, tmp_path: Path) -> None:
+    app = create_app({**server_config(database_at_head, tmp_path / "instance"),
+                      "live_poll_seconds": 0.2, "live_keepalive_seconds": 1.0})
+    with app.extensions["sync_db_sessionmaker"]() as session:
+        world = World(app, session)
+        organizer = world.person()
+        event = world.event(organizer)
+        world.ticket_type(event, organizer, price_cents=0, quantity=3)
+        event_id = event.id
+    try:
+        with on_asyncio(app) as port:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as bad:
+                bad.sendall(b"NONSENSE\r\n\r\n")
+                assert bad.recv(4096).startswith(b"HTTP/1.1 400 ")
+            stream = socket.create_connection(("127.0.0.1", port), timeout=10)
+            stream.sendall(f"GET /api/v1/events/{event_id}/live HTTP/1.1\r\nHost: x\r\n"
+                           "Accept: text/event-stream\r\n\r\n".encode())
+            received = b""
+            while b"event: availability" not in received:
+                chunk = stream.recv(4096)
+                assert chunk, received
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert b"Content-Type: text/event-stream" in received
+            hub = app.extensions["sync_live_hub"]
+            assert len(hub.subs) == 1
+            stream.close()
+            deadline = time.monotonic() + 5
+            while hub.subs and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not hub.subs  # the closed stream's subscription is gone
+    finally:
+        close_app(app)
